@@ -1,0 +1,230 @@
+package dev.sparkgpt.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+
+/**
+ * Resolves a config record from, in order: the record's defaults, a YAML file, then {@code key=value} overrides
+ * (nanoGPT's configurator). Unknown keys are rejected by name with the valid ones; each override is echoed.
+ */
+public final class ConfigLoader {
+  private static final ObjectMapper YAML = newMapper();
+
+  private ConfigLoader() {}
+
+  /** The mapper every config file goes through: snake_case keys, unknown keys and null primitives rejected. */
+  public static ObjectMapper yamlMapper() {
+    return YAML;
+  }
+
+  private static ObjectMapper newMapper() {
+    ObjectMapper mapper = new ObjectMapper(new YAMLFactory()
+        .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+        .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
+    mapper.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+    mapper.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    mapper.enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+    mapper.enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY);
+    mapper.disable(com.fasterxml.jackson.databind.MapperFeature.ALLOW_COERCION_OF_SCALARS);
+    return mapper;
+  }
+
+  /**
+   * Loads {@code type}: {@code defaults} overlaid with {@code yamlFile} (may be null) and then {@code overrides}
+   * ("a.b=value", value parsed as YAML). {@code echo} receives one line per applied override (may be null).
+   */
+  public static <T> T load(Class<T> type, T defaults, Path yamlFile, List<String> overrides, Consumer<String> echo) {
+    return load(type, defaults, yamlFile, overrides, Map.of(), echo);
+  }
+
+  /**
+   * As {@link #load(Class, Object, Path, List, Consumer)}, then {@code flags}: values a command's own options set
+   * (dotted key → value, taken as is, so a path with commas or colons needs no quoting). Flags win.
+   */
+  public static <T> T load(Class<T> type, T defaults, Path yamlFile, List<String> overrides, Map<String, Object> flags,
+      Consumer<String> echo) {
+    ObjectNode tree = YAML.valueToTree(defaults);
+    String source = "defaults";
+    if (yamlFile != null) {
+      source = yamlFile.toString();
+      mergeInto(tree, readYaml(yamlFile), "", source);
+    }
+    for (String override : overrides) {
+      applyOverride(tree, override, echo);
+      source = yamlFile == null ? "command line" : yamlFile + " + command line";
+    }
+    for (Map.Entry<String, Object> flag : flags.entrySet()) {
+      if (flag.getValue() != null) {
+        setKey(tree, flag.getKey(), YAML.valueToTree(flag.getValue()));
+        source = yamlFile == null ? "command line" : yamlFile + " + command line";
+      }
+    }
+    return convert(tree, type, source);
+  }
+
+  /** Reads one YAML file as a mapping; a missing file or a syntax error names the file and the line. */
+  public static ObjectNode readYaml(Path file) {
+    if (!Files.isRegularFile(file)) {
+      throw new ConfigException(file.toString(), "config file not found", "pass an existing YAML file, e.g. one under conf/");
+    }
+    try {
+      JsonNode node = YAML.readTree(file.toFile());
+      if (node == null || node.isMissingNode() || node.isNull()) {
+        return YAML.createObjectNode();
+      }
+      if (!node.isObject()) {
+        throw new ConfigException(file.toString(), "the top level must be a mapping of keys, found " + node.getNodeType(),
+            "write the file as 'key: value' lines");
+      }
+      return (ObjectNode) node;
+    } catch (JsonProcessingException e) {
+      String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column "
+          + e.getLocation().getColumnNr();
+      throw new ConfigException(file + ": not valid YAML" + where + ": " + e.getOriginalMessage(), e);
+    } catch (IOException e) {
+      throw new ConfigException(file + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  /** Overlays {@code from} onto {@code into}: mappings merge key by key, anything else replaces. */
+  static void mergeInto(ObjectNode into, ObjectNode from, String prefix, String source) {
+    Iterator<Map.Entry<String, JsonNode>> fields = from.fields();
+    while (fields.hasNext()) {
+      Map.Entry<String, JsonNode> field = fields.next();
+      String key = field.getKey();
+      JsonNode existing = into.get(key);
+      if (existing == null) {
+        throw unknownKey(prefix + key, into, source);
+      }
+      if (existing.isObject() && field.getValue().isObject()) {
+        mergeInto((ObjectNode) existing, (ObjectNode) field.getValue(), prefix + key + ".", source);
+      } else {
+        into.set(key, field.getValue());
+      }
+    }
+  }
+
+  private static void applyOverride(ObjectNode tree, String override, Consumer<String> echo) {
+    int eq = override.indexOf('=');
+    if (eq <= 0) {
+      throw new ConfigException(override, "an override must look like key=value", "write e.g. --set seq_len=256");
+    }
+    String key = override.substring(0, eq).trim();
+    String raw = override.substring(eq + 1);
+    ObjectNode node = parentOf(tree, key);
+    String leaf = key.substring(key.lastIndexOf('.') + 1);
+    JsonNode value;
+    try {
+      value = raw.isEmpty() ? YAML.getNodeFactory().textNode("") : YAML.readTree(raw);
+      if (value == null || value.isMissingNode()) {
+        value = YAML.getNodeFactory().nullNode();
+      }
+    } catch (JsonProcessingException e) {
+      value = YAML.getNodeFactory().textNode(raw);
+    }
+    if (node.get(leaf).isTextual() && value.isValueNode() && !value.isNull()) {
+      value = YAML.getNodeFactory().textNode(raw); // keep "1e-3" or "true" literal for text keys
+    }
+    node.set(leaf, value);
+    if (echo != null) {
+      echo.accept("override " + key + " = " + raw);
+    }
+  }
+
+  private static void setKey(ObjectNode tree, String key, JsonNode value) {
+    parentOf(tree, key).set(key.substring(key.lastIndexOf('.') + 1), value);
+  }
+
+  /** The mapping that holds {@code key}'s last part; every part must be a known key. */
+  private static ObjectNode parentOf(ObjectNode tree, String key) {
+    String[] parts = key.split("\\.");
+    ObjectNode node = tree;
+    for (int i = 0; i < parts.length - 1; i++) {
+      JsonNode child = node.get(parts[i]);
+      if (child == null || !child.isObject()) {
+        throw unknownKey(String.join(".", java.util.Arrays.copyOf(parts, i + 1)), node, "command line");
+      }
+      node = (ObjectNode) child;
+    }
+    String leaf = parts[parts.length - 1];
+    if (!node.has(leaf)) {
+      throw unknownKey(key, node, "command line");
+    }
+    return node;
+  }
+
+  private static ConfigException unknownKey(String key, ObjectNode siblings, String source) {
+    TreeSet<String> valid = new TreeSet<>();
+    siblings.fieldNames().forEachRemaining(valid::add);
+    return new ConfigException(key, "unknown key (in " + source + ")", "use one of " + String.join(", ", valid));
+  }
+
+  private static <T> T convert(ObjectNode tree, Class<T> type, String source) {
+    try {
+      return YAML.treeToValue(tree, type);
+    } catch (ValueInstantiationException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof ConfigException ce) {
+        throw ce;
+      }
+      throw new ConfigException("invalid configuration (" + source + "): " + e.getOriginalMessage(), e);
+    } catch (UnrecognizedPropertyException e) {
+      List<String> valid = new ArrayList<>();
+      e.getKnownPropertyIds().forEach(id -> valid.add(String.valueOf(id)));
+      valid.sort(null);
+      throw new ConfigException(path(e), "unknown key (in " + source + ")", "use one of " + String.join(", ", valid));
+    } catch (InvalidFormatException e) {
+      throw new ConfigException(path(e), "cannot use '" + e.getValue() + "' (in " + source + ")",
+          "give a value of type " + e.getTargetType().getSimpleName());
+    } catch (MismatchedInputException e) {
+      String target = e.getTargetType() == null ? "the documented type" : e.getTargetType().getSimpleName();
+      throw new ConfigException(path(e), "wrong type (in " + source + "): " + e.getOriginalMessage(), "give a " + target);
+    } catch (JsonProcessingException e) {
+      throw new ConfigException("invalid configuration (" + source + "): " + e.getOriginalMessage(), e);
+    }
+  }
+
+  private static String path(JsonMappingException e) {
+    StringBuilder sb = new StringBuilder();
+    for (JsonMappingException.Reference ref : e.getPath()) {
+      if (ref.getFieldName() != null) {
+        if (sb.length() > 0) {
+          sb.append('.');
+        }
+        sb.append(ref.getFieldName());
+      } else if (ref.getIndex() >= 0) {
+        sb.append('[').append(ref.getIndex()).append(']');
+      }
+    }
+    return sb.length() == 0 ? "(top level)" : sb.toString();
+  }
+
+  /** The resolved config as YAML text, for logs and checkpoints. */
+  public static String toYaml(Object config) {
+    try {
+      return YAML.writeValueAsString(config);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write config as YAML", e);
+    }
+  }
+}

@@ -1,0 +1,98 @@
+package dev.sparkgpt.data;
+
+import dev.sparkgpt.io.InputException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocatedFileStatus;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RemoteIterator;
+
+/** Expands the tokenize job's inputs (files, directories, globs on any Hadoop file system) into sorted source files. */
+public final class InputFiles {
+  private InputFiles() {}
+
+  /**
+   * Lists every input file. A path that exists is taken literally (Hadoop globbing would misread '[' or '{' in a
+   * real name); otherwise it is a glob. Directories are walked recursively, skipping hidden and '_' files.
+   * Fails naming the path when something matches nothing or has an unknown format.
+   */
+  public static List<SourceFile> list(List<String> inputs, String format, Configuration conf) {
+    List<FileStatus> found = new ArrayList<>();
+    for (String input : inputs) {
+      for (String part : input.split(",")) {
+        String trimmed = part.trim();
+        if (!trimmed.isEmpty()) {
+          found.addAll(expand(trimmed, conf));
+        }
+      }
+    }
+    found.sort(Comparator.comparing(s -> s.getPath().toString()));
+    List<SourceFile> files = new ArrayList<>();
+    for (FileStatus status : found) {
+      String name = status.getPath().getName();
+      String fileFormat = "auto".equals(format) ? SourceFile.formatOf(name) : format;
+      if (fileFormat == null) {
+        throw new InputException(status.getPath() + ": unknown input format (expected .txt, .txt.gz, .jsonl, "
+            + ".jsonl.gz or .parquet). Fix: rename the file or set format: txt|jsonl|parquet");
+      }
+      boolean gzip = name.toLowerCase(Locale.ROOT).endsWith(".gz");
+      files.add(new SourceFile(status.getPath().toString(), status.getLen(), fileFormat, gzip, files.size()));
+    }
+    if (files.isEmpty()) {
+      throw new InputException(String.join(",", inputs) + ": no input files found. Fix: check --input");
+    }
+    return files;
+  }
+
+  private static List<FileStatus> expand(String input, Configuration conf) {
+    Path path = new Path(input);
+    try {
+      FileSystem fs = path.getFileSystem(conf);
+      List<FileStatus> out = new ArrayList<>();
+      FileStatus[] matches;
+      if (fs.exists(path)) {
+        matches = new FileStatus[] {fs.getFileStatus(path)};
+      } else {
+        matches = fs.globStatus(path);
+      }
+      if (matches == null || matches.length == 0) {
+        throw new InputException(input + ": input not found. Fix: check the path (and that a glob matches files)");
+      }
+      for (FileStatus match : matches) {
+        if (match.isDirectory()) {
+          RemoteIterator<LocatedFileStatus> it = fs.listFiles(match.getPath(), true);
+          while (it.hasNext()) {
+            LocatedFileStatus file = it.next();
+            if (!isHidden(file.getPath(), match.getPath())) {
+              out.add(file);
+            }
+          }
+        } else {
+          out.add(match);
+        }
+      }
+      if (out.isEmpty()) {
+        throw new InputException(input + ": directory holds no input files. Fix: check --input");
+      }
+      return out;
+    } catch (IOException e) {
+      throw new InputException(input + ": cannot list input: " + e.getMessage(), e);
+    }
+  }
+
+  private static boolean isHidden(Path file, Path root) {
+    for (Path p = file; p != null && !p.equals(root); p = p.getParent()) {
+      String name = p.getName();
+      if (name.startsWith(".") || name.startsWith("_")) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

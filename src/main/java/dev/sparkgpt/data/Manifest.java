@@ -1,0 +1,42 @@
+package dev.sparkgpt.data;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code manifest.json} of a tokenize output: what the shards hold and how they were made. Pretraining checks the
+ * tokenizer hash and seq_len against it before reading a single row.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record Manifest(
+    String format,
+    int formatVersion,
+    String createdBy,
+    TokenizerInfo tokenizer,
+    int seqLen,
+    int rowTokens,
+    int stride,
+    int padId,
+    String splitMode,
+    Map<String, SplitInfo> splits,
+    long totalTokens,
+    long inputFiles,
+    long inputBytes,
+    long documentsRead,
+    long droppedDuplicates,
+    long droppedShort,
+    long invalidUtf8Files,
+    Map<String, Object> config) {
+
+  /** Identifies the vocabulary the ids belong to. */
+  public record TokenizerInfo(String name, String hash, int vocabSize, int eotId) {}
+
+  /** One split (train or val): counts and its shard files (paths relative to the output directory). */
+  public record SplitInfo(long tokens, long rows, long documents, List<ShardFile> shards) {}
+
+  /** One Parquet file of a split. */
+  public record ShardFile(String path, long rows, long bytes) {}
+
+  public static final String FILE = "manifest.json";
+}

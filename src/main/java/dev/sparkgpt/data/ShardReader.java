@@ -1,0 +1,169 @@
+package dev.sparkgpt.data;
+
+import dev.sparkgpt.io.InputException;
+import dev.sparkgpt.io.JsonFiles;
+import dev.sparkgpt.io.OutputDir;
+import dev.sparkgpt.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.ParquetReader;
+import org.apache.parquet.hadoop.example.GroupReadSupport;
+import org.apache.parquet.hadoop.util.HadoopInputFile;
+import org.apache.parquet.schema.GroupType;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.PrimitiveType;
+import org.apache.parquet.schema.Type;
+
+/**
+ * Opens a finished tokenize output and reads its rows without Spark (the local trainer, inspect, tests). Checks
+ * the manifest, the shard files it lists, their schema and row counts before handing out a row.
+ */
+public final class ShardReader {
+  private final Path dir;
+  private final Manifest manifest;
+  private final Configuration conf;
+
+  private ShardReader(Path dir, Manifest manifest, Configuration conf) {
+    this.dir = dir;
+    this.manifest = manifest;
+    this.conf = conf;
+  }
+
+  /** Opens {@code dir}; fails naming the file when the manifest, _SUCCESS or a listed shard is missing or wrong. */
+  public static ShardReader open(String dir, Configuration conf) {
+    Path root = new Path(dir);
+    Path manifestPath = new Path(root, Manifest.FILE);
+    try {
+      FileSystem fs = root.getFileSystem(conf);
+      if (!fs.exists(manifestPath)) {
+        throw new ShardFormatException(dir + ": no " + Manifest.FILE + ", so not a tokenize output. Fix: run "
+            + "'sparkgpt tokenize --input ... --output " + dir + "'");
+      }
+      if (!fs.exists(new Path(root, OutputDir.SUCCESS))) {
+        throw new ShardFormatException(dir + ": no " + OutputDir.SUCCESS + ": the tokenize run did not finish. Fix: "
+            + "re-run sparkgpt tokenize with --overwrite");
+      }
+    } catch (IOException e) {
+      throw new InputException(dir + ": cannot read: " + e.getMessage(), e);
+    }
+    Manifest manifest;
+    try {
+      manifest = JsonFiles.read(manifestPath, Manifest.class, conf);
+    } catch (InputException e) {
+      throw new ShardFormatException(e.getMessage() + ". Fix: re-run sparkgpt tokenize with --overwrite", e);
+    }
+    if (!ShardSchema.FORMAT.equals(manifest.format()) || manifest.formatVersion() != ShardSchema.FORMAT_VERSION) {
+      throw new ShardFormatException(manifestPath + ": format " + manifest.format() + " v" + manifest.formatVersion()
+          + ", expected " + ShardSchema.FORMAT + " v" + ShardSchema.FORMAT_VERSION + ". Fix: re-run sparkgpt tokenize");
+    }
+    return new ShardReader(root, manifest, conf);
+  }
+
+  public Manifest manifest() {
+    return manifest;
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  /** Fails unless the shards were made with {@code tokenizer} (same vocabulary hash). */
+  public void checkTokenizer(Tokenizer tokenizer) {
+    Manifest.TokenizerInfo made = manifest.tokenizer();
+    if (!made.hash().equals(tokenizer.hash())) {
+      throw new ShardFormatException(new Path(dir, Manifest.FILE) + ": shards were tokenized with '" + made.name()
+          + "' (hash " + made.hash().substring(0, 12) + "…), but the tokenizer in use is '" + tokenizer.name()
+          + "' (hash " + tokenizer.hash().substring(0, 12) + "…). Fix: use the same tokenizer, or re-run sparkgpt "
+          + "tokenize with --tokenizer matching the model");
+    }
+  }
+
+  /** One packed row: {@code tokens} has seq_len + 1 ids, of which the first {@code length} are real. */
+  public record ShardRow(int[] tokens, int length, long docId, long offset) {}
+
+  /** The rows of a split in stream order, at most {@code limit} (negative = all). */
+  public List<ShardRow> readRows(String split, long limit) {
+    Manifest.SplitInfo info = manifest.splits().get(split);
+    if (info == null) {
+      throw new ShardFormatException(new Path(dir, Manifest.FILE) + ": no split '" + split + "' (have "
+          + manifest.splits().keySet() + ")");
+    }
+    List<ShardRow> rows = new ArrayList<>();
+    for (Manifest.ShardFile shard : info.shards()) {
+      if (limit >= 0 && rows.size() >= limit) {
+        break;
+      }
+      readShard(new Path(dir, shard.path()), shard.rows(), rows, limit);
+    }
+    return rows;
+  }
+
+  private void readShard(Path file, long expectedRows, List<ShardRow> rows, long limit) {
+    int rowTokens = manifest.rowTokens();
+    try {
+      FileSystem fs = file.getFileSystem(conf);
+      if (!fs.exists(file)) {
+        throw new ShardFormatException(file + ": listed in " + Manifest.FILE + " but missing. Fix: re-run sparkgpt "
+            + "tokenize with --overwrite");
+      }
+      FileStatus status = fs.getFileStatus(file);
+      try (ParquetFileReader footer = ParquetFileReader.open(HadoopInputFile.fromStatus(status, conf))) {
+        checkSchema(file, footer.getFooter().getFileMetaData().getSchema());
+        if (footer.getRecordCount() != expectedRows) {
+          throw new ShardFormatException(file + ": holds " + footer.getRecordCount() + " rows, " + Manifest.FILE
+              + " says " + expectedRows + ". Fix: re-run sparkgpt tokenize with --overwrite");
+        }
+      }
+      try (ParquetReader<Group> reader = ParquetReader.builder(new GroupReadSupport(), file).withConf(conf).build()) {
+        Group g;
+        while ((limit < 0 || rows.size() < limit) && (g = reader.read()) != null) {
+          Group list = g.getGroup(ShardSchema.TOKENS, 0);
+          int n = list.getFieldRepetitionCount(0);
+          if (n != rowTokens) {
+            throw new ShardFormatException(file + ": a row holds " + n + " tokens, expected " + rowTokens);
+          }
+          int[] tokens = new int[n];
+          for (int i = 0; i < n; i++) {
+            tokens[i] = list.getGroup(0, i).getInteger(0, 0);
+          }
+          rows.add(new ShardRow(tokens, g.getInteger(ShardSchema.LENGTH, 0), g.getLong(ShardSchema.DOC_ID, 0),
+              g.getLong(ShardSchema.OFFSET, 0)));
+        }
+      }
+    } catch (ShardFormatException e) {
+      throw e;
+    } catch (IOException | RuntimeException e) {
+      throw new ShardFormatException(file + ": not a readable Parquet shard (" + e.getMessage() + "). Fix: re-run "
+          + "sparkgpt tokenize with --overwrite", e);
+    }
+  }
+
+  private static void checkSchema(Path file, MessageType schema) {
+    if (!schema.containsField(ShardSchema.TOKENS)) {
+      throw new ShardFormatException(file + ": no column \"" + ShardSchema.TOKENS + "\"");
+    }
+    Type tokens = schema.getType(ShardSchema.TOKENS);
+    Type element = tokens.isPrimitive() ? tokens : leaf(tokens.asGroupType());
+    if (!element.isPrimitive() || element.asPrimitiveType().getPrimitiveTypeName()
+        != PrimitiveType.PrimitiveTypeName.INT32) {
+      throw new ShardFormatException(file + ": column \"" + ShardSchema.TOKENS + "\" holds "
+          + (element.isPrimitive() ? element.asPrimitiveType().getPrimitiveTypeName() : element)
+          + ", expected INT32. Fix: re-run sparkgpt tokenize");
+    }
+  }
+
+  private static Type leaf(GroupType group) {
+    Type t = group;
+    while (!t.isPrimitive()) {
+      t = t.asGroupType().getType(0);
+    }
+    return t;
+  }
+}

@@ -1,0 +1,87 @@
+package dev.sparkgpt.jobs;
+
+import dev.sparkgpt.SparkGptException;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine;
+
+/** What every job's {@code main} shares: argument parsing, the Spark session, and turning errors into messages. */
+public final class Jobs {
+  private Jobs() {}
+
+  /** Parses {@code args} into {@code command}, runs it, and returns the exit code (errors print one message). */
+  public static int execute(Callable<Integer> command, String[] args) {
+    CommandLine cli = commandLine(command);
+    return cli.execute(args);
+  }
+
+  /** A picocli command line with SparkGPT's error handling: a SparkGptException prints its message, no trace. */
+  public static CommandLine commandLine(Object command) {
+    CommandLine cli = new CommandLine(command);
+    cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+      SparkGptException known = findKnown(ex);
+      PrintWriter err = commandLine.getErr();
+      boolean verbose = parseResult.hasMatchedOption("--verbose");
+      if (known != null) {
+        err.println("error: " + known.getMessage());
+        if (verbose) {
+          ex.printStackTrace(err);
+        }
+        err.flush();
+        return 2;
+      }
+      err.println("error: " + ex);
+      ex.printStackTrace(err);
+      err.flush();
+      return 1;
+    });
+    return cli;
+  }
+
+  /** The SparkGPT error inside {@code t}'s cause chain (Spark wraps executor failures), or null. */
+  public static SparkGptException findKnown(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof SparkGptException s) {
+        return s;
+      }
+      if (c.getCause() == c) {
+        break;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The Spark session of a job. Under spark-submit the master comes from it; run from the CLI (no spark.master
+   * set) it is local[*] with the UI off. Kryo serialises what crosses the network.
+   */
+  public static SparkSession session(String appName) {
+    SparkConf conf = new SparkConf(true);
+    SparkSession.Builder builder = SparkSession.builder().appName(appName);
+    if (!conf.contains("spark.master")) {
+      builder.master("local[*]").config("spark.ui.enabled", "false");
+    }
+    return builder
+        .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
+        .config(dev.sparkgpt.io.HadoopConf.SPARK_RAW_LOCAL, org.apache.hadoop.fs.RawLocalFileSystem.class.getName())
+        .config(dev.sparkgpt.io.KryoSetup.CONF_KEY, dev.sparkgpt.io.KryoSetup.class.getName())
+        .config("spark.sql.parquet.compression.codec", "zstd")
+        .config("spark.sql.sources.commitProtocolClass",
+            "org.apache.spark.sql.execution.datasources.SQLHadoopMapReduceCommitProtocol")
+        .getOrCreate();
+  }
+
+  /**
+   * The SparkGptException hidden in a Spark failure (so users see the file and the fix), else {@code e} itself;
+   * checked exceptions (Spark's SparkException is one, thrown unchecked from Scala) are wrapped.
+   */
+  public static RuntimeException unwrap(Exception e) {
+    SparkGptException known = findKnown(e);
+    if (known != null) {
+      return known;
+    }
+    return e instanceof RuntimeException r ? r : new IllegalStateException(e.getMessage(), e);
+  }
+}
