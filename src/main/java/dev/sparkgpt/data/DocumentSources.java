@@ -6,12 +6,15 @@ import dev.sparkgpt.io.InputException;
 import dev.sparkgpt.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.api.java.function.Function;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -121,12 +124,38 @@ public final class DocumentSources {
     }
   }
 
-  /** Exact de-duplication by content hash; of equal texts the one with the smallest id (first in input order) stays. */
+  /**
+   * Exact de-duplication by content hash; of equal texts the one with the smallest id (first in input order)
+   * stays. Only (hash, id) pairs are shuffled, never the texts: the ids to drop are collected (duplicates only) and
+   * broadcast, so {@code docs} is read twice and should be cached by the caller.
+   */
   public static JavaRDD<Document> dedup(JavaRDD<Document> docs, int partitions) {
-    return docs.mapToPair(d -> {
+    List<Long> dropped = docs.mapToPair(d -> {
       long[] h = Pieces.contentHash(d.text());
-      return new Tuple2<>(new Tuple2<>(h[0], h[1]), d);
-    }).reduceByKey((a, b) -> a.docId() <= b.docId() ? a : b, partitions).values();
+      return new Tuple2<>(new Tuple2<>(h[0], h[1]), d.docId());
+    }).groupByKey(partitions).flatMap(new NotFirst()).collect();
+    if (dropped.isEmpty()) {
+      return docs;
+    }
+    Broadcast<Set<Long>> drop = JavaSparkContext.fromSparkContext(docs.context()).broadcast(new HashSet<>(dropped));
+    return docs.filter(d -> !drop.value().contains(d.docId()));
+  }
+
+  /** Of a group of documents with equal content, every id but the smallest. */
+  static final class NotFirst implements FlatMapFunction<Tuple2<Tuple2<Long, Long>, Iterable<Long>>, Long> {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public Iterator<Long> call(Tuple2<Tuple2<Long, Long>, Iterable<Long>> group) {
+      List<Long> ids = new ArrayList<>();
+      group._2().forEach(ids::add);
+      if (ids.size() < 2) {
+        return java.util.Collections.emptyIterator();
+      }
+      long keep = java.util.Collections.min(ids);
+      ids.removeIf(id -> id == keep);
+      return ids.iterator();
+    }
   }
 
   /** Assigns each document its split and cuts it into pieces. */

@@ -41,28 +41,47 @@ public final class ShardFiles {
       Path dir) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Broadcast<BlockPacker.Placement> shared = jsc.broadcast(placement);
-    Map<String, Manifest.SplitInfo> splits = new LinkedHashMap<>();
-    int seqLen = config.seqLen();
+    // The two splits are independent Spark jobs: run them side by side (val is small and would idle the cores).
+    List<java.util.concurrent.CompletableFuture<Manifest.SplitInfo>> futures = new ArrayList<>();
     for (int split = 0; split < 2; split++) {
-      long total = placement.splitTokens()[split];
-      long rows = BlockPacker.rowCount(total, seqLen);
-      String name = BlockPacker.SPLIT_NAMES[split];
-      Path splitDir = new Path(dir, name);
-      if (rows > 0) {
-        int shards = shardCount(config.numShards(), rows, total);
-        JavaPairRDD<Long, BlockPacker.Fragment> fragments =
-            encoded.flatMapToPair(new ToFragments(shared, split, seqLen));
-        JavaRDD<Row> packed = fragments
-            .repartitionAndSortWithinPartitions(new RowRanges(rows, shards))
-            .mapPartitions(new AssembleRows(seqLen, total, padId));
-        spark.createDataFrame(packed, ShardSchema.SCHEMA).write().mode(SaveMode.ErrorIfExists)
-            .option("compression", "zstd").parquet(splitDir.toString());
-      }
-      splits.put(name, new Manifest.SplitInfo(total, rows, documents(placement, split),
-          list(splitDir, dir, spark.sparkContext().hadoopConfiguration(), rows)));
+      int s = split;
+      futures.add(java.util.concurrent.CompletableFuture.supplyAsync(
+          () -> writeSplit(spark, encoded, shared, placement, config, padId, dir, s)));
     }
-    shared.destroy();
+    Map<String, Manifest.SplitInfo> splits = new LinkedHashMap<>();
+    try {
+      for (int split = 0; split < 2; split++) {
+        splits.put(BlockPacker.SPLIT_NAMES[split], futures.get(split).join());
+      }
+    } catch (java.util.concurrent.CompletionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : e;
+    } finally {
+      futures.forEach(f -> f.cancel(true));
+      shared.destroy();
+    }
     return splits;
+  }
+
+  private static Manifest.SplitInfo writeSplit(SparkSession spark, JavaRDD<Pieces.Encoded> encoded,
+      Broadcast<BlockPacker.Placement> shared, BlockPacker.Placement placement, TokenizeConfig config, int padId,
+      Path dir, int split) {
+    int seqLen = config.seqLen();
+    long total = placement.splitTokens()[split];
+    long rows = BlockPacker.rowCount(total, seqLen);
+    String name = BlockPacker.SPLIT_NAMES[split];
+    Path splitDir = new Path(dir, name);
+    if (rows > 0) {
+      int shards = shardCount(config.numShards(), rows, total);
+      JavaPairRDD<Long, BlockPacker.Fragment> fragments =
+          encoded.flatMapToPair(new ToFragments(shared, split, seqLen));
+      JavaRDD<Row> packed = fragments
+          .repartitionAndSortWithinPartitions(new RowRanges(rows, shards))
+          .mapPartitions(new AssembleRows(seqLen, total, padId));
+      spark.createDataFrame(packed, ShardSchema.SCHEMA).write().mode(SaveMode.ErrorIfExists)
+          .option("compression", "zstd").parquet(splitDir.toString());
+    }
+    return new Manifest.SplitInfo(total, rows, documents(placement, split),
+        list(splitDir, dir, spark.sparkContext().hadoopConfiguration(), rows));
   }
 
   private static int shardCount(int configured, long rows, long tokens) {

@@ -24,8 +24,8 @@ public final class Progress implements AutoCloseable {
   }
 
   /**
-   * Starts a bar named {@code task} up to {@code total} (in {@code unit}s of {@code unitSize} raw counts, e.g. MB),
-   * polling {@code current} and the extra text {@code extra} twice a second.
+   * Starts a bar named {@code task} up to {@code total} raw counts (shown in {@code unit}s of {@code unitSize}
+   * counts, e.g. "MB", 1_000_000), polling {@code current} and the extra text {@code extra} twice a second.
    */
   public static Progress start(String task, long total, String unit, long unitSize, LongSupplier current,
       Supplier<String> extra) {
@@ -62,8 +62,9 @@ public final class Progress implements AutoCloseable {
     bar.close();
   }
 
-  /** Sets the final value before closing (a finished stage shows 100%). */
-  public void finish(long value) {
+  /** Sets the final value and text before closing (a finished stage shows 100% and its true counts). */
+  public void finish(long value, String extra) {
     bar.stepTo(value);
+    bar.setExtraMessage(extra);
   }
 }

@@ -119,17 +119,19 @@ public final class TokenizeJob implements Callable<Integer> {
       Counters counters = new Counters(spark);
       JavaRDD<Pieces.Encoded> encoded = encode(spark, config, spec, files, counters);
       List<BlockPacker.PieceCount> counts;
-      try (Progress progress = Progress.start("tokenize", Math.max(1, inputBytes / 1_000_000), "MB", 1,
-          () -> counters.chars.value() / 1_000_000,
-          () -> String.format("%,d docs, %,d tokens", counters.documents.value(), counters.tokens.value()))) {
+      java.util.function.Supplier<String> counted = () -> String.format(" %,d docs, %,d tokens",
+          counters.documents.value(), counters.tokens.value());
+      try (Progress progress = Progress.start("tokenize", Math.max(1, inputBytes), "MB", 1_000_000,
+          counters.chars::value, counted)) {
         counts = encoded.map(Pieces.Encoded::count).collect();
-        progress.finish(Math.max(1, inputBytes / 1_000_000));
+        progress.finish(Math.max(1, inputBytes), counted.get());
       }
       if (counts.isEmpty()) {
         throw new InputException(String.join(",", config.input()) + ": no documents left to tokenize ("
             + counters.documents.value() + " read, " + counters.droppedShort.value() + " shorter than min_chars="
             + config.minChars() + "). Fix: check the input or lower min_chars");
       }
+      long encodedAt = System.nanoTime();
       BlockPacker.Placement placement = BlockPacker.place(counts, "tokens".equals(config.split()),
           config.valFraction());
       Map<String, Manifest.SplitInfo> splits = ShardFiles.write(spark, encoded, placement, counts, config, tok.eotId(),
@@ -139,8 +141,9 @@ public final class TokenizeJob implements Callable<Integer> {
       out.writeText(Manifest.FILE, JsonFiles.toJson(manifest));
       out.commit();
       double seconds = (System.nanoTime() - start) / 1e9;
-      console.printf("tokenize: done in %.1f s | %,d docs read, %,d duplicates and %,d short dropped | train %,d tokens"
-              + " (%,d rows), val %,d tokens (%,d rows) | %.1f MB/s -> %s%n", seconds, counters.documents.value(),
+      console.printf("tokenize: done in %.1f s (read+encode %.1f s, pack+write %.1f s) | %,d docs read, %,d duplicates and %,d short dropped | train %,d tokens"
+              + " (%,d rows), val %,d tokens (%,d rows) | %.1f MB/s -> %s%n", seconds, (encodedAt - start) / 1e9,
+          (System.nanoTime() - encodedAt) / 1e9, counters.documents.value(),
           counters.duplicates(), counters.droppedShort.value(), splits.get("train").tokens(),
           splits.get("train").rows(), splits.get("val").tokens(), splits.get("val").rows(),
           inputBytes / 1e6 / seconds, out.target());
@@ -182,6 +185,9 @@ public final class TokenizeJob implements Callable<Integer> {
     JavaRDD<Document> documents = DocumentSources.read(spark, config, files, counters.invalidUtf8);
     JavaRDD<Document> cleaned = documents.flatMap(new DocumentSources.Clean(config.normalizeNewlines(),
         config.minChars(), counters.documents, counters.droppedShort));
+    if (config.dedup()) {
+      cleaned.persist(StorageLevel.MEMORY_AND_DISK_SER()); // read once for the hashes, once for the pieces
+    }
     int parallelism = Math.max(2, jsc.defaultParallelism());
     JavaRDD<Document> unique = config.dedup() ? DocumentSources.dedup(cleaned, parallelism) : cleaned;
     JavaRDD<Pieces.Piece> pieces = unique.flatMap(new DocumentSources.Cut(config.seed(), config.valFraction(),

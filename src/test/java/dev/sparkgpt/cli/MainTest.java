@@ -1,0 +1,107 @@
+package dev.sparkgpt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class MainTest {
+  /** Runs the CLI in-process with {@code stdin}; returns {exit code, stdout, stderr}. */
+  static String[] run(String stdin, String... args) {
+    PrintStream oldOut = System.out;
+    InputStream oldIn = System.in;
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    StringWriter err = new StringWriter();
+    try {
+      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+      System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
+      CommandLine cli = Main.commandLine();
+      cli.setErr(new PrintWriter(err, true));
+      cli.getSubcommands().values().forEach(c -> c.setErr(new PrintWriter(err, true)));
+      int code = cli.execute(args);
+      return new String[] {String.valueOf(code), out.toString(StandardCharsets.UTF_8), err.toString()};
+    } finally {
+      System.setOut(oldOut);
+      System.setIn(oldIn);
+    }
+  }
+
+  @Test
+  void verbTableHelpAndReadmeAgree() throws Exception {
+    Set<String> table = Main.VERBS.keySet();
+    assertEquals(table, Main.commandLine().getSubcommands().keySet());
+    String help = run("", "--help")[1];
+    for (String verb : table) {
+      assertTrue(Pattern.compile("^\\s+" + Pattern.quote(verb) + "\\s", Pattern.MULTILINE).matcher(help).find(),
+          "--help lists " + verb);
+    }
+    String readme = Files.readString(Path.of("README.md"));
+    String commands = readme.substring(readme.indexOf("| verb |"), readme.indexOf("Examples:"));
+    Matcher m = Pattern.compile("^\\| `([a-z-]+)` \\|", Pattern.MULTILINE).matcher(commands);
+    Set<String> documented = new LinkedHashSet<>();
+    while (m.find()) {
+      documented.add(m.group(1));
+    }
+    assertEquals(new ArrayList<>(table), new ArrayList<>(documented), "README's verb table, in the same order");
+  }
+
+  @Test
+  void encodePrintsTiktokenIdsAndDecodeReverses(@TempDir Path dir) throws Exception {
+    String[] enc = run("Hello, world!", "encode");
+    assertEquals("0", enc[0], enc[2]);
+    assertEquals("[15496, 11, 995, 0]", enc[1].trim());
+    Path ids = dir.resolve("ids.json");
+    Files.writeString(ids, enc[1]);
+    String[] dec = run("", "decode", "--input", ids.toString());
+    assertEquals("Hello, world!", dec[1]);
+  }
+
+  @Test
+  void encodeOfAMissingFileIsOneLineNamingIt() {
+    String[] r = run("", "encode", "--input", "/no/such/file.txt");
+    assertEquals("2", r[0]);
+    assertEquals("error: /no/such/file.txt: file not found. Fix: pass an existing file to --input", r[2].trim());
+  }
+
+  @Test
+  void decodeRejectsIdsOutsideTheVocabulary() {
+    String[] r = run("[15496, 99999]", "decode");
+    assertEquals("2", r[0]);
+    assertTrue(r[2].contains("99999") && r[2].contains("position 1"), r[2]);
+  }
+
+  @Test
+  void unknownConfigKeyOnTheCommandLineIsRefusedByName() {
+    String[] r = run("", "tokenize", "--input", "x.txt", "--output", "y", "--set", "seq_lne=4", "--dry-run");
+    assertEquals("2", r[0]);
+    assertTrue(r[2].startsWith("error: seq_lne: unknown key"), r[2]);
+    assertTrue(r[2].contains("seq_len"), r[2]);
+  }
+
+  @Test
+  void dryRunValidatesWithoutWriting(@TempDir Path dir) {
+    Path out = dir.resolve("out");
+    String[] r = run("", "tokenize", "--input", "src/main/resources/data/corpora/the-verdict.txt", "--output",
+        out.toString(), "--seq-len", "64", "--dry-run");
+    assertEquals("0", r[0], r[2]);
+    assertTrue(r[1].contains("seq_len: 64") && r[1].contains("dry run: 1 input files"), r[1]);
+    assertTrue(!Files.exists(out));
+  }
+}
