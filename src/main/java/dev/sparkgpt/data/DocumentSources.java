@@ -1,6 +1,5 @@
 package dev.sparkgpt.data;
 
-import dev.sparkgpt.config.TokenizeConfig;
 import dev.sparkgpt.data.DocumentReader.Document;
 import dev.sparkgpt.io.InputException;
 import dev.sparkgpt.tokenizer.Tokenizer;
@@ -29,14 +28,14 @@ public final class DocumentSources {
   private DocumentSources() {}
 
   /** All documents of all inputs: text files are read one task per file, Parquet through Spark SQL. */
-  public static JavaRDD<Document> read(SparkSession spark, TokenizeConfig config, List<SourceFile> files,
-      LongAccumulator invalidUtf8) {
+  public static JavaRDD<Document> read(SparkSession spark, List<SourceFile> files, String textField,
+      String docSeparator, LongAccumulator invalidUtf8) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     List<SourceFile> text = new ArrayList<>();
     List<JavaRDD<Document>> parts = new ArrayList<>();
     for (SourceFile file : files) {
       if ("parquet".equals(file.format())) {
-        parts.add(readParquet(spark, file, config.textField()));
+        parts.add(readParquet(spark, file, textField));
       } else {
         text.add(file);
       }
@@ -44,7 +43,7 @@ public final class DocumentSources {
     if (!text.isEmpty()) {
       SerializableConfiguration conf = new SerializableConfiguration(spark.sparkContext().hadoopConfiguration());
       parts.add(0, jsc.parallelize(text, text.size())
-          .flatMap(new ReadFile(config.textField(), config.docSeparator(), conf, invalidUtf8)));
+          .flatMap(new ReadFile(textField, docSeparator, conf, invalidUtf8)));
     }
     JavaRDD<Document> all = parts.get(0);
     for (int i = 1; i < parts.size(); i++) {

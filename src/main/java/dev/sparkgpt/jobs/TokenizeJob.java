@@ -182,7 +182,8 @@ public final class TokenizeJob implements Callable<Integer> {
   private static JavaRDD<Pieces.Encoded> encode(SparkSession spark, TokenizeConfig config, TokenizerSpec spec,
       List<SourceFile> files, Counters counters) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    JavaRDD<Document> documents = DocumentSources.read(spark, config, files, counters.invalidUtf8);
+    JavaRDD<Document> documents = DocumentSources.read(spark, files, config.textField(),
+        config.docSeparator(), counters.invalidUtf8);
     JavaRDD<Document> cleaned = documents.flatMap(new DocumentSources.Clean(config.normalizeNewlines(),
         config.minChars(), counters.documents, counters.droppedShort));
     if (config.dedup()) {
