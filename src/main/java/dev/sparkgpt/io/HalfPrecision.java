@@ -4,7 +4,8 @@ package dev.sparkgpt.io;
  * Bit-exact conversions between float/double and the 16-bit formats F16 (IEEE binary16) and BF16 (bfloat16).
  *
  * <p>Narrowing rounds to nearest, ties to even, overflows to infinity and keeps NaN (sign and as much payload as
- * fits). Widening is exact. Java 17 has no {@code Float.floatToFloat16}, and ND4J's Java-side HALF conversion does
+ * fits; the double variants return signaling NaNs quieted, as the JVM's float/double conversions do). Widening
+ * is exact. Java 17 has no {@code Float.floatToFloat16}, and ND4J's Java-side HALF conversion does
  * not round to nearest-even (see {@code SafetensorsFileTest.readArrayRoundsF32ToHalfToNearestEven}).
  */
 public final class HalfPrecision {
