@@ -9,7 +9,8 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
+import java.nio.CharBuffer;
+import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -96,16 +97,19 @@ final class SafetensorsHeader {
   }
 
   private static ObjectNode parseJsonObject(String file, ByteBuffer headerBytes) {
-    String text;
-    try {
-      text = StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(headerBytes)
-          .toString();
-    } catch (CharacterCodingException e) {
-      throw new SafetensorsFormatException(file + ": header is not valid UTF-8 (" + e + ")", e);
+    int headerStart = headerBytes.position();
+    CharBuffer chars = CharBuffer.allocate(headerBytes.remaining()); // UTF-8 never has more chars than bytes
+    CoderResult result = StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(CodingErrorAction.REPORT)
+        .onUnmappableCharacter(CodingErrorAction.REPORT)
+        .decode(headerBytes, chars, true);
+    if (result.isError()) {
+      int at = headerBytes.position() - headerStart;
+      throw new SafetensorsFormatException(file + ": header is not valid UTF-8: byte "
+          + String.format("0x%02X", headerBytes.get(headerBytes.position()) & 0xFF) + " at header offset " + at
+          + " starts a malformed sequence");
     }
+    String text = chars.flip().toString();
     JsonNode root;
     try {
       root = JSON.readTree(text);
