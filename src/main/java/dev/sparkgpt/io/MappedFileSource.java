@@ -60,6 +60,9 @@ final class MappedFileSource implements ByteSource {
       throw new EOFException(file + ": bytes [" + position + ", " + (position + count) + ") lie outside the "
           + length + "-byte file");
     }
+    if (count == 0) {
+      return ByteBuffer.allocate(0); // also where position == length falls past the last chunk
+    }
     int index = (int) (position / chunkBytes);
     int offset = (int) (position % chunkBytes);
     if (offset + (long) count <= chunkBytes) {
