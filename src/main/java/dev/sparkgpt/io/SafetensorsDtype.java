@@ -1,5 +1,6 @@
 package dev.sparkgpt.io;
 
+import java.util.Arrays;
 import java.util.Optional;
 import org.nd4j.linalg.api.buffer.DataType;
 
@@ -59,6 +60,6 @@ public enum SafetensorsDtype {
       }
     }
     throw new IllegalArgumentException("ND4J type " + type + " has no safetensors dtype; cast to one of "
-        + java.util.Arrays.toString(values()) + " first");
+        + Arrays.toString(values()) + " first");
   }
 }

@@ -13,14 +13,17 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.StreamCapabilities;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -90,7 +93,10 @@ public final class SafetensorsWriter {
   public SafetensorsWriter add(String name, int[] values, long[] shape, SafetensorsDtype dtype) {
     requireInteger(name, dtype, "int[]");
     long[] checked = checkedShape(name, shape, values.length);
-    checkRange(name, dtype, TensorCodec.firstOutOfRange(values, dtype), () -> values);
+    long bad = TensorCodec.firstOutOfRange(values, dtype);
+    if (bad >= 0) {
+      throw outOfRange(name, dtype, bad, values[(int) bad]);
+    }
     return put(name, dtype, checked, values);
   }
 
@@ -98,7 +104,10 @@ public final class SafetensorsWriter {
   public SafetensorsWriter add(String name, long[] values, long[] shape, SafetensorsDtype dtype) {
     requireInteger(name, dtype, "long[]");
     long[] checked = checkedShape(name, shape, values.length);
-    checkRange(name, dtype, TensorCodec.firstOutOfRange(values, dtype), () -> values);
+    long bad = TensorCodec.firstOutOfRange(values, dtype);
+    if (bad >= 0) {
+      throw outOfRange(name, dtype, bad, values[(int) bad]);
+    }
     return put(name, dtype, checked, values);
   }
 
@@ -145,7 +154,9 @@ public final class SafetensorsWriter {
       fs = file.getFileSystem(conf);
       try (FSDataOutputStream out = fs.create(temp, false)) {
         writeTo(new BufferedOutputStream(out, SCRATCH_BYTES));
-        out.hsync();
+        if (out.hasCapability(StreamCapabilities.HSYNC)) {
+          out.hsync(); // HDFS: durable before the rename; S3A may refuse hsync but persists on close
+        }
       }
       if (fs.exists(file) && !fs.delete(file, false)) {
         throw new IOException("could not replace the existing file");
@@ -195,8 +206,8 @@ public final class SafetensorsWriter {
   }
 
   /** Names of the tensors added so far, in the order they will be written. */
-  public java.util.Set<String> names() {
-    return java.util.Collections.unmodifiableSet(tensors.keySet());
+  public Set<String> names() {
+    return Collections.unmodifiableSet(tensors.keySet());
   }
 
   private SafetensorsWriter put(String name, SafetensorsDtype dtype, long[] shape, Object values) {
@@ -277,12 +288,8 @@ public final class SafetensorsWriter {
     }
   }
 
-  private static void checkRange(String name, SafetensorsDtype dtype, long badIndex,
-      java.util.function.Supplier<Object> values) {
-    if (badIndex >= 0) {
-      Object value = java.lang.reflect.Array.get(values.get(), (int) badIndex);
-      throw new IllegalArgumentException("tensor \"" + name + "\": element " + badIndex + " is " + value
-          + ", outside the range of " + dtype);
-    }
+  private static IllegalArgumentException outOfRange(String name, SafetensorsDtype dtype, long index, long value) {
+    return new IllegalArgumentException("tensor \"" + name + "\": element " + index + " is " + value
+        + ", outside the range of " + dtype);
   }
 }

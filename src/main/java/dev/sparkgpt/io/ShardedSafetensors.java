@@ -147,7 +147,8 @@ public final class ShardedSafetensors implements SafetensorsReader {
 
   private static Map<String, String> parseWeightMap(String index, JsonNode node) {
     if (node == null || !node.isObject()) {
-      throw new SafetensorsFormatException(index + ": \"weight_map\" is " + (node == null ? "missing" : node.getNodeType())
+      String found = node == null ? "missing" : node.getNodeType().toString();
+      throw new SafetensorsFormatException(index + ": \"weight_map\" is " + found
           + ", expected an object mapping tensor names to shard files");
     }
     Map<String, String> weightMap = new TreeMap<>();

@@ -5,7 +5,7 @@ import java.util.Objects;
 
 /**
  * One tensor entry of a safetensors header: name, dtype, row-major shape, and its byte range relative to the start
- * of the data buffer. Validated on construction by the header parser, so its numbers are consistent.
+ * of the data buffer. A reader only hands out entries it has checked against the file.
  */
 public record TensorInfo(String name, SafetensorsDtype dtype, long[] shape, long dataBegin, long dataEnd) {
 
@@ -13,6 +13,15 @@ public record TensorInfo(String name, SafetensorsDtype dtype, long[] shape, long
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(dtype, "dtype");
     shape = shape.clone();
+    for (long dim : shape) {
+      if (dim < 0) {
+        throw new IllegalArgumentException("tensor \"" + name + "\": negative dimension in " + Arrays.toString(shape));
+      }
+    }
+    if (dataBegin < 0 || dataEnd < dataBegin) {
+      throw new IllegalArgumentException("tensor \"" + name + "\": invalid data range [" + dataBegin + ", " + dataEnd
+          + "]");
+    }
   }
 
   /** A copy of the shape; {@code []} for a scalar. */

@@ -63,7 +63,8 @@ class ShardedSafetensorsTest {
       assertArrayEquals(new long[] {42}, sharded.readLongs("step"));
       assertTrue(sharded.shardOf("ln_f.weight").endsWith(SHARD_2));
       var missing = assertThrows(SafetensorsFormatException.class, () -> sharded.readFloats("lm_head.weight"));
-      assertMentions(missing, SafetensorsReader.INDEX_FILE, "no tensor \"lm_head.weight\"", "4 tensors across 2 shards");
+      assertMentions(missing, SafetensorsReader.INDEX_FILE, "no tensor \"lm_head.weight\"",
+          "4 tensors across 2 shards");
     }
   }
 
