@@ -63,7 +63,7 @@ public final class TokenizeJobBench {
     PrintStream console = System.out;
     for (int r = 0; r < repeats + 1; r++) {
       TokenizeConfig config = ConfigLoader.load(TokenizeConfig.class, TokenizeConfig.defaults(), null,
-          List.of("seq_len=1024", "overwrite=true", "split=tokens"),
+          java.util.stream.Stream.concat(java.util.stream.Stream.of("seq_len=1024", "overwrite=true", "split=tokens"), java.util.Arrays.stream(args).skip(2)).toList(),
           Map.of("input", List.of(corpus.toString()), "output", out.resolve("shards").toString()), null);
       long t0 = System.nanoTime();
       TokenizeJob.run(spark, config, console);

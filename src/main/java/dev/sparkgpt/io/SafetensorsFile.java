@@ -52,7 +52,7 @@ public final class SafetensorsFile implements SafetensorsReader {
 
   /** Opens a file on a Hadoop file system (hdfs:, s3a:, file:) with a default Configuration. */
   public static SafetensorsFile open(org.apache.hadoop.fs.Path file) {
-    return open(file, new Configuration());
+    return open(file, HadoopConf.create());
   }
 
   /** Opens a file on a Hadoop file system (hdfs:, s3a:, file:). */
