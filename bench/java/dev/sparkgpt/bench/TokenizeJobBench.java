@@ -59,6 +59,18 @@ public final class TokenizeJobBench {
     System.setProperty("spark.master", "local[2]");
     SparkSession spark = Jobs.session("sparkgpt-bench");
     Path out = Files.createTempDirectory("tokenize-bench");
+    boolean stages = Boolean.getBoolean("bench.stages");
+    if (stages) {
+      spark.sparkContext().addSparkListener(new org.apache.spark.scheduler.SparkListener() {
+        @Override
+        public void onStageCompleted(org.apache.spark.scheduler.SparkListenerStageCompleted e) {
+          var info = e.stageInfo();
+          long ms = (long) info.completionTime().get() - (long) info.submissionTime().get();
+          System.out.printf("  stage %d %-60s %5d ms, %d tasks%n", info.stageId(),
+              info.name().substring(0, Math.min(60, info.name().length())), ms, info.numTasks());
+        }
+      });
+    }
     double jobBest = Double.MAX_VALUE;
     PrintStream console = System.out;
     for (int r = 0; r < repeats + 1; r++) {

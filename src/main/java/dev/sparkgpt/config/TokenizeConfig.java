@@ -21,7 +21,7 @@ import java.util.Set;
  * @param valFraction fraction of documents (or tokens) held out for validation
  * @param split "documents": val chosen by document hash; "tokens": the last val_fraction of the token stream
  * @param seed salts the document hash of the train/val split
- * @param numShards Parquet files per split; 0 = about one per 16 MB of tokens (at least 1)
+ * @param numShards Parquet files per split; 0 = about one per 16 MB of tokens, at least one per core
  * @param chunkChars long documents are cut (only where ids cannot change) into pieces of about this many chars
  */
 public record TokenizeConfig(

@@ -71,7 +71,7 @@ public final class ShardFiles {
     String name = BlockPacker.SPLIT_NAMES[split];
     Path splitDir = new Path(dir, name);
     if (rows > 0) {
-      int shards = shardCount(config.numShards(), rows, total);
+      int shards = shardCount(config.numShards(), rows, total, spark.sparkContext().defaultParallelism());
       JavaPairRDD<Long, BlockPacker.Fragment> fragments =
           encoded.flatMapToPair(new ToFragments(shared, split, seqLen));
       JavaRDD<Row> packed = fragments
@@ -84,8 +84,9 @@ public final class ShardFiles {
         list(splitDir, dir, spark.sparkContext().hadoopConfiguration(), rows));
   }
 
-  private static int shardCount(int configured, long rows, long tokens) {
-    long wanted = configured > 0 ? configured : Math.max(1, tokens * 4 / AUTO_SHARD_BYTES);
+  /** Configured, else one file per ~16 MB of tokens but at least one per core, so writing runs on every core. */
+  private static int shardCount(int configured, long rows, long tokens, int cores) {
+    long wanted = configured > 0 ? configured : Math.max(cores, tokens * 4 / AUTO_SHARD_BYTES);
     return (int) Math.max(1, Math.min(wanted, rows));
   }
 
