@@ -23,8 +23,8 @@ import org.apache.hadoop.fs.Path;
  */
 public final class TrainingLoop {
   private final PretrainConfig config;
+  private final TrainingEngine engine;
   private final StepModel model;
-  private final TrainingWindows train;
   private final TrainingWindows val;
   private final Tokenizer tokenizer;
   private final Map<String, Object> modelDescription;
@@ -34,23 +34,16 @@ public final class TrainingLoop {
   /** How a run ended. */
   public record Result(long step, long tokensSeen, double trainLoss, Double valLoss, String stopReason) {}
 
-  public TrainingLoop(PretrainConfig config, StepModel model, TrainingWindows train, TrainingWindows val,
-      Tokenizer tokenizer, Map<String, Object> modelDescription, Configuration conf, PrintStream console) {
+  public TrainingLoop(PretrainConfig config, TrainingEngine engine, TrainingWindows val, Tokenizer tokenizer,
+      Map<String, Object> modelDescription, Configuration conf, PrintStream console) {
     this.config = config;
-    this.model = model;
-    this.train = train;
+    this.engine = engine;
+    this.model = engine == null ? null : engine.model();
     this.val = val;
     this.tokenizer = tokenizer;
     this.modelDescription = modelDescription;
     this.conf = conf;
     this.console = console;
-  }
-
-  /** Where the next training window comes from: epoch and position in that epoch's order. */
-  static final class Cursor {
-    long epoch;
-    int position;
-    int[] order;
   }
 
   public Result run() {
@@ -59,29 +52,23 @@ public final class TrainingLoop {
     long step = 0;
     long tokensSeen = 0;
     double bestVal = Double.POSITIVE_INFINITY;
-    Cursor cursor = new Cursor();
     Optional<CheckpointStore.Loaded> resumed = resumeFrom(store);
     if (resumed.isPresent()) {
       CheckpointStore.Loaded ck = resumed.get();
       checkSameArchitecture(ck);
       JsonNode s = ck.state();
       model.restore(ck.weights(), ck.optimizer(), s.path("rng").asLong());
+      engine.restoreCursor(s.path("cursor"));
       step = ck.step();
       tokensSeen = s.path("tokens_seen").asLong();
-      cursor.epoch = s.at("/cursor/epoch").asLong();
-      cursor.position = s.at("/cursor/position").asInt();
       bestVal = s.path("best_val_loss").asDouble(Double.POSITIVE_INFINITY);
       console.printf("pretrain: resumed from %s (step %d, %,d tokens seen)%n", ck.dir(), step, tokensSeen);
     }
-    cursor.order = train.order(config.seed(), cursor.epoch, config.data().shuffle());
-    if (train.size() == 0) {
-      throw new IllegalStateException("no training windows");
-    }
-    long tokensPerStep = (long) t.globalBatchSize() * train.context();
+    long tokensPerStep = (long) t.globalBatchSize() * val.context();
     long totalSteps = totalSteps(tokensPerStep);
-    console.printf("pretrain: %,.2fM parameters | %,d training windows of %d tokens (%,d tokens/epoch) | %,d tokens "
-            + "per step (%d × %d, accumulation %d) | %s steps | val windows %,d%n", model.parameterCount() / 1e6,
-        train.size(), train.context(), train.targetTokens(), tokensPerStep, t.globalBatchSize(), train.context(),
+    console.printf("pretrain: %,.2fM parameters | %,d training windows of %d tokens per epoch | %,d tokens per step"
+            + " (%d × %d, accumulation %d) | %s steps | %,d val windows%n", model.parameterCount() / 1e6,
+        engine.windowsPerEpoch(), val.context(), tokensPerStep, t.globalBatchSize(), val.context(),
         t.accumulationSteps(), totalSteps > 0 ? String.format("%,d", totalSteps) : "time-limited", val.size());
     double peak = PeakFlops.get();
 
@@ -93,42 +80,35 @@ public final class TrainingLoop {
     String stop = null;
     try (MetricsLog metrics = MetricsLog.open(config.outDir(), resumed.isPresent() ? step : -1, conf)) {
       while (stop == null) {
-        int accumulation = t.accumulationSteps();
-        int[][][] inputs = new int[accumulation][][];
-        int[][][] targets = new int[accumulation][][];
-        long stepTokens = 0;
-        for (int a = 0; a < accumulation; a++) {
-          int[] indices = nextBatch(cursor, t.microBatchSize());
-          inputs[a] = train.inputs(indices);
-          targets[a] = train.targets(indices);
-          stepTokens += realTargets(targets[a]);
-        }
-        double lr = learningRate(step, totalSteps);
-        StepModel.StepResult r = model.step(inputs, targets, lr, t.maxNorm());
+        long before = step;
+        long total = totalSteps;
+        TrainingEngine.Advance r = engine.advance(step, s -> learningRate(s, total), t.maxNorm());
         if (!Double.isFinite(r.loss()) || !Double.isFinite(r.gradNorm())) {
-          throw diverged(store, step + 1, r);
+          throw diverged(store, step + r.steps(), r);
         }
-        step++;
-        tokensSeen += stepTokens;
-        intervalTokens += stepTokens;
+        step += r.steps();
+        tokensSeen += r.tokens();
+        intervalTokens += r.tokens();
         lastLoss = r.loss();
+        double lr = learningRate(step - 1, totalSteps);
         double elapsed = (System.nanoTime() - startNanos) / 1e9;
         stop = stopReason(step, tokensSeen, elapsed);
-        boolean evalNow = stop != null || (config.eval().interval() > 0 && step % config.eval().interval() == 0);
-        boolean logNow = evalNow || step % t.logInterval() == 0;
+        boolean evalNow = stop != null || crossed(before, step, config.eval().interval());
+        boolean logNow = evalNow || crossed(before, step, t.logInterval());
         if (logNow) {
           double seconds = (System.nanoTime() - intervalStart) / 1e9;
           double tokPerSec = intervalTokens / Math.max(seconds, 1e-9);
           Map<String, Object> line = new LinkedHashMap<>();
           line.put("step", step);
           line.put("tokens_seen", tokensSeen);
-          line.put("epoch", cursor.epoch);
+          line.put("epoch", engine.epoch());
           line.put("train_loss", r.loss());
           line.put("lr", lr);
           line.put("grad_norm", r.gradNorm());
           line.put("tokens_per_sec", tokPerSec);
           line.put("mfu", tokPerSec * model.flopsPerToken() / peak);
           line.put("elapsed_s", elapsed);
+          line.putAll(r.metrics());
           if (evalNow && val.size() > 0) {
             lastVal = validationLoss();
             bestVal = Math.min(bestVal, lastVal);
@@ -142,10 +122,10 @@ public final class TrainingLoop {
           intervalStart = System.nanoTime();
           intervalTokens = 0;
         }
-        if (stop != null || step % t.saveInterval() == 0) {
+        if (stop != null || crossed(before, step, t.saveInterval())) {
           Map<String, Object> state = new LinkedHashMap<>();
           state.put("tokens_seen", tokensSeen);
-          state.put("cursor", Map.of("epoch", cursor.epoch, "position", cursor.position));
+          state.put("cursor", engine.cursor());
           state.put("rng", model.rngState());
           state.put("best_val_loss", Double.isFinite(bestVal) ? bestVal : null);
           state.put("model", modelDescription);
@@ -185,29 +165,9 @@ public final class TrainingLoop {
     }
   }
 
-  private int[] nextBatch(Cursor cursor, int size) {
-    int[] indices = new int[size];
-    for (int i = 0; i < size; i++) {
-      if (cursor.position >= cursor.order.length) {
-        cursor.epoch++;
-        cursor.position = 0;
-        cursor.order = train.order(config.seed(), cursor.epoch, config.data().shuffle());
-      }
-      indices[i] = cursor.order[cursor.position++];
-    }
-    return indices;
-  }
-
-  private static long realTargets(int[][] targets) {
-    long n = 0;
-    for (int[] row : targets) {
-      for (int y : row) {
-        if (y != TrainingWindows.IGNORE_INDEX) {
-          n++;
-        }
-      }
-    }
-    return n;
+  /** Whether a multiple of {@code interval} lies in (before, after]. */
+  private static boolean crossed(long before, long after, int interval) {
+    return interval > 0 && after / interval > before / interval;
   }
 
   private long totalSteps(long tokensPerStep) {
@@ -272,7 +232,7 @@ public final class TrainingLoop {
     console.println("  sample: " + (prompt + tokenizer.decode(out)).replace("\n", " ⏎ "));
   }
 
-  private String progressLine(long step, long totalSteps, StepModel.StepResult r, Double val, boolean evalNow,
+  private String progressLine(long step, long totalSteps, TrainingEngine.Advance r, Double val, boolean evalNow,
       double lr, double tokPerSec, Map<String, Object> line, double elapsed) {
     StringBuilder sb = new StringBuilder();
     sb.append(totalSteps > 0 ? String.format("step %d/%d", step, totalSteps) : String.format("step %d", step));
@@ -291,7 +251,7 @@ public final class TrainingLoop {
     return sb.toString();
   }
 
-  private TrainingDivergedException diverged(CheckpointStore store, long step, StepModel.StepResult r) {
+  private TrainingDivergedException diverged(CheckpointStore store, long step, TrainingEngine.Advance r) {
     var steps = store.steps();
     String last = steps.isEmpty() ? "none yet" : CheckpointStore.dirName(steps.get(steps.size() - 1));
     return new TrainingDivergedException("step " + step + ": loss " + r.loss() + ", gradient norm " + r.gradNorm()

@@ -50,7 +50,9 @@ class TrainingLoopTest {
   private TrainingLoop.Result run(PretrainConfig c, BigramStepModel m) {
     TrainingWindows train = TrainingWindows.fromStream(stream(2000, 1), 8, 8);
     TrainingWindows val = TrainingWindows.fromStream(stream(400, 2), 8, 8);
-    return new TrainingLoop(c, m, train, val, tok, Map.of("vocab_size", VOCAB), HadoopConf.create(), QUIET).run();
+    LocalEngine engine = new LocalEngine(m, train, c.seed(), true, c.train().microBatchSize(),
+        c.train().accumulationSteps());
+    return new TrainingLoop(c, engine, val, tok, Map.of("vocab_size", VOCAB), HadoopConf.create(), QUIET).run();
   }
 
   @Test
@@ -96,7 +98,7 @@ class TrainingLoopTest {
   @Test
   void learningRateWarmsUpThenDecaysToMinLr(@TempDir Path dir) {
     PretrainConfig c = config(dir, "train.lr_warmup_steps=10", "optimizer.lr=1.0", "optimizer.min_lr=0.1");
-    TrainingLoop loop = new TrainingLoop(c, null, null, null, null, Map.of(), null, QUIET);
+    TrainingLoop loop = new TrainingLoop(c, null, null, null, Map.of(), null, QUIET);
     assertEquals(0.1, loop.learningRate(0, 110), 1e-12);
     assertEquals(1.0, loop.learningRate(9, 110), 1e-12);
     assertEquals(1.0, loop.learningRate(10, 110), 1e-12);
@@ -118,8 +120,8 @@ class TrainingLoopTest {
   void resumeWithAnotherArchitectureIsRefusedByField(@TempDir Path dir) {
     run(config(dir, "train.max_steps=10"), new BigramStepModel(VOCAB, 7));
     TrainingWindows w = TrainingWindows.fromStream(stream(200, 1), 8, 8);
-    TrainingLoop other = new TrainingLoop(config(dir), new BigramStepModel(VOCAB, 7), w, w, tok,
-        Map.of("vocab_size", 32), HadoopConf.create(), QUIET);
+    TrainingLoop other = new TrainingLoop(config(dir), new LocalEngine(new BigramStepModel(VOCAB, 7), w, 1, true, 4,
+        2), w, tok, Map.of("vocab_size", 32), HadoopConf.create(), QUIET);
     CheckpointException e = assertThrows(CheckpointException.class, other::run);
     assertTrue(e.getMessage().contains("model.vocab_size") && e.getMessage().contains("16"), e.getMessage());
   }
