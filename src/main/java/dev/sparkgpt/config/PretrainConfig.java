@@ -54,11 +54,14 @@ public record PretrainConfig(
    * @param logInterval steps between metrics lines
    * @param saveInterval steps between checkpoints (a final one is always written)
    * @param keepLast checkpoints kept
+   * @param workers parameter_averaging: Spark tasks training side by side (one per executor core)
+   * @param averagingFrequency parameter_averaging: local steps each worker takes between averagings
    */
   public record Train(String strategy, int microBatchSize, int globalBatchSize, long maxSteps, long maxTokens,
-      double maxSeconds, int lrWarmupSteps, double maxNorm, int logInterval, int saveInterval, int keepLast) {
+      double maxSeconds, int lrWarmupSteps, double maxNorm, int logInterval, int saveInterval, int keepLast,
+      int workers, int averagingFrequency) {
 
-    /** Micro-batches per optimizer step. */
+    /** Micro-batches per optimizer step of one worker. */
     public int accumulationSteps() {
       return globalBatchSize / microBatchSize;
     }
@@ -87,7 +90,7 @@ public record PretrainConfig(
   public static PretrainConfig defaults() {
     return new PretrainConfig("runs/pretrain", "gpt2-tiny", Map.of(),
         new Data(null, null, "gpt2", 0.1, 0, true),
-        new Train("local", 8, 8, 1000, 0, 0, 50, 1.0, 10, 200, 3),
+        new Train("local", 8, 8, 1000, 0, 0, 50, 1.0, 10, 200, 3, 2, 4),
         new Optimizer(6e-4, 6e-5, 0.1, 0.9, 0.95, 1e-8),
         new Eval(100, 10, "Every effort moves you", 30),
         1337, "auto");
@@ -130,6 +133,9 @@ public record PretrainConfig(
     }
     if (train.maxNorm() < 0) {
       p.add("train.max_norm: must be ≥ 0 (0 = no clipping)");
+    }
+    if (train.workers() < 1 || train.averagingFrequency() < 1) {
+      p.add("train.workers / averaging_frequency: must be ≥ 1");
     }
     if (train.logInterval() < 1 || train.saveInterval() < 1 || train.keepLast() < 1) {
       p.add("train.log_interval / save_interval / keep_last: must be ≥ 1");
