@@ -73,7 +73,8 @@ class Gpt2TokenizerTest {
     int eot = 50256;
     assertArrayEquals(new int[] {eot}, GPT2.encodeWithSpecial("<|endoftext|>"));
     assertArrayEquals(new int[] {eot, eot}, GPT2.encodeWithSpecial("<|endoftext|><|endoftext|>"));
-    assertArrayEquals(new int[] {15496, eot, 995, eot}, GPT2.encodeWithSpecial("Hello<|endoftext|> world<|endoftext|>"));
+    assertArrayEquals(new int[] {15496, eot, 995, eot},
+        GPT2.encodeWithSpecial("Hello<|endoftext|> world<|endoftext|>"));
     // Only the exact string is special; a near miss stays text: "<", "|", "end", "of", "text", ">"
     assertArrayEquals(new int[] {27, 91, 437, 1659, 5239, 29}, GPT2.encodeWithSpecial("<|endoftext>"));
     assertArrayEquals(GPT2.encode("no special here"), GPT2.encodeWithSpecial("no special here"));
