@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
+import java.util.regex.Matcher;
 
 /**
  * Trains a byte-level BPE vocabulary as GPT-2's was made: corpus → pre-token counts → greedy merges of the most
@@ -34,7 +35,7 @@ public final class BpeTrainer {
   /** Pre-token → occurrences in {@code text}; merge the maps of many documents to train on a corpus. */
   public static Map<String, Long> countWords(String text) {
     Map<String, Long> counts = new HashMap<>();
-    java.util.regex.Matcher m = PreTokenizer.PATTERN.matcher(text);
+    Matcher m = PreTokenizer.PATTERN.matcher(text);
     while (m.find()) {
       counts.merge(m.group(), 1L, Long::sum);
     }

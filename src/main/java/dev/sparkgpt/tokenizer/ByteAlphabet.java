@@ -1,6 +1,7 @@
 package dev.sparkgpt.tokenizer;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * GPT-2's bytes_to_unicode alphabet: each of the 256 byte values as one printable char, so that encoder.json and
@@ -33,7 +34,7 @@ final class ByteAlphabet {
         CHAR_OF[b] = (char) (256 + shifted++);
       }
     }
-    java.util.Arrays.fill(BYTE_OF_CHAR, -1);
+    Arrays.fill(BYTE_OF_CHAR, -1);
     for (int i = 0; i < 256; i++) {
       ORDER_OF[BYTE_AT[i]] = i;
       BYTE_OF_CHAR[CHAR_OF[BYTE_AT[i]]] = BYTE_AT[i];

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -152,8 +153,7 @@ final class Gpt2VocabFormat {
       available[made] = true;
       result[n++] = made;
     }
-    return new int[][] {
-        java.util.Arrays.copyOf(left, n), java.util.Arrays.copyOf(right, n), java.util.Arrays.copyOf(result, n)};
+    return new int[][] {Arrays.copyOf(left, n), Arrays.copyOf(right, n), Arrays.copyOf(result, n)};
   }
 
   private static int operand(String source, int line, String token, Map<String, Integer> ids, boolean[] available) {

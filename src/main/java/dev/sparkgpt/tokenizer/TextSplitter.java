@@ -35,7 +35,9 @@ import java.util.List;
  *   the next word.</li>
  * </ul>
  * Everything else is refused, e.g. {@code "x |y"} (" y" is one pre-token), {@code "x\r\n|y"} (the whole text makes
- * "\r","\n" while the head alone makes "\r\n"), or {@code "a  |b"}. A cut is never inside a surrogate pair: both
+ * "\r","\n" while the head alone makes "\r\n"), or {@code "a  |b"}. The rules are sufficient, not necessary: a few
+ * refused cuts would be harmless (between the two spaces of {@code "a  b"}), but real text has plenty of rule A/B
+ * positions and a short argument is worth more. A cut is never inside a surrogate pair: both
  * rules need whitespace on one side. "Whitespace" is exactly what the regex's {@code \s} matches (Unicode White_Space,
  * see {@link PreTokenizer#isSpace}), not {@link Character#isWhitespace}. A special token contains no whitespace, so
  * no safe cut falls inside {@code <|endoftext|>}.
