@@ -1,4 +1,4 @@
-package dev.sparkgpt.config;
+package dev.sparkgpt.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,6 +10,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.sparkgpt.config.ConfigException;
+import dev.sparkgpt.config.ConfigLoader;
+import dev.sparkgpt.config.ModelConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
