@@ -1,6 +1,7 @@
 package dev.sparkgpt.model;
 
 import java.util.Arrays;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
@@ -22,7 +23,17 @@ final class LanguageModelHead {
   /** Logits held at once: 32M (128 MB in float32); a chunk is this many / vocab_size rows. */
   static final long CHUNK_LOGITS = 1L << 25;
 
+  private final long chunkLogits;
   private INDArray logitsBuffer;
+
+  LanguageModelHead() {
+    this(CHUNK_LOGITS);
+  }
+
+  /** A head that holds at most {@code chunkLogits} logits at once (tests force several chunks). */
+  LanguageModelHead(long chunkLogits) {
+    this.chunkLogits = chunkLogits;
+  }
 
   /**
    * Σ over rows with a target of weight · cross-entropy (the caller divides by its normalizer). When
@@ -41,7 +52,7 @@ final class LanguageModelHead {
       dHidden.assign(0);
     }
     int vocab = (int) weight.size(0);
-    int chunk = (int) Math.max(1, Math.min(rows.length, CHUNK_LOGITS / vocab));
+    int chunk = (int) Math.max(1, Math.min(rows.length, chunkLogits / vocab));
     double loss = 0;
     for (int start = 0; start < rows.length; start += chunk) {
       int[] chunkRows = Arrays.copyOfRange(rows, start, Math.min(rows.length, start + chunk));
@@ -107,7 +118,7 @@ final class LanguageModelHead {
 
   /** log Σ exp(z) - z_y for one row, in double, from its logits recomputed (a row whose p_y underflowed). */
   private static double exactCrossEntropy(INDArray hRow, INDArray weight, int y) {
-    INDArray z = MatMul.product(hRow, weight, false, true).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE);
+    INDArray z = MatMul.product(hRow, weight, false, true).castTo(DataType.DOUBLE);
     double max = z.maxNumber().doubleValue();
     double sum = Transforms.exp(z.sub(max), false).sumNumber().doubleValue();
     return max + Math.log(sum) - z.getDouble(0, y);
