@@ -1,0 +1,156 @@
+package dev.sparkgpt.model;
+
+import dev.sparkgpt.config.ModelConfig;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * A GPT-2 model (the book's GPTModel) with an explicit forward and backward pass on ND4J arrays: embeddings,
+ * n_layers pre-LayerNorm blocks, final LayerNorm and the LM head fused with the cross-entropy. Gradients accumulate
+ * into {@link #gradients()} until {@link #zeroGradients()}. Dropout draws from a seeded {@link RandomStream} whose
+ * state a checkpoint saves. {@code dev.sparkgpt.model.graph.GptGraph} is the same function as a SameDiff graph;
+ * GptModelTest checks that both agree. Not thread-safe: one model per thread.
+ */
+public final class GptModel {
+  private final ModelConfig config;
+  private final GptParameters parameters;
+  private final RandomStream random;
+  private final Embeddings embeddings = new Embeddings();
+  private final TransformerBlock[] blocks;
+  private final LayerNorm finalNorm = new LayerNorm(ParamNames.FINAL_NORM_SCALE, ParamNames.FINAL_NORM_SHIFT);
+  private final LanguageModelHead head = new LanguageModelHead();
+  private GptParameters gradients;
+
+  /** A model over {@code parameters} (used live, not copied); dropout seeded with {@code dropoutSeed}. */
+  public GptModel(GptParameters parameters, long dropoutSeed) {
+    this.config = parameters.config();
+    this.parameters = parameters;
+    this.random = new RandomStream(dropoutSeed);
+    this.blocks = new TransformerBlock[config.numLayers()];
+    for (int i = 0; i < blocks.length; i++) {
+      blocks[i] = new TransformerBlock(config, i);
+    }
+  }
+
+  /** A freshly initialized model ({@link GptParameters#initialize}); {@code seed} seeds weights and dropout. */
+  public static GptModel initialize(ModelConfig config, DataType dataType, long seed) {
+    return new GptModel(GptParameters.initialize(config, dataType, seed), ~seed);
+  }
+
+  public ModelConfig config() {
+    return config;
+  }
+
+  public GptParameters parameters() {
+    return parameters;
+  }
+
+  /** Gradient accumulators, same layout and type as the parameters (created at zero on first use). */
+  public GptParameters gradients() {
+    if (gradients == null) {
+      gradients = parameters.zerosLike();
+    }
+    return gradients;
+  }
+
+  public void zeroGradients() {
+    gradients().vector().assign(0);
+  }
+
+  /** The dropout stream; save {@code random().state()} in a checkpoint and restore it with setState. */
+  public RandomStream random() {
+    return random;
+  }
+
+  /**
+   * Training step on one micro-batch (dropout on): adds ∂(Σ weight · CE / normalizer)/∂θ into {@link #gradients()}
+   * and returns Σ weight · CE / normalizer. With normalizer = batch.weightSum() that is the batch's mean loss;
+   * accumulating micro-batches with the weight sum of all of them gives the gradient of their joint mean.
+   */
+  public double accumulateGradients(TokenBatch batch, double normalizer) {
+    return accumulateGradients(batch, normalizer,
+        DropoutMasks.draw(config, random, parameters.dataType(), batch.batchSize(), batch.length()));
+  }
+
+  /** As {@link #accumulateGradients(TokenBatch, double)} with given masks (null = no dropout). */
+  public double accumulateGradients(TokenBatch batch, double normalizer, DropoutMasks masks) {
+    checkTokens(batch);
+    INDArray hidden = hiddenStates(batch.inputs(), masks);
+    INDArray dHidden = hidden.ulike();
+    String headName = ParamNames.headWeight(config);
+    double loss = head.lossAndGradient(hidden, parameters.get(headName), batch.flatTargets(), batch.flatWeights(),
+        normalizer, dHidden, gradients().get(headName));
+    INDArray d = finalNorm.backward(parameters, gradients, dHidden);
+    for (int i = blocks.length - 1; i >= 0; i--) {
+      d = blocks[i].backward(parameters, gradients, d);
+    }
+    embeddings.backward(gradients, d);
+    return loss / normalizer;
+  }
+
+  /** Σ weight · CE / normalizer with the given masks, forward only (the gradient checks' loss). */
+  double trainingLoss(TokenBatch batch, double normalizer, DropoutMasks masks) {
+    checkTokens(batch);
+    INDArray hidden = hiddenStates(batch.inputs(), masks);
+    return head.lossAndGradient(hidden, parameters.get(ParamNames.headWeight(config)), batch.flatTargets(),
+        batch.flatWeights(), 1.0, null, null) / normalizer;
+  }
+
+  /** Mean cross-entropy of the batch in eval mode (no dropout, no gradients); NaN when no target counts. */
+  public double loss(TokenBatch batch) {
+    checkTokens(batch);
+    INDArray hidden = hiddenStates(batch.inputs(), null);
+    double sum = head.lossAndGradient(hidden, parameters.get(ParamNames.headWeight(config)), batch.flatTargets(),
+        batch.flatWeights(), 1.0, null, null);
+    return sum / batch.weightSum();
+  }
+
+  /** Eval-mode logits [B, T, V]. */
+  public INDArray logits(int[][] inputs) {
+    return logits(inputs, false);
+  }
+
+  /** Logits [B, T, V]; in training mode dropout is on (and draws from the stream). */
+  public INDArray logits(int[][] inputs, boolean training) {
+    int[][] noTargets = new int[inputs.length][inputs[0].length];
+    checkTokens(new TokenBatch(inputs, noTargets));
+    DropoutMasks masks = training
+        ? DropoutMasks.draw(config, random, parameters.dataType(), inputs.length, inputs[0].length) : null;
+    INDArray hidden = hiddenStates(inputs, masks);
+    return head.logits(hidden, parameters.get(ParamNames.headWeight(config)))
+        .reshape(inputs.length, inputs[0].length, config.vocabSize());
+  }
+
+  /** Embeddings, blocks and final norm: [B][T] ids -> [B·T, C]. */
+  private INDArray hiddenStates(int[][] inputs, DropoutMasks masks) {
+    int batch = inputs.length;
+    int time = inputs[0].length;
+    INDArray x = embeddings.forward(parameters, inputs, masks == null ? null : masks.embedding());
+    for (int i = 0; i < blocks.length; i++) {
+      x = blocks[i].forward(parameters, x, batch, time, masks, i);
+    }
+    return finalNorm.forward(parameters, x);
+  }
+
+  private void checkTokens(TokenBatch batch) {
+    if (batch.length() > config.contextLength()) {
+      throw new IllegalArgumentException("sequence of " + batch.length() + " tokens is longer than context_length "
+          + config.contextLength());
+    }
+    int vocab = config.vocabSize();
+    for (int b = 0; b < batch.batchSize(); b++) {
+      for (int t = 0; t < batch.length(); t++) {
+        int id = batch.inputs()[b][t];
+        int y = batch.targets()[b][t];
+        if (id < 0 || id >= vocab) {
+          throw new IllegalArgumentException("input id " + id + " at [" + b + "][" + t + "] is outside [0, " + vocab
+              + ")");
+        }
+        if (y != TokenBatch.IGNORE_INDEX && (y < 0 || y >= vocab)) {
+          throw new IllegalArgumentException("target id " + y + " at [" + b + "][" + t + "] is outside [0, " + vocab
+              + ") and is not the ignore index " + TokenBatch.IGNORE_INDEX);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,42 @@
+package dev.sparkgpt.model;
+
+import dev.sparkgpt.config.ModelConfig;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * One pre-LayerNorm GPT-2 block: x + drop(attention(norm1(x))), then + drop(feedForward(norm2(·))).
+ */
+final class TransformerBlock {
+  private final LayerNorm norm1;
+  private final CausalSelfAttention attention;
+  private final LayerNorm norm2;
+  private final FeedForward feedForward;
+  private INDArray attentionMask;   // [N, C] residual dropout masks of the last forward, or null
+  private INDArray feedForwardMask;
+
+  TransformerBlock(ModelConfig config, int layer) {
+    norm1 = new LayerNorm(ParamNames.block(layer, ParamNames.NORM1_SCALE), ParamNames.block(layer, ParamNames.NORM1_SHIFT));
+    attention = new CausalSelfAttention(config, layer);
+    norm2 = new LayerNorm(ParamNames.block(layer, ParamNames.NORM2_SCALE), ParamNames.block(layer, ParamNames.NORM2_SHIFT));
+    feedForward = new FeedForward(layer);
+  }
+
+  /** [N = B·T, C] -> [N, C]; {@code masks} null in eval mode. */
+  INDArray forward(GptParameters p, INDArray x, int batch, int time, DropoutMasks masks, int layer) {
+    attentionMask = masks == null ? null : masks.attentionOutput()[layer];
+    feedForwardMask = masks == null ? null : masks.feedForwardOutput()[layer];
+    INDArray attended = attention.forward(p, norm1.forward(p, x), batch, time,
+        masks == null ? null : masks.attention()[layer]);
+    INDArray mid = attentionMask == null ? attended.addi(x) : attended.muli(attentionMask).addi(x);
+    INDArray fed = feedForward.forward(p, norm2.forward(p, mid));
+    return feedForwardMask == null ? fed.addi(mid) : fed.muli(feedForwardMask).addi(mid);
+  }
+
+  /** dOut [N, C] -> dx [N, C]. */
+  INDArray backward(GptParameters p, GptParameters g, INDArray dOut) {
+    INDArray dFed = feedForwardMask == null ? dOut : dOut.mul(feedForwardMask);
+    INDArray dMid = norm2.backward(p, g, feedForward.backward(p, g, dFed)).addi(dOut);
+    INDArray dAttended = attentionMask == null ? dMid : dMid.mul(attentionMask);
+    return norm1.backward(p, g, attention.backward(p, g, dAttended)).addi(dMid);
+  }
+}

@@ -1,0 +1,87 @@
+package dev.sparkgpt.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** The fused LM head + cross-entropy: values against a plain log-sum-exp, gradients against finite differences. */
+class LanguageModelHeadTest {
+  private static final int ROWS = 7;
+  private static final int VOCAB = 13;
+  private static final int WIDTH = 5;
+  private final INDArray hidden = GradientCheck.random(1, 1.0, ROWS, WIDTH);
+  private final INDArray weight = GradientCheck.random(2, 0.7, VOCAB, WIDTH);
+  private final int[] targets = {3, -100, 12, 0, 3, -100, 7};
+  private final float[] weights = {1f, 5f, 0.5f, 0f, 2f, 1f, 1.5f};
+
+  /** Σ weight · (log Σ_v exp(z_v) - z_y) computed the plain way, in double. */
+  private double expectedLossSum(float[] w) {
+    double sum = 0;
+    for (int i = 0; i < ROWS; i++) {
+      if (targets[i] == -100) {
+        continue;
+      }
+      double max = Double.NEGATIVE_INFINITY;
+      double[] z = new double[VOCAB];
+      for (int v = 0; v < VOCAB; v++) {
+        z[v] = hidden.getRow(i).mul(weight.getRow(v)).sumNumber().doubleValue();
+        max = Math.max(max, z[v]);
+      }
+      double exp = 0;
+      for (double zv : z) {
+        exp += Math.exp(zv - max);
+      }
+      sum += (w == null ? 1 : w[i]) * (max + Math.log(exp) - z[targets[i]]);
+    }
+    return sum;
+  }
+
+  @Test
+  void lossIsTheWeightedLogSumExpCrossEntropyOverNonIgnoredTargets() {
+    LanguageModelHead head = new LanguageModelHead();
+    assertEquals(expectedLossSum(weights), head.lossAndGradient(hidden, weight, targets, weights, 1, null, null),
+        1e-12);
+    assertEquals(expectedLossSum(null), head.lossAndGradient(hidden, weight, targets, null, 1, null, null), 1e-12);
+  }
+
+  @Test
+  void gradientsMatchFiniteDifferencesAcrossChunks() {
+    double normalizer = 6.5;
+    for (long chunk : new long[] {LanguageModelHead.CHUNK_LOGITS, 2 * VOCAB, VOCAB}) {
+      LanguageModelHead head = new LanguageModelHead(chunk);
+      INDArray dHidden = hidden.ulike();
+      INDArray dWeight = weight.like();
+      head.lossAndGradient(hidden, weight, targets, weights, normalizer, dHidden, dWeight);
+      GradientCheck.assertGradients(Map.of("hidden", hidden, "weight", weight),
+          Map.of("hidden", dHidden, "weight", dWeight),
+          () -> head.lossAndGradient(hidden, weight, targets, weights, normalizer, null, null) / normalizer, 30, 3);
+      assertEquals(0.0, dHidden.getRow(1).amaxNumber().doubleValue(), "ignored row");
+      assertEquals(0.0, dHidden.getRow(3).amaxNumber().doubleValue(), "zero-weight row");
+    }
+  }
+
+  @Test
+  void underflowingTargetProbabilityStillGivesTheExactLossInFloat32() {
+    // target logit 200 below the others: p_y = e^-200 is 0 in float32, the loss must still be ≈ 200
+    INDArray h = Nd4j.createFromArray(new float[][] {{1f, 0f}, {0.5f, 0.5f}});
+    INDArray w = Nd4j.createFromArray(new float[][] {{0f, 0f}, {-200f, 0f}, {0f, 0f}});
+    LanguageModelHead head = new LanguageModelHead();
+    double loss = head.lossAndGradient(h, w, new int[] {1, 0}, null, 1, h.like(), w.like());
+    double row0 = 200 + Math.log(2 + Math.exp(-200));
+    double row1 = Math.log(2 + Math.exp(-100));
+    assertEquals(row0 + row1, loss, 1e-4);
+    assertTrue(Double.isFinite(loss));
+  }
+
+  @Test
+  void logitsAreHiddenTimesWeightTransposed() {
+    INDArray logits = new LanguageModelHead().logits(hidden, weight);
+    assertEquals(hidden.getRow(4).mul(weight.getRow(9)).sumNumber().doubleValue(), logits.getDouble(4, 9), 1e-12);
+    assertEquals(DataType.DOUBLE, logits.dataType());
+  }
+}
