@@ -1,6 +1,7 @@
 package dev.sparkgpt.cli;
 
 import dev.sparkgpt.jobs.Jobs;
+import dev.sparkgpt.jobs.PretrainJob;
 import dev.sparkgpt.jobs.TokenizeJob;
 import dev.sparkgpt.jobs.TrainTokenizerJob;
 import dev.sparkgpt.jobs.Version;
@@ -22,6 +23,7 @@ public final class Main implements Runnable {
     VERBS.put("demo", DemoCommand::new);
     VERBS.put("tokenize", TokenizeJob::new);
     VERBS.put("train-tokenizer", TrainTokenizerJob::new);
+    VERBS.put("pretrain", PretrainJob::new);
     VERBS.put("encode", EncodeCommand::new);
     VERBS.put("decode", DecodeCommand::new);
     VERBS.put("shards", ShardsCommand::new);

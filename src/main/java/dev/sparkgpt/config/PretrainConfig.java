@@ -68,7 +68,8 @@ public record PretrainConfig(
   }
 
   /** AdamW with decoupled weight decay and warmup + cosine decay from lr to min_lr. */
-  public record Optimizer(double lr, double minLr, double weightDecay, double beta1, double beta2, double eps) {}
+  public record Optimizer(double lr, double minLr, double weightDecay, double beta1, double beta2, double eps)
+      implements java.io.Serializable {}
 
   /**
    * Evaluation during training.
