@@ -99,15 +99,22 @@ public final class Perplexity {
           + shape.vocabSize() + ". Fix: tokenize with the model's tokenizer");
     }
     List<ShardReader.ShardRow> rows = reader.readRows(split, maxRows);
+    PerplexityResult result = rows(rows, stride, tokenizer, shape, runner, start, path, split);
+    if (result.tokens() == 0) {
+      throw new ShardFormatException(path + ": split '" + split + "' has no tokens to score. Fix: evaluate another "
+          + "split (perplexity_split) or tokenize with a larger val_fraction");
+    }
+    return result;
+  }
+
+  /** Scores shard rows (each row's tokens 1..length−1) and counts their bytes; {@code start} is System.nanoTime(). */
+  static PerplexityResult rows(List<ShardReader.ShardRow> rows, int stride, Tokenizer tokenizer, ScoringModel shape,
+      RequestRunner runner, long start, String path, String split) {
     List<Request> requests = new ArrayList<>();
     long tokens = 0;
     for (ShardReader.ShardRow row : rows) {
       requests.addAll(windows(row.tokens(), row.length(), shape.contextLength(), stride));
       tokens += Math.max(0, row.length() - 1);
-    }
-    if (tokens == 0) {
-      throw new ShardFormatException(path + ": split '" + split + "' has no tokens to score. Fix: evaluate another "
-          + "split (perplexity_split) or tokenize with a larger val_fraction");
     }
     double logProbs = sum(runner.score(requests));
     long bytes = shardTargetBytes(rows, tokenizer);
