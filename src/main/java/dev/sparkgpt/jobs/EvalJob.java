@@ -140,6 +140,15 @@ public final class EvalJob implements Callable<Integer> {
     if (config.distributed() && spark == null) {
       throw new IllegalArgumentException("distributed: true needs a Spark session");
     }
+    try {
+      return evaluate(spark, config, factory, console);
+    } catch (Exception e) {
+      throw Jobs.unwrap(e); // an executor's EvalException arrives wrapped in a SparkException
+    }
+  }
+
+  private static EvalReport evaluate(SparkSession spark, EvalConfig config, ModelFactory factory,
+      PrintStream console) {
     Configuration hadoop = spark == null ? HadoopConf.create() : spark.sparkContext().hadoopConfiguration();
     List<Task> taskList = readTasks(config, hadoop);
     Tokenizer tokenizer = TokenizerSpec.resolve(config.tokenizer(), hadoop).get();
