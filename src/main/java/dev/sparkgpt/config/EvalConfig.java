@@ -18,7 +18,8 @@ import java.util.Set;
  * @param perplexityStride targets per window; 0 = the model's context (non-overlapping windows)
  * @param perplexityMaxRows shard rows scored per tokenize output (-1 = all)
  * @param tokenizer "gpt2" or a train-tokenizer output directory; must be the model's
- * @param batchSize sequences per forward pass
+ * @param batchSize sequences per forward pass; its logits take batch_size × tokens × vocab × 4 bytes
+ *     (8 × 1024 × 50,257 × 4 B = 1.6 GB for GPT-2 windows)
  * @param distributed score on Spark executors; false = one thread on the driver (same numbers)
  * @param partitions Spark tasks per scoring job, one model each; 0 = Spark's default parallelism
  * @param out report.json path (any Hadoop path), written atomically

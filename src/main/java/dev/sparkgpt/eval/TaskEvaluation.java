@@ -17,6 +17,9 @@ public final class TaskEvaluation {
   /** Evaluates the first {@code limit} items of {@code task} (negative: all) with {@code shots} examples each. */
   public static TaskResult evaluate(Task task, int limit, int shots, long seed, Tokenizer tokenizer,
       RequestRunner runner) {
+    if (limit == 0) {
+      throw new IllegalArgumentException("limit must be ≥ 1, or negative for all items, got 0");
+    }
     long start = System.nanoTime();
     FewShot fewShot = new FewShot(task, shots, seed);
     return task.kind() == Task.Kind.MULTIPLE_CHOICE
