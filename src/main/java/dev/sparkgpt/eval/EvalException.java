@@ -2,7 +2,7 @@ package dev.sparkgpt.eval;
 
 import dev.sparkgpt.SparkGptException;
 
-/** An evaluation that cannot go on: a model that breaks the {@link ScoringModel} contract, or an input it cannot score. */
+/** An evaluation that cannot go on: a model breaking the {@link ScoringModel} contract, or an unscorable input. */
 public final class EvalException extends SparkGptException {
   private static final long serialVersionUID = 1L;
 

@@ -54,7 +54,8 @@ class TaskFilesTest {
 
   @Test
   void malformedLineNamesFileAndLine(@TempDir Path dir) throws IOException {
-    String m = failure(dir, "bad.jsonl", "{\"query\": \"q\", \"choices\": [\"a\"], \"gold\": 0}\n\n{\"query\": \"q\",\n");
+    String m = failure(dir, "bad.jsonl",
+        "{\"query\": \"q\", \"choices\": [\"a\"], \"gold\": 0}\n\n{\"query\": \"q\",\n");
     assertStarts(dir.resolve("bad.jsonl") + ":3: malformed JSON", m);
     assertStarts(dir.resolve("two.jsonl") + ":1: malformed JSON",
         failure(dir, "two.jsonl", "{\"text\": \"a b\"} {\"text\": \"c d\"}\n"));
