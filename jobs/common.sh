@@ -14,7 +14,7 @@ sparkgpt_submit() {
   fi
   local java_opts="$SPARKGPT_ADD_OPENS -Dorg.bytedeco.javacpp.maxbytes=${SPARKGPT_OFFHEAP} \
 -Dorg.bytedeco.javacpp.maxphysicalbytes=$(( ${SPARKGPT_OFFHEAP%G} + ${EXECUTOR_MEMORY_GB:-4} + 2 ))G"
-  exec "${SPARK_SUBMIT:-spark-submit}" \
+  "${SPARK_SUBMIT:-spark-submit}" \
     --master "${MASTER:-local[*]}" \
     --class "$class" \
     --conf "spark.driver.extraJavaOptions=$java_opts" \

@@ -2,6 +2,7 @@ package dev.sparkgpt.cli;
 
 import dev.sparkgpt.jobs.Jobs;
 import dev.sparkgpt.jobs.TokenizeJob;
+import dev.sparkgpt.jobs.TrainTokenizerJob;
 import dev.sparkgpt.jobs.Version;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -20,6 +21,7 @@ public final class Main implements Runnable {
   static {
     VERBS.put("demo", DemoCommand::new);
     VERBS.put("tokenize", TokenizeJob::new);
+    VERBS.put("train-tokenizer", TrainTokenizerJob::new);
     VERBS.put("encode", EncodeCommand::new);
     VERBS.put("decode", DecodeCommand::new);
     VERBS.put("shards", ShardsCommand::new);

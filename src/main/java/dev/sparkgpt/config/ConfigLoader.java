@@ -82,6 +82,36 @@ public final class ConfigLoader {
     return convert(tree, type, source);
   }
 
+  /**
+   * Loads {@code type} from a base YAML file (e.g. a model preset) overlaid with {@code overrides} (key → value,
+   * nested maps merge); an override key the base does not have is refused as "{prefix}.key".
+   */
+  public static <T> T loadWithOverrides(Class<T> type, ObjectNode base, String source, Map<String, Object> overrides,
+      String prefix) {
+    ObjectNode tree = base.deepCopy();
+    ObjectNode extra = YAML.valueToTree(overrides == null ? Map.of() : overrides);
+    mergeInto(tree, extra, prefix.isEmpty() ? "" : prefix + ".", source + " + overrides");
+    try {
+      return convert(tree, type, source);
+    } catch (ConfigException e) {
+      throw e.key() == null || prefix.isEmpty() ? e : new ConfigException(prefix + "." + e.key(),
+          e.getMessage().substring(e.key().length() + 2), null);
+    }
+  }
+
+  /** Reads YAML text (e.g. a bundled resource) as a mapping; {@code source} names it in errors. */
+  public static ObjectNode readYaml(String text, String source) {
+    try {
+      JsonNode node = YAML.readTree(text);
+      if (node == null || !node.isObject()) {
+        throw new ConfigException(source, "the top level must be a mapping of keys", "write 'key: value' lines");
+      }
+      return (ObjectNode) node;
+    } catch (JsonProcessingException e) {
+      throw new ConfigException(source + ": not valid YAML: " + e.getOriginalMessage(), e);
+    }
+  }
+
   /** Reads one YAML file as a mapping; a missing file or a syntax error names the file and the line. */
   public static ObjectNode readYaml(Path file) {
     if (!Files.isRegularFile(file)) {

@@ -9,7 +9,8 @@ import java.util.Random;
  * {@code target = w[1:T+1]}) cut from packed shard rows or from one token stream (the book's sliding-window
  * loader), with targets past the real tokens masked, and a reproducible order per epoch.
  */
-public final class TrainingWindows {
+public final class TrainingWindows implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
   /** The target id that the loss ignores (PyTorch's convention, kept for the finetune data too). */
   public static final int IGNORE_INDEX = -100;
 
@@ -66,6 +67,28 @@ public final class TrainingWindows {
       lengths.add(context + 1);
     }
     return new TrainingWindows(windows, lengths, context);
+  }
+
+  /** The windows of {@code source} at {@code indices}, in that order (repeats allowed). */
+  public static TrainingWindows fromWindows(TrainingWindows source, int[] indices) {
+    List<int[]> w = new ArrayList<>();
+    List<Integer> l = new ArrayList<>();
+    for (int i : indices) {
+      w.add(source.windows.get(i));
+      l.add(source.lengths.get(i));
+    }
+    return new TrainingWindows(w, l, source.context);
+  }
+
+  /** Worker {@code worker}'s share of {@code workers}: windows whose index ≡ worker (mod workers). */
+  public TrainingWindows slice(int worker, int workers) {
+    List<int[]> w = new ArrayList<>();
+    List<Integer> l = new ArrayList<>();
+    for (int i = worker; i < windows.size(); i += workers) {
+      w.add(windows.get(i));
+      l.add(lengths.get(i));
+    }
+    return new TrainingWindows(w, l, context);
   }
 
   public int size() {

@@ -91,8 +91,13 @@ public final class OutputDir {
 
   /** Writes a small UTF-8 file inside the staging directory. */
   public void writeText(String name, String text) {
+    writeBytes(name, text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Writes a small file inside the staging directory. */
+  public void writeBytes(String name, byte[] bytes) {
     try (OutputStream out = fs.create(new Path(staging, name), true)) {
-      out.write(text.getBytes(StandardCharsets.UTF_8));
+      out.write(bytes);
     } catch (IOException e) {
       throw new InputException(new Path(staging, name) + ": cannot write: " + e.getMessage()
           + ". Fix: check free space and permissions", e);

@@ -1,0 +1,88 @@
+package dev.sparkgpt.train;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sparkgpt.io.InputException;
+import dev.sparkgpt.io.JsonFiles;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * {@code metrics.jsonl} of a run (docs/metrics-format.md): one JSON object per line, flushed as written. On resume
+ * the lines past the checkpoint's step are dropped, so the file never shows a step twice.
+ */
+public final class MetricsLog implements AutoCloseable {
+  public static final String FILE = "metrics.jsonl";
+  private final FSDataOutputStream out;
+
+  private MetricsLog(FSDataOutputStream out) {
+    this.out = out;
+  }
+
+  /** Opens {@code outDir/metrics.jsonl}, keeping only lines with {@code step ≤ keepUpToStep} (-1 = start afresh). */
+  public static MetricsLog open(String outDir, long keepUpToStep, Configuration conf) {
+    Path file = new Path(outDir, FILE);
+    try {
+      FileSystem fs = file.getFileSystem(conf);
+      List<String> kept = new ArrayList<>();
+      if (keepUpToStep >= 0 && fs.exists(file)) {
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(fs.open(file), StandardCharsets.UTF_8))) {
+          String line;
+          while ((line = in.readLine()) != null) {
+            if (stepOf(line) <= keepUpToStep) {
+              kept.add(line);
+            }
+          }
+        }
+      }
+      fs.mkdirs(file.getParent());
+      FSDataOutputStream out = fs.create(file, true);
+      for (String line : kept) {
+        out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+      }
+      out.hflush();
+      return new MetricsLog(out);
+    } catch (IOException e) {
+      throw new InputException(file + ": cannot open metrics log: " + e.getMessage(), e);
+    }
+  }
+
+  private static long stepOf(String line) {
+    try {
+      JsonNode node = JsonFiles.MAPPER.readTree(line);
+      return node.path("step").asLong(Long.MAX_VALUE);
+    } catch (JsonProcessingException e) {
+      return Long.MAX_VALUE; // a line cut by a crash: drop it
+    }
+  }
+
+  /** Appends one line (keys as given; values JSON-serialisable) and flushes it. */
+  public void write(Map<String, Object> line) {
+    try {
+      String json = JsonFiles.MAPPER.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+          .writeValueAsString(line);
+      out.write((json + "\n").getBytes(StandardCharsets.UTF_8));
+      out.hflush();
+    } catch (IOException e) {
+      throw new InputException(FILE + ": cannot write: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      out.close();
+    } catch (IOException ignored) {
+      // every line was flushed when written
+    }
+  }
+}

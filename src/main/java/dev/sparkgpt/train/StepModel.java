@@ -1,0 +1,44 @@
+package dev.sparkgpt.train;
+
+import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * What the training loop needs from a model and its optimizer, whatever computes them (the SameDiff GPT locally,
+ * or parameter averaging over Spark workers): one optimizer step over micro-batches, a validation loss, a greedy
+ * sample, and the state a checkpoint must hold for an exact resume.
+ */
+public interface StepModel {
+  /** Loss and global gradient norm (before clipping) of one optimizer step. */
+  record StepResult(double loss, double gradNorm) {}
+
+  /**
+   * One optimizer step: gradients of the mean loss over all micro-batches (each {@code [B][T]} ids and targets, -100
+   * = ignored), clipped to {@code maxNorm} (0 = off), applied with learning rate {@code lr}.
+   */
+  StepResult step(int[][][] inputs, int[][][] targets, double lr, double maxNorm);
+
+  /** Mean loss of a batch without dropout or any update. */
+  double loss(int[][] inputs, int[][] targets);
+
+  /** Greedy continuation of {@code prompt}: the new ids only (stops early at {@code stopId}, -1 = never). */
+  int[] generate(int[] prompt, int maxNewTokens, int stopId);
+
+  /** Trainable parameters. */
+  long parameterCount();
+
+  /** Model FLOPs of one trained token (forward + backward), for MFU: 6·N + attention terms. */
+  double flopsPerToken();
+
+  /** Weights by name (float32, as written to model.safetensors). */
+  Map<String, INDArray> weights();
+
+  /** Optimizer state by name (moments, step counters), as written to optimizer.safetensors. */
+  Map<String, INDArray> optimizerState();
+
+  /** RNG state (dropout) as a long, saved and restored for an exact resume. */
+  long rngState();
+
+  /** Restores weights, optimizer state and RNG from a checkpoint. */
+  void restore(Map<String, INDArray> weights, Map<String, INDArray> optimizerState, long rngState);
+}
