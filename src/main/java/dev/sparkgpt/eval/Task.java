@@ -1,0 +1,54 @@
+package dev.sparkgpt.eval;
+
+import java.util.List;
+
+/**
+ * One evaluation task read from a file: its name (the file name without extension), the file, and its items, all
+ * of one kind. See {@link TaskFiles} for the formats.
+ */
+public record Task(String name, String path, Kind kind, List<Item> items) {
+  /** What a task's items ask of the model. */
+  public enum Kind {
+    /** {@code {"query","choices","gold"}}: pick the choice with the highest log-likelihood. */
+    MULTIPLE_CHOICE,
+    /** {@code {"text"}}: predict the text's last word greedily (LAMBADA). */
+    LAST_WORD
+  }
+
+  /** One item of a task; {@code line} is its 1-based line in the file. */
+  public sealed interface Item permits Choice, LastWord {
+    int line();
+
+    /** The item with its answer, as it appears as a few-shot example. */
+    String solved();
+  }
+
+  /** A multiple-choice item: {@code choices.get(gold)} is the right continuation of {@code query}. */
+  public record Choice(int line, String query, List<String> choices, int gold) implements Item {
+    public Choice {
+      choices = List.copyOf(choices);
+    }
+
+    @Override
+    public String solved() {
+      return query + Prompts.TARGET_DELIMITER + choices.get(gold);
+    }
+  }
+
+  /** A last-word item: {@code context + " " + word} is the text; the word must be predicted. */
+  public record LastWord(int line, String context, String word) implements Item {
+    @Override
+    public String solved() {
+      return context + Prompts.TARGET_DELIMITER + word;
+    }
+  }
+
+  public Task {
+    items = List.copyOf(items);
+  }
+
+  /** The first {@code limit} items ({@code limit} < 0: all). */
+  public List<Item> evaluated(int limit) {
+    return limit < 0 || limit >= items.size() ? items : items.subList(0, limit);
+  }
+}

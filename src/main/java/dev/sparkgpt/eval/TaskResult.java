@@ -1,0 +1,38 @@
+package dev.sparkgpt.eval;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+/**
+ * The metrics of one task as report.json holds them. Standard errors are those of a mean of 0/1 scores, the
+ * harness's {@code mean_stderr}: sample standard deviation / √n, which for a proportion p is √(p(1−p)/(n−1));
+ * absent when n < 2.
+ *
+ * @param n items scored
+ * @param acc multiple choice: the highest-log-likelihood choice is gold; last word: greedy decoding gives the word
+ * @param accNorm multiple choice: the highest log-likelihood per UTF-8 byte of the choice is gold
+ * @param perplexity last word: exp(−mean log-likelihood of the word), the harness's LAMBADA perplexity
+ * @param seconds wall time of the task: encoding, scoring and metrics
+ * @param numFewshot examples before each item
+ * @param requests loglikelihood requests scored (one per choice, or one per item)
+ * @param kind multiple_choice or last_word
+ * @param file the task file
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record TaskResult(int n, double acc, Double accNorm, Double accStderr, Double accNormStderr, Double perplexity,
+    double seconds, int numFewshot, long requests, String kind, String file) {
+
+  /** Standard error of the mean of {@code n} scores of which {@code correct} are 1; null when n < 2. */
+  public static Double meanStderr(long correct, long n) {
+    if (n < 2) {
+      return null;
+    }
+    double p = (double) correct / n;
+    return Math.sqrt(p * (1 - p) / (n - 1));
+  }
+
+  /** The same metrics with another wall time (results of two runs differ only there). */
+  public TaskResult withSeconds(double newSeconds) {
+    return new TaskResult(n, acc, accNorm, accStderr, accNormStderr, perplexity, newSeconds, numFewshot, requests,
+        kind, file);
+  }
+}

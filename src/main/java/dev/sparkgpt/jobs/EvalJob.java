@@ -1,0 +1,223 @@
+package dev.sparkgpt.jobs;
+
+import dev.sparkgpt.config.ConfigLoader;
+import dev.sparkgpt.config.EvalConfig;
+import dev.sparkgpt.data.TokenizerSpec;
+import dev.sparkgpt.eval.CheckpointInfo;
+import dev.sparkgpt.eval.EvalReport;
+import dev.sparkgpt.eval.LocalRunner;
+import dev.sparkgpt.eval.ModelFactory;
+import dev.sparkgpt.eval.Perplexity;
+import dev.sparkgpt.eval.PerplexityResult;
+import dev.sparkgpt.eval.RequestRunner;
+import dev.sparkgpt.eval.ScoringModel;
+import dev.sparkgpt.eval.SparkRunner;
+import dev.sparkgpt.eval.Task;
+import dev.sparkgpt.eval.TaskEvaluation;
+import dev.sparkgpt.eval.TaskFiles;
+import dev.sparkgpt.eval.TaskResult;
+import dev.sparkgpt.io.CheckpointException;
+import dev.sparkgpt.io.HadoopConf;
+import dev.sparkgpt.io.JsonFiles;
+import dev.sparkgpt.tokenizer.Tokenizer;
+import java.io.PrintStream;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * Evaluates a checkpoint: multiple-choice and last-word tasks (lm-evaluation-harness conventions) and perplexity
+ * on token shards or text, scored on Spark executors; writes report.json and prints Markdown tables.
+ *
+ * <p>Usage: {@code sparkgpt eval --checkpoint DIR --tasks FILE[,FILE...] [--perplexity PATH[,PATH...]]
+ * --out report.json [--num-fewshot K] [--config conf/eval/X.yaml] [--set key=value]}; under spark-submit:
+ * {@code --class dev.sparkgpt.jobs.EvalJob sparkgpt.jar <same args>}.
+ */
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Evaluate a checkpoint on multiple-choice / last-word tasks and perplexity; write report.json.")
+public final class EvalJob implements Callable<Integer> {
+  @Mixin
+  JobOptions options = new JobOptions();
+
+  @Option(names = "--checkpoint", paramLabel = "DIR", description = "A run's out_dir or one step-NNNNNN directory.")
+  String checkpoint;
+
+  @Option(names = "--tasks", split = ",", paramLabel = "FILE", description = "Task files (.jsonl).")
+  List<String> tasks;
+
+  @Option(names = "--perplexity", split = ",", paramLabel = "PATH",
+      description = "Tokenize outputs (val split) or .txt files.")
+  List<String> perplexity;
+
+  @Option(names = "--out", paramLabel = "FILE", description = "Where report.json goes (any Hadoop path).")
+  String out;
+
+  @Option(names = "--num-fewshot", paramLabel = "K", description = "Examples before each item (default 0).")
+  Integer numFewshot;
+
+  @Option(names = "--limit", paramLabel = "N", description = "Score only the first N items of each task.")
+  Integer limit;
+
+  @Option(names = "--batch-size", paramLabel = "N", description = "Sequences per forward pass (default 8).")
+  Integer batchSize;
+
+  @Option(names = "--local", description = "Score on one driver thread instead of Spark executors.")
+  Boolean local;
+
+  public static void main(String[] args) {
+    System.exit(Jobs.execute(new EvalJob(), args));
+  }
+
+  @Override
+  public Integer call() {
+    EvalConfig config = resolveConfig();
+    if (options.dryRun()) {
+      readTasks(config, HadoopConf.create());
+      System.out.print(ConfigLoader.toYaml(config));
+      System.out.println("dry run: " + config.tasks().size() + " task files read, config valid; nothing scored");
+      return 0;
+    }
+    ModelFactory model = modelFromCheckpoint(config);
+    SparkSession spark = config.distributed() ? Jobs.session("sparkgpt-eval") : null;
+    try {
+      run(spark, config, model, System.out);
+      return 0;
+    } catch (Exception e) {
+      throw Jobs.unwrap(e);
+    } finally {
+      if (spark != null) {
+        spark.stop();
+      }
+    }
+  }
+
+  EvalConfig resolveConfig() {
+    Map<String, Object> flags = new LinkedHashMap<>();
+    flags.put("checkpoint", checkpoint);
+    flags.put("tasks", tasks);
+    flags.put("perplexity", perplexity);
+    flags.put("out", out);
+    flags.put("num_fewshot", numFewshot);
+    flags.put("limit", limit);
+    flags.put("batch_size", batchSize);
+    flags.put("distributed", local == null ? null : !local);
+    return ConfigLoader.load(EvalConfig.class, EvalConfig.defaults(), options.config(), options.overrides(List.of()),
+        flags, line -> System.err.println(line)).validate(true);
+  }
+
+  /**
+   * The model of {@code config.checkpoint()}: the single place a checkpoint becomes a {@link ScoringModel}. Until
+   * the GPT model package exists there is nothing to build, so this refuses with a clear message; evaluate any
+   * ScoringModel through {@link #run(SparkSession, EvalConfig, ModelFactory, PrintStream)} meanwhile.
+   */
+  static ModelFactory modelFromCheckpoint(EvalConfig config) {
+    throw new CheckpointException(config.checkpoint() + ": cannot load a model from a checkpoint yet: the GPT model "
+        + "(package dev.sparkgpt.model) is not part of this build. Fix: evaluate a ScoringModel in code with "
+        + "EvalJob.run(spark, config, model, console) until the model lands");
+  }
+
+  /**
+   * Runs the job with {@code model} (it must be Serializable when {@code config.distributed()}); {@code spark} may
+   * be null when not distributed. Returns the report it wrote.
+   */
+  public static EvalReport run(SparkSession spark, EvalConfig config, ScoringModel model, PrintStream console) {
+    return run(spark, config, config.distributed() ? ModelFactory.of(model) : () -> model, console);
+  }
+
+  /** Runs the job, the model built by {@code factory} on the driver and, when distributed, once per Spark task. */
+  public static EvalReport run(SparkSession spark, EvalConfig config, ModelFactory factory, PrintStream console) {
+    config.validate(false);
+    if (config.distributed() && spark == null) {
+      throw new IllegalArgumentException("distributed: true needs a Spark session");
+    }
+    try {
+      return evaluate(spark, config, factory, console);
+    } catch (Exception e) {
+      throw Jobs.unwrap(e); // an executor's EvalException arrives wrapped in a SparkException
+    }
+  }
+
+  private static EvalReport evaluate(SparkSession spark, EvalConfig config, ModelFactory factory,
+      PrintStream console) {
+    Configuration hadoop = spark == null ? HadoopConf.create() : spark.sparkContext().hadoopConfiguration();
+    List<Task> taskList = readTasks(config, hadoop);
+    Tokenizer tokenizer = TokenizerSpec.resolve(config.tokenizer(), hadoop).get();
+    ScoringModel model = factory.create();
+    RequestRunner runner = config.distributed()
+        ? new SparkRunner(JavaSparkContext.fromSparkContext(spark.sparkContext()), factory, config.batchSize(),
+            config.partitions())
+        : new LocalRunner(model, config.batchSize());
+    console.printf("eval: %d tasks, %d perplexity sources | model context %d, vocab %d | %d-shot, batch %d, %s%n",
+        taskList.size(), config.perplexity().size(), model.contextLength(), model.vocabSize(), config.numFewshot(),
+        config.batchSize(), config.distributed() ? "on Spark (" + describeParallelism(spark, config) + ")"
+            : "local, one thread");
+
+    Map<String, TaskResult> taskResults = scoreTasks(taskList, config, tokenizer, runner, console);
+    Map<String, PerplexityResult> perplexities = scorePerplexity(config, tokenizer, model, runner, hadoop, console);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> configMap = JsonFiles.MAPPER.convertValue(config, Map.class);
+    EvalReport report = new EvalReport(taskResults, perplexities, CheckpointInfo.describe(config.checkpoint(), hadoop),
+        configMap, Instant.now().toString());
+    report.write(config.out(), hadoop);
+    console.print(report.toMarkdown());
+    console.println("eval: report written to " + config.out());
+    return report;
+  }
+
+  /** Every task file, read and checked before anything is scored (a bad line fails the job at once). */
+  private static List<Task> readTasks(EvalConfig config, Configuration hadoop) {
+    List<Task> taskList = new ArrayList<>();
+    for (String path : config.tasks()) {
+      taskList.add(TaskFiles.read(path, hadoop));
+    }
+    return taskList;
+  }
+
+  private static Map<String, TaskResult> scoreTasks(List<Task> taskList, EvalConfig config, Tokenizer tokenizer,
+      RequestRunner runner, PrintStream console) {
+    Map<String, TaskResult> results = new LinkedHashMap<>();
+    for (Task task : taskList) {
+      if (runner instanceof SparkRunner spark) {
+        spark.describe("sparkgpt eval " + task.name());
+      }
+      TaskResult r = TaskEvaluation.evaluate(task, config.limit(), config.numFewshot(), config.seed(), tokenizer,
+          runner);
+      results.put(task.name(), r);
+      console.printf(Locale.ROOT, "eval: %-20s %5d items, %6d requests in %.1f s (%.1f items/s) | acc %.4f%s%n",
+          task.name(), r.n(), r.requests(), r.seconds(), r.n() / r.seconds(), r.acc(),
+          r.accNorm() == null ? "" : String.format(Locale.ROOT, " | acc_norm %.4f", r.accNorm()));
+    }
+    return results;
+  }
+
+  private static Map<String, PerplexityResult> scorePerplexity(EvalConfig config, Tokenizer tokenizer,
+      ScoringModel model, RequestRunner runner, Configuration hadoop, PrintStream console) {
+    Map<String, PerplexityResult> results = new LinkedHashMap<>();
+    for (String path : config.perplexity()) {
+      if (runner instanceof SparkRunner spark) {
+        spark.describe("sparkgpt eval perplexity " + path);
+      }
+      PerplexityResult r = Perplexity.evaluate(path, config.perplexitySplit(), config.perplexityMaxRows(),
+          config.perplexityStride(), tokenizer, model, runner, hadoop);
+      results.put(path, r);
+      console.printf(Locale.ROOT, "eval: %s | %,d tokens in %.1f s | perplexity %.3f, %.4f bits/byte%n", path,
+          r.tokens(), r.seconds(), r.perplexity(), r.bitsPerByte());
+    }
+    return results;
+  }
+
+  private static String describeParallelism(SparkSession spark, EvalConfig config) {
+    int partitions = config.partitions() > 0 ? config.partitions() : spark.sparkContext().defaultParallelism();
+    return partitions + " partitions";
+  }
+}

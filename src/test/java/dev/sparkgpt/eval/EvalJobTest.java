@@ -1,0 +1,224 @@
+package dev.sparkgpt.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sparkgpt.SparkTestBase;
+import dev.sparkgpt.config.ConfigLoader;
+import dev.sparkgpt.config.EvalConfig;
+import dev.sparkgpt.config.TokenizeConfig;
+import dev.sparkgpt.data.Manifest;
+import dev.sparkgpt.io.JsonFiles;
+import dev.sparkgpt.jobs.EvalJob;
+import dev.sparkgpt.jobs.Jobs;
+import dev.sparkgpt.jobs.TokenizeJob;
+import dev.sparkgpt.tokenizer.Tokenizer;
+import dev.sparkgpt.tokenizer.Tokenizers;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class EvalJobTest extends SparkTestBase {
+  private static final String DATA = "src/main/resources/data/eval/";
+  private static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
+  private static final Tokenizer GPT2 = Tokenizers.load("gpt2");
+  private static final String VERDICT = "src/main/resources/data/corpora/the-verdict.txt";
+
+  @TempDir
+  static Path shared;
+  static Path shards;
+  static Path lambada;
+
+  /** A tiny tokenize output (the first 3,000 characters of The Verdict, split by tokens) and a last-word task. */
+  @BeforeAll
+  static void makeInputs() throws IOException {
+    Path text = shared.resolve("verdict-3k.txt");
+    Files.writeString(text, Files.readString(Path.of(VERDICT)).substring(0, 3000));
+    shards = shared.resolve("shards");
+    TokenizeConfig tokenize = ConfigLoader.load(TokenizeConfig.class, TokenizeConfig.defaults(), null,
+        List.of("seq_len=16", "split=tokens", "val_fraction=0.2"),
+        Map.of("input", List.of(text.toString()), "output", shards.toString()), null);
+    TokenizeJob.run(spark, tokenize, QUIET);
+    lambada = shared.resolve("lambada_toy.jsonl");
+    Files.writeString(lambada, """
+        {"text": "She opened the door and saw her old friend standing there"}
+        {"text": "The sun rises in the east and sets in the west"}
+        {"text": "He poured the coffee into a cup"}
+        """);
+  }
+
+  private static EvalConfig config(Path out, boolean distributed, String... overrides) {
+    List<String> sets = new ArrayList<>(List.of(overrides));
+    sets.add("distributed=" + distributed);
+    Map<String, Object> flags = new LinkedHashMap<>();
+    flags.put("out", out.toString());
+    return ConfigLoader.load(EvalConfig.class, EvalConfig.defaults(), null, sets, flags, null);
+  }
+
+  private static Map<String, TaskResult> withoutTimes(Map<String, TaskResult> results) {
+    Map<String, TaskResult> out = new LinkedHashMap<>();
+    results.forEach((k, v) -> out.put(k, v.withSeconds(0)));
+    return out;
+  }
+
+  private static Map<String, PerplexityResult> withoutTimes2(Map<String, PerplexityResult> results) {
+    Map<String, PerplexityResult> out = new LinkedHashMap<>();
+    results.forEach((k, v) -> out.put(k, new PerplexityResult(v.tokens(), v.meanNll(), v.perplexity(),
+        v.bitsPerByte(), v.bytes(), 0, v.kind(), v.split(), v.path())));
+    return out;
+  }
+
+  @Test
+  void sparkAndLocalRunsWriteTheSameReport(@TempDir Path dir) throws IOException {
+    String[] sets = {"tasks=[" + DATA + "copa.jsonl, " + DATA + "hellaswag_small.jsonl, " + DATA + "mmlu_small.jsonl, "
+        + lambada + "]", "perplexity=[" + shards + ", " + shared.resolve("verdict-3k.txt") + "]", "limit=12",
+        "num_fewshot=2", "batch_size=3", "partitions=3", "perplexity_stride=12"};
+    ScoringModel model = new TestModels.Hashed(50257, 48); // 2-shot hellaswag contexts are longer: cut from the left
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    EvalReport distributed = EvalJob.run(spark, config(dir.resolve("spark.json"), true, sets), model,
+        new PrintStream(console, true, StandardCharsets.UTF_8));
+    EvalReport local = EvalJob.run(null, config(dir.resolve("local.json"), false, sets), model, QUIET);
+
+    assertEquals(List.of("copa", "hellaswag_small", "mmlu_small", "lambada_toy"),
+        new ArrayList<>(local.tasks().keySet()));
+    assertEquals(withoutTimes(local.tasks()), withoutTimes(distributed.tasks()));
+    assertEquals(withoutTimes2(local.perplexity()), withoutTimes2(distributed.perplexity()));
+    assertEquals(12, local.tasks().get("copa").n());
+    assertEquals(24, local.tasks().get("copa").requests());
+    assertEquals(4, local.tasks().get("hellaswag_small").n());
+    assertEquals(3, local.tasks().get("lambada_toy").n());
+    assertEquals(2, local.tasks().get("copa").numFewshot());
+
+    JsonNode json = JsonFiles.MAPPER.readTree(dir.resolve("spark.json").toFile());
+    assertEquals(distributed.tasks().get("copa").acc(), json.get("tasks").get("copa").get("acc").asDouble());
+    assertEquals(12, json.get("config").get("limit").asInt());
+    assertTrue(json.get("config").get("distributed").asBoolean());
+    assertEquals(List.of("local.json", "spark.json"), listing(dir), "reports only, no temporary files");
+    String printed = console.toString(StandardCharsets.UTF_8);
+    assertTrue(printed.contains("| task | n | shots | acc | ± | acc_norm | ± | ppl | s |"), printed);
+    assertTrue(printed.contains("| copa | 12 | 2 | "), printed);
+    assertTrue(printed.contains("| " + shards + " (val) | "), printed);
+  }
+
+  @Test
+  void uniformModelOnShardsScoresEveryValTokenButTheFirstAtPerplexityVocabSize(@TempDir Path dir) throws IOException {
+    Manifest manifest = JsonFiles.read(new org.apache.hadoop.fs.Path(shards.toString(), Manifest.FILE),
+        Manifest.class, dev.sparkgpt.io.HadoopConf.create());
+    EvalReport report = EvalJob.run(spark, config(dir.resolve("r.json"), true, "perplexity=[" + shards + "]"),
+        new TestModels.Uniform(50257, 8), QUIET);
+    PerplexityResult r = report.perplexity().get(shards.toString());
+    long valTokens = manifest.splits().get("val").tokens();
+    assertEquals(valTokens - 1, r.tokens(), "rows overlap by one: the split's first token is never a target");
+    assertEquals(50257, r.perplexity(), 50257 * 1e-12);
+    // val = the last 20% of encode(text) + [eot]; targets = all but its first token; the eot counts no bytes
+    List<Integer> stream = new ArrayList<>();
+    for (int id : GPT2.encode(Files.readString(shared.resolve("verdict-3k.txt")))) {
+      stream.add(id);
+    }
+    int[] targets = stream.subList((int) (stream.size() + 1 - valTokens + 1), stream.size()).stream()
+        .mapToInt(Integer::intValue).toArray();
+    assertEquals(GPT2.decode(targets).getBytes(StandardCharsets.UTF_8).length, r.bytes());
+    assertEquals((valTokens - 1) * Math.log(50257) / Math.log(2) / r.bytes(), r.bitsPerByte(), 1e-12);
+  }
+
+  @Test
+  void anExecutorsErrorReachesTheCallerUnwrapped(@TempDir Path dir) {
+    var e = assertThrows(EvalException.class, () -> EvalJob.run(spark, config(dir.resolve("r.json"), true,
+        "tasks=[" + DATA + "hellaswag_small.jsonl]"), new TestModels.Uniform(50257, 16), QUIET));
+    assertEquals("a continuation of 27 tokens does not fit the model's context of 16 tokens. Fix: shorten the choice"
+        + " or use a model with a longer context", e.getMessage());
+    assertFalse(Files.exists(dir.resolve("r.json")));
+  }
+
+  @Test
+  void aBadTaskFileFailsBeforeAnythingIsScoredOrWritten(@TempDir Path dir) throws IOException {
+    Path bad = dir.resolve("broken.jsonl");
+    Files.writeString(bad, "{\"query\": \"q\", \"choices\": [\"a\", \"b\"], \"gold\": 2}\n");
+    Path out = dir.resolve("report.json");
+    var e = assertThrows(TaskFormatException.class, () -> EvalJob.run(spark, config(out, true,
+        "tasks=[" + DATA + "copa.jsonl, " + bad + "]"), new TestModels.Uniform(50257, 8), QUIET));
+    assertEquals(bad + ":1: gold index 2 is out of range for 2 choices (0..1)", e.getMessage());
+    assertFalse(Files.exists(out));
+  }
+
+  @Test
+  void aModelThatCannotTravelToExecutorsIsRefusedWithTheFix(@TempDir Path dir) {
+    ScoringModel local = new ScoringModel() {
+      @Override
+      public int contextLength() {
+        return 8;
+      }
+
+      @Override
+      public int vocabSize() {
+        return 50257;
+      }
+
+      @Override
+      public float[][][] logits(int[][] ids) {
+        return new float[ids.length][ids[0].length][50257];
+      }
+    };
+    var e = assertThrows(IllegalArgumentException.class, () -> EvalJob.run(spark, config(dir.resolve("r.json"), true,
+        "tasks=[" + DATA + "mmlu_small.jsonl]"), local, QUIET));
+    assertTrue(e.getMessage().endsWith("or set distributed: false"), e.getMessage());
+    EvalReport report = EvalJob.run(null, config(dir.resolve("r.json"), false, "tasks=[" + DATA + "mmlu_small.jsonl]"),
+        local, QUIET);
+    assertEquals(0.25, report.tasks().get("mmlu_small").acc(), "uniform: every choice ties, argmax takes choice 0");
+  }
+
+  @Test
+  void theCommandLineSaysACheckpointCannotBeLoadedYet(@TempDir Path dir) {
+    StringWriter err = new StringWriter();
+    CommandLine cli = Jobs.commandLine(new EvalJob());
+    cli.setErr(new PrintWriter(err));
+    int code = cli.execute("--checkpoint", dir.toString(), "--tasks", DATA + "mmlu_small.jsonl", "--out",
+        dir.resolve("r.json").toString());
+    assertEquals(2, code);
+    assertTrue(err.toString().startsWith("error: " + dir + ": cannot load a model from a checkpoint yet"),
+        err.toString());
+  }
+
+  @Test
+  void dryRunReadsTheTasksAndPrintsTheResolvedConfig(@TempDir Path dir) {
+    PrintStream stdout = System.out;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    int code;
+    try {
+      System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+      code = Jobs.commandLine(new EvalJob()).execute("--config", "conf/eval/smoke.yaml", "--checkpoint",
+          dir.toString(), "--num-fewshot", "1", "--local", "--dry-run");
+    } finally {
+      System.setOut(stdout);
+    }
+    String printed = captured.toString(StandardCharsets.UTF_8);
+    assertEquals(0, code, printed);
+    assertTrue(printed.contains("num_fewshot: 1\n"), printed);
+    assertTrue(printed.contains("distributed: false\n"), printed);
+    assertTrue(printed.endsWith("dry run: 2 task files read, config valid; nothing scored\n"), printed);
+  }
+
+  private static List<String> listing(Path dir) throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.map(f -> f.getFileName().toString()).sorted().toList();
+    }
+  }
+}
