@@ -1,6 +1,7 @@
 package dev.sparkgpt.cli;
 
 import dev.sparkgpt.jobs.Jobs;
+import dev.sparkgpt.jobs.EvalJob;
 import dev.sparkgpt.jobs.PretrainJob;
 import dev.sparkgpt.jobs.TokenizeJob;
 import dev.sparkgpt.jobs.TrainTokenizerJob;
@@ -24,6 +25,7 @@ public final class Main implements Runnable {
     VERBS.put("tokenize", TokenizeJob::new);
     VERBS.put("train-tokenizer", TrainTokenizerJob::new);
     VERBS.put("pretrain", PretrainJob::new);
+    VERBS.put("eval", EvalJob::new);
     VERBS.put("encode", EncodeCommand::new);
     VERBS.put("decode", DecodeCommand::new);
     VERBS.put("shards", ShardsCommand::new);

@@ -6,6 +6,7 @@ import dev.sparkgpt.data.TokenizerSpec;
 import dev.sparkgpt.eval.CheckpointInfo;
 import dev.sparkgpt.eval.EvalReport;
 import dev.sparkgpt.eval.LocalRunner;
+import dev.sparkgpt.eval.GptScoringModel;
 import dev.sparkgpt.eval.ModelFactory;
 import dev.sparkgpt.eval.Perplexity;
 import dev.sparkgpt.eval.PerplexityResult;
@@ -16,7 +17,6 @@ import dev.sparkgpt.eval.Task;
 import dev.sparkgpt.eval.TaskEvaluation;
 import dev.sparkgpt.eval.TaskFiles;
 import dev.sparkgpt.eval.TaskResult;
-import dev.sparkgpt.io.CheckpointException;
 import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.tokenizer.Tokenizer;
@@ -121,9 +121,7 @@ public final class EvalJob implements Callable<Integer> {
    * ScoringModel through {@link #run(SparkSession, EvalConfig, ModelFactory, PrintStream)} meanwhile.
    */
   static ModelFactory modelFromCheckpoint(EvalConfig config) {
-    throw new CheckpointException(config.checkpoint() + ": cannot load a model from a checkpoint yet: the GPT model "
-        + "(package dev.sparkgpt.model) is not part of this build. Fix: evaluate a ScoringModel in code with "
-        + "EvalJob.run(spark, config, model, console) until the model lands");
+    return GptScoringModel.factory(config.checkpoint());
   }
 
   /**

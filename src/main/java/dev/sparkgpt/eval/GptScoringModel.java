@@ -1,0 +1,46 @@
+package dev.sparkgpt.eval;
+
+import dev.sparkgpt.model.GptModel;
+import dev.sparkgpt.model.ModelLoader;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** The GPT as evaluation scores with it: eval-mode logits of a batch, loaded from a checkpoint path per executor. */
+public final class GptScoringModel implements ScoringModel {
+  private final GptModel model;
+
+  public GptScoringModel(GptModel model) {
+    this.model = model;
+  }
+
+  /** A factory that loads {@code checkpoint} where it runs (driver or executor; the path must be reachable). */
+  public static ModelFactory factory(String checkpoint) {
+    return () -> new GptScoringModel(ModelLoader.load(checkpoint).model());
+  }
+
+  @Override
+  public int contextLength() {
+    return model.config().contextLength();
+  }
+
+  @Override
+  public int vocabSize() {
+    return model.config().vocabSize();
+  }
+
+  @Override
+  public float[][][] logits(int[][] ids) {
+    INDArray logits = model.logits(ids).castTo(DataType.FLOAT);
+    int b = ids.length;
+    int t = ids[0].length;
+    int v = vocabSize();
+    float[] flat = logits.dup('c').data().asFloat();
+    float[][][] out = new float[b][t][v];
+    for (int i = 0; i < b; i++) {
+      for (int j = 0; j < t; j++) {
+        System.arraycopy(flat, (i * t + j) * v, out[i][j], 0, v);
+      }
+    }
+    return out;
+  }
+}

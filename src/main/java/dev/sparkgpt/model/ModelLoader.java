@@ -1,0 +1,55 @@
+package dev.sparkgpt.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sparkgpt.config.ConfigLoader;
+import dev.sparkgpt.config.ModelConfig;
+import dev.sparkgpt.io.CheckpointException;
+import dev.sparkgpt.io.CheckpointStore;
+import dev.sparkgpt.io.HadoopConf;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * Loads a GPT for inference from what users point at: a SparkGPT run directory (its {@code latest} checkpoint), one
+ * {@code step-NNNNNN} checkpoint, or a Hugging Face GPT-2 directory ({@code config.json} + safetensors).
+ */
+public final class ModelLoader {
+  private ModelLoader() {}
+
+  /** A loaded model and where it came from (for reports: path and step, -1 for Hugging Face weights). */
+  public record Loaded(GptModel model, String source, long step) {}
+
+  public static Loaded load(String path) {
+    Path dir = Path.of(path);
+    if (HfGpt2Checkpoint.isHfDirectory(dir)) {
+      HfGpt2Checkpoint.Loaded hf = HfGpt2Checkpoint.load(dir);
+      return new Loaded(new GptModel(GptParameters.fromMap(hf.config(), hf.weights(), DataType.FLOAT), 0), path, -1);
+    }
+    CheckpointStore.Loaded ck;
+    if (Files.isRegularFile(dir.resolve(CheckpointStore.STATE))) {
+      ck = new CheckpointStore(dir.getParent() == null ? "." : dir.getParent().toString(), HadoopConf.create(), 1)
+          .load(new org.apache.hadoop.fs.Path(dir.toAbsolutePath().toString()));
+    } else if (Files.isRegularFile(dir.resolve(CheckpointStore.LATEST))) {
+      ck = new CheckpointStore(path, HadoopConf.create(), 1).loadLatest().orElseThrow();
+    } else {
+      throw new CheckpointException(path + ": not a checkpoint: expected a run directory (with 'latest'), a "
+          + "step-NNNNNN directory (with state.json) or a Hugging Face GPT-2 directory (config.json + "
+          + "model.safetensors). Fix: point --checkpoint at one of those");
+    }
+    JsonNode model = ck.state().path("model");
+    ModelConfig config;
+    try {
+      config = ConfigLoader.yamlMapper().treeToValue(model, ModelConfig.class);
+    } catch (Exception e) {
+      throw new CheckpointException(ck.dir() + "/" + CheckpointStore.STATE + ": no usable \"model\" section ("
+          + e.getMessage() + ")", e);
+    }
+    try {
+      return new Loaded(new GptModel(GptParameters.fromMap(config, ck.weights(), DataType.FLOAT), 0),
+          ck.dir().toString(), ck.step());
+    } catch (IllegalArgumentException e) {
+      throw new CheckpointException(ck.dir() + "/" + CheckpointStore.WEIGHTS + ": " + e.getMessage(), e);
+    }
+  }
+}
