@@ -25,6 +25,7 @@ public final class Main implements Runnable {
     VERBS.put("tokenize", TokenizeJob::new);
     VERBS.put("train-tokenizer", TrainTokenizerJob::new);
     VERBS.put("pretrain", PretrainJob::new);
+    VERBS.put("generate", GenerateCommand::new);
     VERBS.put("eval", EvalJob::new);
     VERBS.put("encode", EncodeCommand::new);
     VERBS.put("decode", DecodeCommand::new);
