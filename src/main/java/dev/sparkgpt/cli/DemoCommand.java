@@ -1,10 +1,17 @@
 package dev.sparkgpt.cli;
 
 import dev.sparkgpt.config.ConfigLoader;
+import dev.sparkgpt.config.EvalConfig;
+import dev.sparkgpt.config.PretrainConfig;
 import dev.sparkgpt.config.TokenizeConfig;
 import dev.sparkgpt.data.Manifest;
+import dev.sparkgpt.eval.EvalReport;
+import dev.sparkgpt.eval.GptScoringModel;
+import dev.sparkgpt.jobs.EvalJob;
 import dev.sparkgpt.jobs.Jobs;
+import dev.sparkgpt.jobs.PretrainJob;
 import dev.sparkgpt.jobs.TokenizeJob;
+import dev.sparkgpt.train.TrainingLoop;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -13,7 +20,10 @@ import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code sparkgpt demo}: the quick-start pipeline on the bundled Tiny Shakespeare, in Spark local mode. */
+/**
+ * {@code sparkgpt demo}: the pipeline on the bundled Tiny Shakespeare in Spark local mode — tokenize, pretrain a
+ * tiny GPT for a few minutes, sample from it, evaluate it (perplexity + a multiple-choice set) — and where it all went.
+ */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "Run the pipeline on bundled data (Spark local mode) and print where everything went.")
 public final class DemoCommand implements Callable<Integer> {
@@ -21,8 +31,11 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Where the demo writes (default: ${DEFAULT-VALUE}).")
   Path out;
 
-  @Option(names = "--quick", description = "A smaller, faster run (used by the end-to-end test).")
+  @Option(names = "--quick", description = "A smaller, faster run (about 2 minutes; used by the end-to-end test).")
   boolean quick;
+
+  @Option(names = "--minutes", defaultValue = "4", description = "Pretraining time budget (default: ${DEFAULT-VALUE}).")
+  double minutes;
 
   @Option(names = {"-v", "--verbose"}, description = "Print stack traces with errors.")
   boolean verbose;
@@ -32,26 +45,61 @@ public final class DemoCommand implements Callable<Integer> {
     return Path.of(System.getProperty("sparkgpt.home", "."));
   }
 
+  /** What the demo produced, for the end-to-end test. */
+  public record Outputs(Manifest shards, TrainingLoop.Result training, EvalReport report) {}
+
   @Override
   public Integer call() {
-    Path conf = home().resolve("conf/tokenize/tiny-shakespeare.yaml");
-    Path shards = out.resolve("shards");
     SparkSession spark = Jobs.session("sparkgpt-demo");
     try {
-      System.out.println("== 1/1 tokenize: Tiny Shakespeare -> " + shards);
-      TokenizeConfig config = ConfigLoader.load(TokenizeConfig.class, TokenizeConfig.defaults(), conf,
-          quick ? List.of("seq_len=64") : List.of(),
-          Map.of("input", List.of(home().resolve("src/main/resources/data/corpora/tinyshakespeare.txt").toString()),
-              "output", shards.toString(), "overwrite", true), null);
-      Manifest manifest = TokenizeJob.run(spark, config, System.out);
-      System.out.printf("demo: done. Shards: %s (%,d train / %,d val tokens). Look inside with:%n"
-              + "  bin/sparkgpt shards inspect %s --rows 1%n", shards, manifest.splits().get("train").tokens(),
-          manifest.splits().get("val").tokens(), shards);
+      run(spark, out, quick, minutes);
       return 0;
     } catch (Exception e) {
       throw Jobs.unwrap(e);
     } finally {
       spark.stop();
     }
+  }
+
+  /** Runs every stage into {@code out}. */
+  public static Outputs run(SparkSession spark, Path out, boolean quick, double minutes) {
+    Path shards = out.resolve("shards");
+    Path pretrain = out.resolve("pretrain");
+    Path report = out.resolve("eval/report.json");
+    System.out.println("== 1/4 tokenize: Tiny Shakespeare -> " + shards);
+    TokenizeConfig tokenize = ConfigLoader.load(TokenizeConfig.class, TokenizeConfig.defaults(),
+        home().resolve("conf/tokenize/tiny-shakespeare.yaml"), List.of(),
+        Map.of("input", List.of(home().resolve("src/main/resources/data/corpora/tinyshakespeare.txt").toString()),
+            "output", shards.toString()), null);
+    Manifest manifest = TokenizeJob.run(spark, tokenize, System.out);
+
+    System.out.println("== 2/4 pretrain: gpt2-tiny on the shards -> " + pretrain);
+    List<String> sets = quick
+        ? List.of("train.max_steps=40", "train.max_seconds=0", "eval.interval=20", "train.save_interval=20",
+            "train.lr_warmup_steps=5", "model.context_length=64", "eval.max_new_tokens=15", "train.log_interval=10")
+        : List.of("train.max_steps=0", "train.max_seconds=" + (minutes * 60), "train.max_tokens=400000");
+    PretrainConfig train = ConfigLoader.load(PretrainConfig.class, PretrainConfig.defaults(),
+        home().resolve("conf/pretrain/tiny-shakespeare.yaml"), sets,
+        Map.of("out_dir", pretrain.toString(), "data.shards", shards.toString()), null);
+    TrainingLoop.Result result = PretrainJob.run(null, train, System.out);
+
+    System.out.println("== 3/4 eval: val perplexity + COPA (multiple choice) -> " + report);
+    EvalConfig eval = ConfigLoader.load(EvalConfig.class, EvalConfig.defaults(), null,
+        List.of("perplexity_max_rows=" + (quick ? 16 : 128), quick ? "limit=20" : "limit=-1"),
+        Map.of("checkpoint", pretrain.toString(), "tasks",
+            List.of(home().resolve("src/main/resources/data/eval/copa.jsonl").toString()),
+            "perplexity", List.of(shards.toString()), "out", report.toString()), null);
+    EvalReport evaluated = EvalJob.run(spark, eval, GptScoringModel.factory(pretrain.toString()), System.out);
+
+    System.out.println("== 4/4 done. Where everything went:");
+    System.out.printf("  shards     %s  (%,d train / %,d val tokens; bin/sparkgpt shards inspect %s)%n", shards,
+        manifest.splits().get("train").tokens(), manifest.splits().get("val").tokens(), shards);
+    System.out.printf("  model      %s  (step %d, %,d tokens seen, val loss %s; metrics.jsonl, step-*/)%n", pretrain,
+        result.step(), result.tokensSeen(), result.valLoss() == null ? "n/a" : String.format("%.3f",
+            result.valLoss()));
+    System.out.printf("  eval       %s%n", report);
+    System.out.printf("  try        bin/sparkgpt generate --checkpoint %s --prompt \"ROMEO:\" --temperature 0.8 "
+        + "--top-k 40%n", pretrain);
+    return new Outputs(manifest, result, evaluated);
   }
 }

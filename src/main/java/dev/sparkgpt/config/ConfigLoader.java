@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
 
@@ -64,18 +65,19 @@ public final class ConfigLoader {
   public static <T> T load(Class<T> type, T defaults, Path yamlFile, List<String> overrides, Map<String, Object> flags,
       Consumer<String> echo) {
     ObjectNode tree = YAML.valueToTree(defaults);
+    Set<String> openMaps = openMaps(type, "");
     String source = "defaults";
     if (yamlFile != null) {
       source = yamlFile.toString();
-      mergeInto(tree, readYaml(yamlFile), "", source);
+      mergeInto(tree, readYaml(yamlFile), "", source, openMaps);
     }
     for (String override : overrides) {
-      applyOverride(tree, override, echo);
+      applyOverride(tree, override, echo, openMaps);
       source = yamlFile == null ? "command line" : yamlFile + " + command line";
     }
     for (Map.Entry<String, Object> flag : flags.entrySet()) {
       if (flag.getValue() != null) {
-        setKey(tree, flag.getKey(), YAML.valueToTree(flag.getValue()));
+        setKey(tree, flag.getKey(), YAML.valueToTree(flag.getValue()), openMaps);
         source = yamlFile == null ? "command line" : yamlFile + " + command line";
       }
     }
@@ -138,30 +140,40 @@ public final class ConfigLoader {
 
   /** Overlays {@code from} onto {@code into}: mappings merge key by key, anything else replaces. */
   static void mergeInto(ObjectNode into, ObjectNode from, String prefix, String source) {
+    mergeInto(into, from, prefix, source, Set.of());
+  }
+
+  /** As above; under the dotted paths in {@code openMaps} (Map-typed fields) any key is accepted. */
+  static void mergeInto(ObjectNode into, ObjectNode from, String prefix, String source, Set<String> openMaps) {
+    boolean open = openMaps.contains(prefix.isEmpty() ? "" : prefix.substring(0, prefix.length() - 1));
     Iterator<Map.Entry<String, JsonNode>> fields = from.fields();
     while (fields.hasNext()) {
       Map.Entry<String, JsonNode> field = fields.next();
       String key = field.getKey();
       JsonNode existing = into.get(key);
+      if (existing == null && open) {
+        into.set(key, field.getValue());
+        continue;
+      }
       if (existing == null) {
         throw unknownKey(prefix + key, into, source);
       }
       if (existing.isObject() && field.getValue().isObject()) {
-        mergeInto((ObjectNode) existing, (ObjectNode) field.getValue(), prefix + key + ".", source);
+        mergeInto((ObjectNode) existing, (ObjectNode) field.getValue(), prefix + key + ".", source, openMaps);
       } else {
         into.set(key, field.getValue());
       }
     }
   }
 
-  private static void applyOverride(ObjectNode tree, String override, Consumer<String> echo) {
+  private static void applyOverride(ObjectNode tree, String override, Consumer<String> echo, Set<String> openMaps) {
     int eq = override.indexOf('=');
     if (eq <= 0) {
       throw new ConfigException(override, "an override must look like key=value", "write e.g. --set seq_len=256");
     }
     String key = override.substring(0, eq).trim();
     String raw = override.substring(eq + 1);
-    ObjectNode node = parentOf(tree, key);
+    ObjectNode node = parentOf(tree, key, openMaps);
     String leaf = key.substring(key.lastIndexOf('.') + 1);
     JsonNode value;
     try {
@@ -172,7 +184,7 @@ public final class ConfigLoader {
     } catch (JsonProcessingException e) {
       value = YAML.getNodeFactory().textNode(raw);
     }
-    if (node.get(leaf).isTextual() && value.isValueNode() && !value.isNull()) {
+    if (node.get(leaf) != null && node.get(leaf).isTextual() && value.isValueNode() && !value.isNull()) {
       value = YAML.getNodeFactory().textNode(raw); // keep "1e-3" or "true" literal for text keys
     }
     node.set(leaf, value);
@@ -181,12 +193,33 @@ public final class ConfigLoader {
     }
   }
 
-  private static void setKey(ObjectNode tree, String key, JsonNode value) {
-    parentOf(tree, key).set(key.substring(key.lastIndexOf('.') + 1), value);
+  private static void setKey(ObjectNode tree, String key, JsonNode value, Set<String> openMaps) {
+    parentOf(tree, key, openMaps).set(key.substring(key.lastIndexOf('.') + 1), value);
   }
 
-  /** The mapping that holds {@code key}'s last part; every part must be a known key. */
-  private static ObjectNode parentOf(ObjectNode tree, String key) {
+  /** Dotted paths of the Map-typed record components of {@code type} (free-form keys, e.g. model overrides). */
+  static Set<String> openMaps(Class<?> type, String prefix) {
+    Set<String> out = new java.util.HashSet<>();
+    if (!type.isRecord()) {
+      return out;
+    }
+    for (java.lang.reflect.RecordComponent c : type.getRecordComponents()) {
+      com.fasterxml.jackson.annotation.JsonProperty named =
+          c.getAnnotation(com.fasterxml.jackson.annotation.JsonProperty.class);
+      String name = named != null ? named.value()
+          : PropertyNamingStrategies.SnakeCaseStrategy.INSTANCE.translate(c.getName());
+      String path = prefix.isEmpty() ? name : prefix + "." + name;
+      if (Map.class.isAssignableFrom(c.getType())) {
+        out.add(path);
+      } else if (c.getType().isRecord()) {
+        out.addAll(openMaps(c.getType(), path));
+      }
+    }
+    return out;
+  }
+
+  /** The mapping that holds {@code key}'s last part; every part must be a known key (except inside open maps). */
+  private static ObjectNode parentOf(ObjectNode tree, String key, Set<String> openMaps) {
     String[] parts = key.split("\\.");
     ObjectNode node = tree;
     for (int i = 0; i < parts.length - 1; i++) {
@@ -197,7 +230,8 @@ public final class ConfigLoader {
       node = (ObjectNode) child;
     }
     String leaf = parts[parts.length - 1];
-    if (!node.has(leaf)) {
+    String parentPath = String.join(".", java.util.Arrays.copyOf(parts, parts.length - 1));
+    if (!node.has(leaf) && !openMaps.contains(parentPath)) {
       throw unknownKey(key, node, "command line");
     }
     return node;

@@ -91,6 +91,32 @@ public final class TrainingWindows implements java.io.Serializable {
     return new TrainingWindows(w, l, context);
   }
 
+  /**
+   * The baseline a language model must beat: mean cross-entropy (nats) of {@code val}'s targets under the unigram
+   * distribution of {@code train}'s targets, add-one smoothed over {@code vocab} ids.
+   */
+  public static double unigramLoss(TrainingWindows train, TrainingWindows val, int vocab) {
+    long[] counts = new long[vocab];
+    long total = 0;
+    for (int i = 0; i < train.windows.size(); i++) {
+      int[] w = train.windows.get(i);
+      for (int t = 1; t < train.lengths.get(i); t++) {
+        counts[w[t]]++;
+        total++;
+      }
+    }
+    double sum = 0;
+    long n = 0;
+    for (int i = 0; i < val.windows.size(); i++) {
+      int[] w = val.windows.get(i);
+      for (int t = 1; t < val.lengths.get(i); t++) {
+        sum -= Math.log((counts[w[t]] + 1.0) / (total + vocab));
+        n++;
+      }
+    }
+    return n == 0 ? Double.NaN : sum / n;
+  }
+
   public int size() {
     return windows.size();
   }

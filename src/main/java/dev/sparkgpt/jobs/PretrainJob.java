@@ -105,6 +105,10 @@ public final class PretrainJob implements Callable<Integer> {
     }
     console.printf("pretrain: %s, model %s (%s) from %s -> %s%n", t.strategy(), config.modelName(),
         ConfigLoader.toYaml(modelConfig).replace("\n", " ").trim(), data.source(), config.outDir());
+    if (data.val().size() > 0) {
+      console.printf("pretrain: baseline to beat: a unigram model of the train tokens has val loss %.3f%n",
+          dev.sparkgpt.data.TrainingWindows.unigramLoss(data.train(), data.val(), modelConfig.vocabSize()));
+    }
     return new TrainingLoop(config, engine, data.val(), tok, ModelConfigs.describe(modelConfig), conf, console).run();
   }
 }

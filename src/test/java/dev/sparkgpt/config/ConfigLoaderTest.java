@@ -94,4 +94,33 @@ class ConfigLoaderTest {
       }
     }
   }
+
+  @Test
+  void modelOverridesAreFreeFormInTheConfigAndCheckedAgainstThePreset(@TempDir Path dir) throws Exception {
+    Path yaml = dir.resolve("p.yaml");
+    Files.writeString(yaml, "model_name: gpt2-tiny\nmodel:\n  n_layers: 1\ndata:\n  text: x.txt\n");
+    PretrainConfig c = ConfigLoader.load(PretrainConfig.class, PretrainConfig.defaults(), yaml,
+        List.of("model.context_length=64"), null);
+    assertEquals(Map.of("n_layers", 1, "context_length", 64), c.model());
+    ModelConfig m = ModelConfigs.resolve(c.modelName(), c.model());
+    assertEquals(1, m.numLayers());
+    assertEquals(64, m.contextLength());
+    assertEquals(128, m.embeddingDim()); // from conf/model/gpt2-tiny.yaml
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> ModelConfigs.resolve("gpt2-tiny", Map.of("n_layer", 3)));
+    assertTrue(e.getMessage().startsWith("model.n_layer: unknown key"), e.getMessage());
+    ConfigException p = assertThrows(ConfigException.class, () -> ModelConfigs.resolve("gpt2-huge", Map.of()));
+    assertTrue(p.getMessage().contains("gpt2-huge") && p.getMessage().contains("gpt2-124m"), p.getMessage());
+  }
+
+  @Test
+  void everyPretrainConfigUnderConfLoadsWithItsModel() throws Exception {
+    try (var files = Files.list(Path.of("conf/pretrain"))) {
+      for (Path yaml : files.filter(p -> p.toString().endsWith(".yaml")).toList()) {
+        PretrainConfig c = ConfigLoader.load(PretrainConfig.class, PretrainConfig.defaults(), yaml, List.of(), null)
+            .validate();
+        assertTrue(ModelConfigs.resolve(c.modelName(), c.model()).parameterCount() > 0, yaml.toString());
+      }
+    }
+  }
 }
