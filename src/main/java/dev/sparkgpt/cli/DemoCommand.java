@@ -75,7 +75,8 @@ public final class DemoCommand implements Callable<Integer> {
 
     System.out.println("== 2/4 pretrain: gpt2-tiny on the shards -> " + pretrain);
     List<String> sets = quick
-        ? List.of("train.max_steps=40", "train.max_seconds=0", "eval.interval=20", "train.save_interval=20",
+        ? List.of("train.max_steps=30", "train.max_seconds=0", "eval.interval=15", "train.save_interval=15",
+            "train.micro_batch_size=4", "train.global_batch_size=4",
             "train.lr_warmup_steps=5", "model.context_length=64", "eval.max_new_tokens=15", "train.log_interval=10")
         : List.of("train.max_steps=0", "train.max_seconds=" + (minutes * 60), "train.max_tokens=400000");
     PretrainConfig train = ConfigLoader.load(PretrainConfig.class, PretrainConfig.defaults(),
