@@ -50,15 +50,8 @@ public final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    SparkSession spark = Jobs.session("sparkgpt-demo");
-    try {
-      run(spark, out, quick, minutes);
-      return 0;
-    } catch (Exception e) {
-      throw Jobs.unwrap(e);
-    } finally {
-      spark.stop();
-    }
+    Jobs.withSession("sparkgpt-demo", true, spark -> run(spark, out, quick, minutes));
+    return 0;
   }
 
   /** Runs every stage into {@code out}. */

@@ -83,22 +83,11 @@ public final class EvalJob implements Callable<Integer> {
     EvalConfig config = resolveConfig();
     if (options.dryRun()) {
       readTasks(config, HadoopConf.create());
-      System.out.print(ConfigLoader.toYaml(config));
-      System.out.println("dry run: " + config.tasks().size() + " task files read, config valid; nothing scored");
-      return 0;
+      return Jobs.dryRun(config, config.tasks().size() + " task files read, config valid");
     }
     ModelFactory model = modelFromCheckpoint(config);
-    SparkSession spark = config.distributed() ? Jobs.session("sparkgpt-eval") : null;
-    try {
-      run(spark, config, model, System.out);
-      return 0;
-    } catch (Exception e) {
-      throw Jobs.unwrap(e);
-    } finally {
-      if (spark != null) {
-        spark.stop();
-      }
-    }
+    Jobs.withSession("sparkgpt-eval", config.distributed(), spark -> run(spark, config, model, System.out));
+    return 0;
   }
 
   EvalConfig resolveConfig() {
@@ -111,14 +100,12 @@ public final class EvalJob implements Callable<Integer> {
     flags.put("limit", limit);
     flags.put("batch_size", batchSize);
     flags.put("distributed", local == null ? null : !local);
-    return ConfigLoader.load(EvalConfig.class, EvalConfig.defaults(), options.config(), options.overrides(List.of()),
-        flags, line -> System.err.println(line)).validate(true);
+    return options.resolve(EvalConfig.class, EvalConfig.defaults(), flags).validate(true);
   }
 
   /**
-   * The model of {@code config.checkpoint()}: the single place a checkpoint becomes a {@link ScoringModel}. Until
-   * the GPT model package exists there is nothing to build, so this refuses with a clear message; evaluate any
-   * ScoringModel through {@link #run(SparkSession, EvalConfig, ModelFactory, PrintStream)} meanwhile.
+   * The model of {@code config.checkpoint()}: the single place a checkpoint (SparkGPT run or step directory, or a
+   * Hugging Face GPT-2 directory) becomes a {@link ScoringModel}, loaded where it is used (driver or executor).
    */
   static ModelFactory modelFromCheckpoint(EvalConfig config) {
     return GptScoringModel.factory(config.checkpoint());

@@ -3,6 +3,7 @@ package dev.sparkgpt.jobs;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import picocli.CommandLine.Option;
 
 /** Options every job shares: a YAML config, key=value overrides, dry run and verbosity. */
@@ -30,6 +31,15 @@ public final class JobOptions {
     List<String> all = new ArrayList<>(overrides);
     all.addAll(fromFlags);
     return all;
+  }
+
+  /**
+   * A job's config: {@code defaults}, then the --config YAML, the --set overrides, then the job's own flags
+   * ({@code flags}: config key → value, null = not given); each override is echoed to stderr.
+   */
+  public <T> T resolve(Class<T> type, T defaults, Map<String, Object> flags) {
+    return dev.sparkgpt.config.ConfigLoader.load(type, defaults, config, overrides, flags,
+        line -> System.err.println(line));
   }
 
   public boolean dryRun() {

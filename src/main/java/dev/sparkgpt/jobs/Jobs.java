@@ -53,6 +53,30 @@ public final class Jobs {
     return null;
   }
 
+  /** For --dry-run: prints the resolved config and one line saying what was checked; exit code 0. */
+  public static int dryRun(Object config, String checked) {
+    System.out.print(dev.sparkgpt.config.ConfigLoader.toYaml(config));
+    System.out.println("dry run: " + checked + "; nothing written");
+    return 0;
+  }
+
+  /**
+   * Runs {@code body} with a session named {@code appName} (none when {@code needed} is false: body gets null),
+   * turns Spark failures into the SparkGPT error inside them, and always stops the session.
+   */
+  public static <T> T withSession(String appName, boolean needed, java.util.function.Function<SparkSession, T> body) {
+    SparkSession spark = needed ? session(appName) : null;
+    try {
+      return body.apply(spark);
+    } catch (Exception e) {
+      throw unwrap(e);
+    } finally {
+      if (spark != null) {
+        spark.stop();
+      }
+    }
+  }
+
   /**
    * The Spark session of a job. Under spark-submit the master comes from it; run from the CLI (no spark.master
    * set) it is local[*] with the UI off. Kryo serialises what crosses the network.
@@ -66,6 +90,7 @@ public final class Jobs {
     return builder
         .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
         .config(dev.sparkgpt.io.HadoopConf.SPARK_RAW_LOCAL, org.apache.hadoop.fs.RawLocalFileSystem.class.getName())
+        .config(dev.sparkgpt.io.HadoopConf.SPARK_RAW_LOCAL + ".disable.cache", "true")
         .config(dev.sparkgpt.io.KryoSetup.CONF_KEY, dev.sparkgpt.io.KryoSetup.class.getName())
         .config("spark.sql.parquet.compression.codec", "zstd")
         .config("spark.sql.sources.commitProtocolClass",

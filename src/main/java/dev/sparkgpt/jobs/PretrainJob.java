@@ -16,7 +16,6 @@ import dev.sparkgpt.train.TrainingEngine;
 import dev.sparkgpt.train.TrainingLoop;
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
@@ -54,30 +53,18 @@ public final class PretrainJob implements Callable<Integer> {
     Map<String, Object> flags = new LinkedHashMap<>();
     flags.put("out_dir", outDir);
     flags.put("resume", resume);
-    PretrainConfig config = ConfigLoader.load(PretrainConfig.class, PretrainConfig.defaults(), options.config(),
-        options.overrides(List.of()), flags, line -> System.err.println(line)).validate();
+    PretrainConfig config = options.resolve(PretrainConfig.class, PretrainConfig.defaults(), flags).validate();
     ModelConfig model = ModelConfigs.resolve(config.modelName(), config.model());
     if (options.dryRun()) {
       Tokenizer tok = TokenizerSpec.resolve(config.data().tokenizer(), HadoopConf.create()).get();
       PretrainData.load(config.data(), model.contextLength(), model.vocabSize(), tok, HadoopConf.create());
-      System.out.print(ConfigLoader.toYaml(config));
       System.out.print(ConfigLoader.toYaml(model));
-      System.out.println("dry run: config, model and data valid; nothing written");
-      return 0;
+      return Jobs.dryRun(config, "config, model and data valid");
     }
-    if ("local".equals(config.train().strategy())) {
-      run(null, config, System.out); // no Spark needed: start faster, use every core for the math
-      return 0;
-    }
-    SparkSession spark = Jobs.session("sparkgpt-pretrain");
-    try {
-      run(spark, config, System.out);
-      return 0;
-    } catch (Exception e) {
-      throw Jobs.unwrap(e);
-    } finally {
-      spark.stop();
-    }
+    // the local strategy needs no Spark: it starts faster and leaves every core to the math
+    Jobs.withSession("sparkgpt-pretrain", !"local".equals(config.train().strategy()),
+        spark -> run(spark, config, System.out));
+    return 0;
   }
 
   /** Trains as configured; {@code spark} may be null for the local strategy. */

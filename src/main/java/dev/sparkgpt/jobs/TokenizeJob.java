@@ -1,6 +1,5 @@
 package dev.sparkgpt.jobs;
 
-import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.TokenizeConfig;
 import dev.sparkgpt.data.BlockPacker;
 import dev.sparkgpt.data.DocumentSources;
@@ -70,19 +69,10 @@ public final class TokenizeJob implements Callable<Integer> {
       List<SourceFile> files = InputFiles.list(config.input(), config.format(), HadoopConf.create());
       TokenizerSpec.resolve(config.tokenizer(), HadoopConf.create()).get();
       OutputDir.inspect(config.output(), Manifest.FILE, HadoopConf.create());
-      System.out.print(ConfigLoader.toYaml(config));
-      System.out.println("dry run: " + files.size() + " input files, config valid; nothing written");
-      return 0;
+      return Jobs.dryRun(config, files.size() + " input files, config valid");
     }
-    SparkSession spark = Jobs.session("sparkgpt-tokenize");
-    try {
-      run(spark, config, System.out);
-      return 0;
-    } catch (Exception e) {
-      throw Jobs.unwrap(e);
-    } finally {
-      spark.stop();
-    }
+    Jobs.withSession("sparkgpt-tokenize", true, spark -> run(spark, config, System.out));
+    return 0;
   }
 
   TokenizeConfig resolveConfig() {
@@ -92,8 +82,7 @@ public final class TokenizeJob implements Callable<Integer> {
     flags.put("tokenizer", tokenizer);
     flags.put("seq_len", seqLen);
     flags.put("overwrite", overwrite);
-    return ConfigLoader.load(TokenizeConfig.class, TokenizeConfig.defaults(), options.config(),
-        options.overrides(List.of()), flags, line -> System.err.println(line)).validate();
+    return options.resolve(TokenizeConfig.class, TokenizeConfig.defaults(), flags).validate();
   }
 
   /** Runs the job; returns the manifest of the finished output (or of the existing one when nothing was to do). */

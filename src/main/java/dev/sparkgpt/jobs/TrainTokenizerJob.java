@@ -1,6 +1,5 @@
 package dev.sparkgpt.jobs;
 
-import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.TrainTokenizerConfig;
 import dev.sparkgpt.data.DocumentReader.Document;
 import dev.sparkgpt.data.DocumentSources;
@@ -68,24 +67,15 @@ public final class TrainTokenizerJob implements Callable<Integer> {
     flags.put("output", output);
     flags.put("vocab_size", vocabSize);
     flags.put("overwrite", overwrite);
-    TrainTokenizerConfig config = ConfigLoader.load(TrainTokenizerConfig.class, TrainTokenizerConfig.defaults(),
-        options.config(), options.overrides(List.of()), flags, line -> System.err.println(line)).validate();
+    TrainTokenizerConfig config = options.resolve(TrainTokenizerConfig.class, TrainTokenizerConfig.defaults(), flags)
+        .validate();
     if (options.dryRun()) {
       List<SourceFile> files = InputFiles.list(config.input(), config.format(), HadoopConf.create());
       OutputDir.inspect(config.output(), TokenizerSpec.ENCODER, HadoopConf.create());
-      System.out.print(ConfigLoader.toYaml(config));
-      System.out.println("dry run: " + files.size() + " input files, config valid; nothing written");
-      return 0;
+      return Jobs.dryRun(config, files.size() + " input files, config valid");
     }
-    SparkSession spark = Jobs.session("sparkgpt-train-tokenizer");
-    try {
-      run(spark, config, System.out);
-      return 0;
-    } catch (Exception e) {
-      throw Jobs.unwrap(e);
-    } finally {
-      spark.stop();
-    }
+    Jobs.withSession("sparkgpt-train-tokenizer", true, spark -> run(spark, config, System.out));
+    return 0;
   }
 
   /** Trains and writes the vocabulary; returns the trainer's result. A finished output is left as is. */

@@ -186,15 +186,14 @@ class EvalJobTest extends SparkTestBase {
   }
 
   @Test
-  void theCommandLineSaysACheckpointCannotBeLoadedYet(@TempDir Path dir) {
+  void aDirectoryThatIsNotACheckpointIsRefusedByName(@TempDir Path dir) {
     StringWriter err = new StringWriter();
     CommandLine cli = Jobs.commandLine(new EvalJob());
     cli.setErr(new PrintWriter(err));
     int code = cli.execute("--checkpoint", dir.toString(), "--tasks", DATA + "mmlu_small.jsonl", "--out",
         dir.resolve("r.json").toString());
     assertEquals(2, code);
-    assertTrue(err.toString().startsWith("error: " + dir + ": cannot load a model from a checkpoint yet"),
-        err.toString());
+    assertTrue(err.toString().startsWith("error: " + dir + ": not a checkpoint"), err.toString());
   }
 
   @Test
@@ -213,7 +212,7 @@ class EvalJobTest extends SparkTestBase {
     assertEquals(0, code, printed);
     assertTrue(printed.contains("num_fewshot: 1\n"), printed);
     assertTrue(printed.contains("distributed: false\n"), printed);
-    assertTrue(printed.endsWith("dry run: 2 task files read, config valid; nothing scored\n"), printed);
+    assertTrue(printed.endsWith("dry run: 2 task files read, config valid; nothing written\n"), printed);
   }
 
   private static List<String> listing(Path dir) throws IOException {

@@ -34,6 +34,10 @@ class HdfsPipelineTest extends SparkTestBase {
   static void startHdfs(@TempDir Path base) throws Exception {
     Configuration conf = new Configuration();
     conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, base.toString());
+    // the datanodes need Hadoop's checksummed LocalFileSystem, while the shared Spark session (and the cached
+    // file: FileSystem) may already use the raw one
+    conf.set("fs.file.impl", org.apache.hadoop.fs.LocalFileSystem.class.getName());
+    conf.setBoolean("fs.file.impl.disable.cache", true);
     hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
     hdfs.waitActive();
     root = "hdfs://localhost:" + hdfs.getNameNodePort();
