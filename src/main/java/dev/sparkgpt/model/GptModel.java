@@ -15,10 +15,11 @@ public final class GptModel {
   private final ModelConfig config;
   private final GptParameters parameters;
   private final RandomStream random;
-  private final Embeddings embeddings = new Embeddings();
+  private final BufferPool pool = new BufferPool();
+  private final Embeddings embeddings = new Embeddings(pool);
   private final TransformerBlock[] blocks;
-  private final LayerNorm finalNorm = new LayerNorm(ParamNames.FINAL_NORM_SCALE, ParamNames.FINAL_NORM_SHIFT);
-  private final LanguageModelHead head = new LanguageModelHead();
+  private final LayerNorm finalNorm = new LayerNorm(ParamNames.FINAL_NORM_SCALE, ParamNames.FINAL_NORM_SHIFT, pool);
+  private final LanguageModelHead head = new LanguageModelHead(pool);
   private GptParameters gradients;
   private final long[] phaseNanos = new long[PHASES.length];
   /** Phases of {@link #phaseSeconds()}. */
@@ -31,7 +32,7 @@ public final class GptModel {
     this.random = new RandomStream(dropoutSeed);
     this.blocks = new TransformerBlock[config.numLayers()];
     for (int i = 0; i < blocks.length; i++) {
-      blocks[i] = new TransformerBlock(config, i);
+      blocks[i] = new TransformerBlock(config, i, pool);
     }
   }
 
@@ -72,7 +73,7 @@ public final class GptModel {
    */
   public double accumulateGradients(TokenBatch batch, double normalizer) {
     return accumulateGradients(batch, normalizer,
-        DropoutMasks.draw(config, random, parameters.dataType(), batch.batchSize(), batch.length()));
+        DropoutMasks.draw(config, random, parameters.dataType(), batch.batchSize(), batch.length(), pool));
   }
 
   /** As {@link #accumulateGradients(TokenBatch, double)} with given masks (null = no dropout). */
@@ -80,7 +81,7 @@ public final class GptModel {
     checkTokens(batch);
     long t0 = System.nanoTime();
     INDArray hidden = hiddenStates(batch.inputs(), masks);
-    INDArray dHidden = hidden.ulike();
+    INDArray dHidden = pool.get("model.d_hidden", hidden.dataType(), hidden.shape());
     String headName = ParamNames.headWeight(config);
     long t1 = System.nanoTime();
     double loss = head.lossAndGradient(hidden, parameters.get(headName), batch.flatTargets(), batch.flatWeights(),
@@ -141,7 +142,7 @@ public final class GptModel {
     int[][] noTargets = new int[inputs.length][inputs[0].length];
     checkTokens(new TokenBatch(inputs, noTargets));
     DropoutMasks masks = training
-        ? DropoutMasks.draw(config, random, parameters.dataType(), inputs.length, inputs[0].length) : null;
+        ? DropoutMasks.draw(config, random, parameters.dataType(), inputs.length, inputs[0].length, pool) : null;
     INDArray hidden = hiddenStates(inputs, masks);
     return head.logits(hidden, parameters.get(ParamNames.headWeight(config)))
         .reshape(inputs.length, inputs[0].length, config.vocabSize());

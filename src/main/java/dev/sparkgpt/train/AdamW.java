@@ -1,5 +1,8 @@
 package dev.sparkgpt.train;
 
+import static dev.sparkgpt.model.DirectBuffers.doubles;
+import static dev.sparkgpt.model.DirectBuffers.floats;
+
 import dev.sparkgpt.model.GptParameters;
 import dev.sparkgpt.model.ParamNames;
 import java.nio.DoubleBuffer;
@@ -7,8 +10,6 @@ import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.bytedeco.javacpp.DoublePointer;
-import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -77,17 +78,6 @@ public final class AdamW {
             doubles(secondMoment.get(name)), decay, gradientScale, stepSize, correction2);
       }
     }
-  }
-
-  /** The memory of a contiguous view as a buffer of its own (a window, so tensors past 2 GB of a vector work). */
-  private static FloatBuffer floats(INDArray view) {
-    FloatPointer pointer = new FloatPointer(view.data().pointer());
-    return pointer.position(view.offset()).limit(view.offset() + view.length()).asBuffer();
-  }
-
-  private static DoubleBuffer doubles(INDArray view) {
-    DoublePointer pointer = new DoublePointer(view.data().pointer());
-    return pointer.position(view.offset()).limit(view.offset() + view.length()).asBuffer();
   }
 
   private void updateFloat(FloatBuffer p, FloatBuffer g, FloatBuffer m, FloatBuffer v, float decay, float scale,

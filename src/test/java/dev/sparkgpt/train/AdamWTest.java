@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.model.GptParameters;
+import dev.sparkgpt.model.OneThread;
 import dev.sparkgpt.model.ParamNames;
 import dev.sparkgpt.model.RandomStream;
 import java.util.Map;
@@ -18,6 +19,10 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 
 /** AdamW against its formula (PyTorch's torch.optim.AdamW), weight-decay groups and state round trips. */
 class AdamWTest {
+  static {
+    OneThread.pin();
+  }
+
   private static final ModelConfig CONFIG = new ModelConfig(11, 6, 8, 2, 1, 0.0, true, false);
 
   private static GptParameters random(long seed, DataType type) {

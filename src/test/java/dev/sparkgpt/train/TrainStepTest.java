@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.model.GptModel;
 import dev.sparkgpt.model.GptParameters;
+import dev.sparkgpt.model.OneThread;
 import dev.sparkgpt.model.ParamNames;
 import dev.sparkgpt.model.TokenBatch;
 import java.util.List;
@@ -19,6 +20,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /** Training steps: accumulation, clipping, divergence, bit-identical reruns and resume, and overfitting a text. */
 class TrainStepTest {
+  static {
+    OneThread.pin();
+  }
+
   private static final ModelConfig SMALL = new ModelConfig(16, 8, 16, 2, 2, 0.1, true, true);
   private static final int[][] INPUTS = {{1, 5, 9, 2, 7, 7, 3, 0}, {4, 4, 8, 15, 1, 6, 2, 9}};
   private static final int[][] TARGETS = {{5, 9, 2, 7, 7, 3, 0, -100}, {4, 8, 15, 1, 6, 2, 9, 11}};
@@ -144,7 +149,6 @@ class TrainStepTest {
       first = s == 0 ? loss : first;
     }
     double seconds = (System.nanoTime() - start) / 1e9;
-    System.err.println("OVERFIT steps " + step.optimizer().stepCount() + " loss " + loss + " in " + seconds);
     assertEquals(Math.log(alphabet.length()), first, 0.1, "starts at ln(vocab)");
     assertTrue(model.loss(data) < 0.5, "train loss " + model.loss(data) + " after " + seconds + " s on "
         + batch * time + " tokens");

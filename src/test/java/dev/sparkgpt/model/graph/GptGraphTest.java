@@ -7,6 +7,7 @@ import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.model.DropoutMasks;
 import dev.sparkgpt.model.GptModel;
 import dev.sparkgpt.model.GptParameters;
+import dev.sparkgpt.model.OneThread;
 import dev.sparkgpt.model.RandomStream;
 import dev.sparkgpt.model.TokenBatch;
 import java.util.Map;
@@ -21,6 +22,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * gradient for every parameter, in float64, with dropout masks, ignored targets and loss weights.
  */
 class GptGraphTest {
+  static {
+    OneThread.pin();
+  }
+
   static final int[][] INPUTS = {{3, 1, 3, 10, 0}, {1, 1, 7, 3, 2}};
   static final int[][] TARGETS = {{1, 3, -100, 0, 5}, {1, 7, 3, 2, -100}};
   static final float[][] WEIGHTS = {{1f, 0.5f, 1f, 2f, 0f}, {1f, 1f, 3f, 0.25f, 1f}};

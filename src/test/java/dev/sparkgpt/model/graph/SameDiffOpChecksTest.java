@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.sparkgpt.model.OneThread;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -23,6 +24,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * workarounds in GraphLayers, GptGraph, Embeddings, FeedForward and LanguageModelHead name these tests.
  */
 class SameDiffOpChecksTest {
+  static {
+    OneThread.pin();
+  }
+
   private static final double EPS = 1e-6;
 
   private static INDArray random(long seed, long... shape) {
