@@ -1,9 +1,10 @@
 package dev.sparkgpt.model;
 
 import dev.sparkgpt.config.ModelConfig;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The inverted-dropout masks of one training forward pass (0 with probability drop_rate, else 1 / (1 - drop_rate)),
@@ -18,30 +19,58 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public record DropoutMasks(INDArray embedding, INDArray[] attention, INDArray[] attentionOutput,
     INDArray[] feedForwardOutput) {
+  private static final int CHUNK = 1 << 14;
 
-  /** Draws the masks for a [batch, time] input, or returns null when drop_rate is 0 (no dropout at all). */
+  /** Draws the masks for a [batch, time] input into new arrays, or returns null when drop_rate is 0. */
   public static DropoutMasks draw(ModelConfig config, RandomStream random, DataType dataType, int batch, int time) {
+    return draw(config, random, dataType, batch, time, new BufferPool());
+  }
+
+  /** As {@link #draw(ModelConfig, RandomStream, DataType, int, int)}, into arrays of {@code pool}. */
+  static DropoutMasks draw(ModelConfig config, RandomStream random, DataType dataType, int batch, int time,
+      BufferPool pool) {
     if (config.dropRate() == 0) {
       return null;
     }
     long rows = (long) batch * time;
     long c = config.embeddingDim();
     int layers = config.numLayers();
-    INDArray embedding = mask(random, config.dropRate(), dataType, rows, c);
+    double rate = config.dropRate();
+    INDArray embedding = fill(pool.get("dropout.embedding", dataType, rows, c), random, rate);
     INDArray[] attention = new INDArray[layers];
     INDArray[] attentionOutput = new INDArray[layers];
     INDArray[] feedForwardOutput = new INDArray[layers];
     for (int i = 0; i < layers; i++) {
-      attention[i] = mask(random, config.dropRate(), dataType, rows * config.numHeads(), time);
-      attentionOutput[i] = mask(random, config.dropRate(), dataType, rows, c);
-      feedForwardOutput[i] = mask(random, config.dropRate(), dataType, rows, c);
+      attention[i] = fill(pool.get("dropout.attention." + i, dataType, rows * config.numHeads(), time), random, rate);
+      attentionOutput[i] = fill(pool.get("dropout.attention_output." + i, dataType, rows, c), random, rate);
+      feedForwardOutput[i] = fill(pool.get("dropout.feed_forward_output." + i, dataType, rows, c), random, rate);
     }
     return new DropoutMasks(embedding, attention, attentionOutput, feedForwardOutput);
   }
 
-  private static INDArray mask(RandomStream random, double rate, DataType dataType, long rows, long columns) {
-    float[] values = new float[Math.toIntExact(rows * columns)];
-    random.fillDropoutMask(values, rate);
-    return Nd4j.createFromArray(values).reshape(rows, columns).castTo(dataType);
+  /** Writes a fresh mask into {@code target} chunk by chunk (no float[] of the whole size). */
+  private static INDArray fill(INDArray target, RandomStream random, double rate) {
+    int length = Math.toIntExact(target.length());
+    float[] chunk = new float[Math.min(CHUNK, length)];
+    if (target.dataType() == DataType.FLOAT) {
+      FloatBuffer out = DirectBuffers.floats(target);
+      for (int from = 0; from < length; from += chunk.length) {
+        int n = Math.min(chunk.length, length - from);
+        random.fillDropoutMask(chunk, rate);
+        out.put(chunk, 0, n);
+      }
+    } else {
+      DoubleBuffer out = DirectBuffers.doubles(target);
+      double[] wide = new double[chunk.length];
+      for (int from = 0; from < length; from += chunk.length) {
+        int n = Math.min(chunk.length, length - from);
+        random.fillDropoutMask(chunk, rate);
+        for (int i = 0; i < n; i++) {
+          wide[i] = chunk[i];
+        }
+        out.put(wide, 0, n);
+      }
+    }
+    return target;
   }
 }

@@ -10,12 +10,17 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * SameDiffOpChecksTest.gatherGradientIsWrong).
  */
 final class Embeddings {
+  private final BufferPool pool;
   private int[] ids;          // [B·T] token ids of the last forward
   private int batch;
   private int time;
   private INDArray mask;      // [B·T, C] dropout mask or null
 
-  /** ids [B][T] -> [B·T, C]. */
+  Embeddings(BufferPool pool) {
+    this.pool = pool;
+  }
+
+  /** ids [B][T] -> [B·T, C] (a buffer of this layer). */
   INDArray forward(GptParameters params, int[][] tokenIds, INDArray dropoutMask) {
     batch = tokenIds.length;
     time = tokenIds[0].length;
@@ -24,25 +29,27 @@ final class Embeddings {
       System.arraycopy(tokenIds[b], 0, ids, b * time, time);
     }
     INDArray tokens = params.get(ParamNames.TOKEN_EMBEDDING);
-    int c = (int) tokens.size(1);
-    INDArray x = Nd4j.pullRows(tokens, 1, ids);                                      // [B·T, C]
+    long c = tokens.size(1);
+    INDArray x = pool.get("embeddings.out", tokens.dataType(), ids.length, c);               // [B·T, C]
+    Nd4j.pullRows(tokens, x, 1, ids);
     INDArray positions = params.get(ParamNames.POSITION_EMBEDDING)
-        .get(NDArrayIndex.interval(0, time), NDArrayIndex.all());                    // [T, C]
-    x.reshape(batch, (long) time * c).addiRowVector(positions.reshape(1, (long) time * c)); // [B, T·C] + [T·C]
+        .get(NDArrayIndex.interval(0, time), NDArrayIndex.all());                            // [T, C]
+    x.reshape(batch, time * c).addiRowVector(positions.reshape(1, time * c));                // [B, T·C] + [T·C]
     mask = dropoutMask;
     return mask == null ? x : x.muli(mask);
   }
 
-  /** dx [B·T, C]: adds into the token rows that were looked up and the first T position rows. */
+  /** dx [B·T, C] (modified in place): adds into the token rows that were looked up and the first T positions. */
   void backward(GptParameters grads, INDArray dx) {
-    INDArray d = mask == null ? dx : dx.mul(mask);
-    long c = d.size(1);
+    INDArray d = mask == null ? dx : dx.muli(mask);
     INDArray positions = grads.get(ParamNames.POSITION_EMBEDDING)
-        .get(NDArrayIndex.interval(0, time), NDArrayIndex.all());                    // [T, C]
-    positions.addi(d.reshape(batch, time * c).sum(0).reshape(time, c));              // Σ over the batch
+        .get(NDArrayIndex.interval(0, time), NDArrayIndex.all());                            // [T, C]
+    for (int b = 0; b < batch; b++) {
+      positions.addi(d.get(NDArrayIndex.interval(b * time, (b + 1) * time), NDArrayIndex.all()));
+    }
     INDArray tokens = grads.get(ParamNames.TOKEN_EMBEDDING);
     for (int row = 0; row < ids.length; row++) {
-      tokens.getRow(ids[row]).addi(d.getRow(row));                                   // repeated ids add up
+      tokens.getRow(ids[row]).addi(d.getRow(row));                                           // repeated ids add up
     }
   }
 }

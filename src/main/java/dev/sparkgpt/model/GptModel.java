@@ -15,11 +15,15 @@ public final class GptModel {
   private final ModelConfig config;
   private final GptParameters parameters;
   private final RandomStream random;
-  private final Embeddings embeddings = new Embeddings();
+  private final BufferPool pool = new BufferPool();
+  private final Embeddings embeddings = new Embeddings(pool);
   private final TransformerBlock[] blocks;
-  private final LayerNorm finalNorm = new LayerNorm(ParamNames.FINAL_NORM_SCALE, ParamNames.FINAL_NORM_SHIFT);
-  private final LanguageModelHead head = new LanguageModelHead();
+  private final LayerNorm finalNorm = new LayerNorm(ParamNames.FINAL_NORM_SCALE, ParamNames.FINAL_NORM_SHIFT, pool);
+  private final LanguageModelHead head = new LanguageModelHead(pool);
   private GptParameters gradients;
+  private final long[] phaseNanos = new long[PHASES.length];
+  /** Phases of {@link #phaseSeconds()}. */
+  private static final String[] PHASES = {"forward", "head+loss", "backward"};
 
   /** A model over {@code parameters} (used live, not copied); dropout seeded with {@code dropoutSeed}. */
   public GptModel(GptParameters parameters, long dropoutSeed) {
@@ -28,7 +32,7 @@ public final class GptModel {
     this.random = new RandomStream(dropoutSeed);
     this.blocks = new TransformerBlock[config.numLayers()];
     for (int i = 0; i < blocks.length; i++) {
-      blocks[i] = new TransformerBlock(config, i);
+      blocks[i] = new TransformerBlock(config, i, pool);
     }
   }
 
@@ -69,23 +73,46 @@ public final class GptModel {
    */
   public double accumulateGradients(TokenBatch batch, double normalizer) {
     return accumulateGradients(batch, normalizer,
-        DropoutMasks.draw(config, random, parameters.dataType(), batch.batchSize(), batch.length()));
+        DropoutMasks.draw(config, random, parameters.dataType(), batch.batchSize(), batch.length(), pool));
   }
 
   /** As {@link #accumulateGradients(TokenBatch, double)} with given masks (null = no dropout). */
   public double accumulateGradients(TokenBatch batch, double normalizer, DropoutMasks masks) {
     checkTokens(batch);
+    long t0 = System.nanoTime();
     INDArray hidden = hiddenStates(batch.inputs(), masks);
-    INDArray dHidden = hidden.ulike();
+    INDArray dHidden = pool.get("model.d_hidden", hidden.dataType(), hidden.shape());
     String headName = ParamNames.headWeight(config);
+    long t1 = System.nanoTime();
     double loss = head.lossAndGradient(hidden, parameters.get(headName), batch.flatTargets(), batch.flatWeights(),
         normalizer, dHidden, gradients().get(headName));
+    long t2 = System.nanoTime();
     INDArray d = finalNorm.backward(parameters, gradients, dHidden);
     for (int i = blocks.length - 1; i >= 0; i--) {
       d = blocks[i].backward(parameters, gradients, d);
     }
     embeddings.backward(gradients, d);
+    long t3 = System.nanoTime();
+    phaseNanos[0] += t1 - t0;
+    phaseNanos[1] += t2 - t1;
+    phaseNanos[2] += t3 - t2;
     return loss / normalizer;
+  }
+
+  /**
+   * Seconds spent in {@link #accumulateGradients} since the last reset, by phase: "forward" (embeddings, blocks,
+   * final norm), "head+loss" (LM head and cross-entropy, forward and backward), "backward" (norm, blocks,
+   * embeddings). For benchmarks; resets when {@code reset}.
+   */
+  public java.util.Map<String, Double> phaseSeconds(boolean reset) {
+    java.util.Map<String, Double> seconds = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < PHASES.length; i++) {
+      seconds.put(PHASES[i], phaseNanos[i] / 1e9);
+      if (reset) {
+        phaseNanos[i] = 0;
+      }
+    }
+    return seconds;
   }
 
   /** Σ weight · CE / normalizer with the given masks, forward only (the gradient checks' loss). */
@@ -115,7 +142,7 @@ public final class GptModel {
     int[][] noTargets = new int[inputs.length][inputs[0].length];
     checkTokens(new TokenBatch(inputs, noTargets));
     DropoutMasks masks = training
-        ? DropoutMasks.draw(config, random, parameters.dataType(), inputs.length, inputs[0].length) : null;
+        ? DropoutMasks.draw(config, random, parameters.dataType(), inputs.length, inputs[0].length, pool) : null;
     INDArray hidden = hiddenStates(inputs, masks);
     return head.logits(hidden, parameters.get(ParamNames.headWeight(config)))
         .reshape(inputs.length, inputs[0].length, config.vocabSize());

@@ -3,6 +3,7 @@ package dev.sparkgpt.model;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -24,15 +25,16 @@ final class LanguageModelHead {
   static final long CHUNK_LOGITS = 1L << 25;
 
   private final long chunkLogits;
-  private INDArray logitsBuffer;
+  private final BufferPool pool;
 
-  LanguageModelHead() {
-    this(CHUNK_LOGITS);
+  LanguageModelHead(BufferPool pool) {
+    this(CHUNK_LOGITS, pool);
   }
 
   /** A head that holds at most {@code chunkLogits} logits at once (tests force several chunks). */
-  LanguageModelHead(long chunkLogits) {
+  LanguageModelHead(long chunkLogits, BufferPool pool) {
     this.chunkLogits = chunkLogits;
+    this.pool = pool;
   }
 
   /**
@@ -70,9 +72,12 @@ final class LanguageModelHead {
       INDArray dHidden, INDArray dWeight, int[] rows) {
     int r = rows.length;
     boolean consecutive = rows[r - 1] - rows[0] == r - 1;
+    DataType type = hidden.dataType();
+    long c = hidden.size(1);
     INDArray h = consecutive ? hidden.get(NDArrayIndex.interval(rows[0], rows[0] + r), NDArrayIndex.all())
-        : Nd4j.pullRows(hidden, 1, rows);                                                   // [r, C]
-    INDArray probabilities = logitsFor(h, weight);                                          // [r, V]
+        : Nd4j.pullRows(hidden, pool.get("scratch.head.rows", type, r, c), 1, rows);       // [r, C]
+    INDArray probabilities = pool.get("scratch.head.logits", type, r, weight.size(0));     // [r, V]
+    Nd4j.gemm(h, weight, probabilities, false, true, 1.0, 0.0);                             // h · Wᵀ
     Nd4j.exec(new SoftMax(probabilities, probabilities, 1));
     double loss = 0;
     double[] scale = new double[r];
@@ -89,9 +94,13 @@ final class LanguageModelHead {
     }
     if (dHidden != null) {
       // rows are scaled on the small side: dW += Pᵀ (s ⊙ h), dh = s ⊙ (P W)
-      INDArray s = Nd4j.createFromArray(scale).castTo(h.dataType()).reshape(r, 1);
-      MatMul.accumulate(probabilities, h.mulColumnVector(s), dWeight, true, false);
-      INDArray dh = MatMul.product(probabilities, weight, false, false).muliColumnVector(s); // [r, C]
+      INDArray s = Nd4j.createFromArray(scale).castTo(type);                                // [r]
+      INDArray scaled = pool.get("scratch.head.scaled", type, r, c);
+      Nd4j.exec(new BroadcastMulOp(h, s, scaled, 0));
+      MatMul.accumulate(probabilities, scaled, dWeight, true, false);
+      INDArray dh = pool.get("scratch.head.dh", type, r, c);                                 // [r, C]
+      Nd4j.gemm(probabilities, weight, dh, false, false, 1.0, 0.0);
+      dh.muliColumnVector(s);
       if (consecutive) {
         dHidden.get(NDArrayIndex.interval(rows[0], rows[0] + r), NDArrayIndex.all()).assign(dh);
       } else {
@@ -101,19 +110,6 @@ final class LanguageModelHead {
       }
     }
     return loss;
-  }
-
-  /** h [r, C] · Wᵀ into a reused [r, V] buffer. */
-  private INDArray logitsFor(INDArray h, INDArray weight) {
-    long r = h.size(0);
-    long vocab = weight.size(0);
-    if (logitsBuffer == null || logitsBuffer.dataType() != h.dataType() || logitsBuffer.length() < r * vocab) {
-      logitsBuffer = Nd4j.createUninitialized(h.dataType(), r, vocab);
-    }
-    INDArray logits = logitsBuffer.length() == r * vocab ? logitsBuffer
-        : logitsBuffer.reshape(logitsBuffer.length()).get(NDArrayIndex.interval(0, r * vocab)).reshape(r, vocab);
-    Nd4j.gemm(h, weight, logits, false, true, 1.0, 0.0);
-    return logits;
   }
 
   /** log Σ exp(z) - z_y for one row, in double, from its logits recomputed (a row whose p_y underflowed). */

@@ -1,6 +1,9 @@
 package dev.sparkgpt.model;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastSubOp;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
@@ -12,37 +15,48 @@ final class LayerNorm {
 
   private final String scaleName;
   private final String shiftName;
+  private final BufferPool pool;
+  private final String key;
   private INDArray normalized; // [N, C] x̂ of the last forward
   private INDArray inverseStd; // [N]    1 / √(var + eps)
 
   /** {@code scaleName}/{@code shiftName}: parameter names, e.g. {@link ParamNames#FINAL_NORM_SCALE}. */
-  LayerNorm(String scaleName, String shiftName) {
+  LayerNorm(String scaleName, String shiftName, BufferPool pool) {
     this.scaleName = scaleName;
     this.shiftName = shiftName;
+    this.pool = pool;
+    this.key = scaleName + ".";
   }
 
-  /** [N, C] -> [N, C]. */
+  /** [N, C] -> [N, C] (a buffer of this layer, valid until its next forward). */
   INDArray forward(GptParameters params, INDArray x) {
-    INDArray mean = x.mean(1);                                  // [N]
-    INDArray centered = x.subColumnVector(mean);                // [N, C]
-    INDArray variance = centered.mul(centered).mean(1);         // [N]
-    inverseStd = Transforms.pow(variance.addi(EPS), -0.5, false);
-    normalized = centered.muliColumnVector(inverseStd);         // [N, C] x̂
-    return normalized.mulRowVector(params.get(scaleName)).addiRowVector(params.get(shiftName));
+    long n = x.size(0);
+    long c = x.size(1);
+    INDArray mean = x.mean(1);                                                     // [N]
+    inverseStd = Transforms.pow(x.var(false, 1).addi(EPS), -0.5, false);           // [N]
+    normalized = pool.get(key + "normalized", x.dataType(), n, c);
+    Nd4j.exec(new BroadcastSubOp(x, mean, normalized, 0));                         // x - mean
+    normalized.muliColumnVector(inverseStd);                                       // x̂
+    INDArray y = pool.get(key + "out", x.dataType(), n, c);
+    Nd4j.exec(new BroadcastMulOp(normalized, params.get(scaleName), y, 1));
+    return y.addiRowVector(params.get(shiftName));
   }
 
   /**
-   * dy [N, C] -> dx [N, C]; adds the scale and shift gradients into {@code grads}.
+   * dy [N, C] -> dx [N, C] (a buffer of this layer); adds the scale and shift gradients into {@code grads}.
    * dx = (dx̂ - mean(dx̂) - x̂ · mean(dx̂ · x̂)) / σ with dx̂ = dy · scale.
    */
   INDArray backward(GptParameters params, GptParameters grads, INDArray dy) {
+    long n = dy.size(0);
+    long c = dy.size(1);
+    INDArray product = pool.get("scratch.norm.product", dy.dataType(), n, c);
     grads.get(shiftName).addi(dy.sum(0));
-    grads.get(scaleName).addi(dy.mul(normalized).sum(0));
-    INDArray dNormalized = dy.mulRowVector(params.get(scaleName));           // [N, C]
-    INDArray meanD = dNormalized.mean(1);                                    // [N]
-    INDArray meanDx = dNormalized.mul(normalized).mean(1);                   // [N]
-    return dNormalized.subiColumnVector(meanD)
-        .subi(normalized.mulColumnVector(meanDx))
-        .muliColumnVector(inverseStd);
+    grads.get(scaleName).addi(dy.mul(normalized, product).sum(0));
+    INDArray dx = pool.get(key + "dx", dy.dataType(), n, c);
+    Nd4j.exec(new BroadcastMulOp(dy, params.get(scaleName), dx, 1));                // dx̂
+    INDArray meanD = dx.mean(1);                                                    // [N]
+    INDArray meanDx = dx.mul(normalized, product).mean(1);                          // [N]
+    Nd4j.exec(new BroadcastMulOp(normalized, meanDx, product, 0));                  // x̂ · mean(dx̂ · x̂)
+    return dx.subiColumnVector(meanD).subi(product).muliColumnVector(inverseStd);
   }
 }

@@ -11,17 +11,23 @@ final class TransformerBlock {
   private final CausalSelfAttention attention;
   private final LayerNorm norm2;
   private final FeedForward feedForward;
+  private final BufferPool pool;
+  private final String key;
   private INDArray attentionMask;   // [N, C] residual dropout masks of the last forward, or null
   private INDArray feedForwardMask;
 
-  TransformerBlock(ModelConfig config, int layer) {
-    norm1 = new LayerNorm(ParamNames.block(layer, ParamNames.NORM1_SCALE), ParamNames.block(layer, ParamNames.NORM1_SHIFT));
-    attention = new CausalSelfAttention(config, layer);
-    norm2 = new LayerNorm(ParamNames.block(layer, ParamNames.NORM2_SCALE), ParamNames.block(layer, ParamNames.NORM2_SHIFT));
-    feedForward = new FeedForward(layer);
+  TransformerBlock(ModelConfig config, int layer, BufferPool pool) {
+    norm1 = new LayerNorm(ParamNames.block(layer, ParamNames.NORM1_SCALE), ParamNames.block(layer,
+        ParamNames.NORM1_SHIFT), pool);
+    attention = new CausalSelfAttention(config, layer, pool);
+    norm2 = new LayerNorm(ParamNames.block(layer, ParamNames.NORM2_SCALE), ParamNames.block(layer,
+        ParamNames.NORM2_SHIFT), pool);
+    feedForward = new FeedForward(layer, pool);
+    this.pool = pool;
+    this.key = ParamNames.block(layer, "");
   }
 
-  /** [N = B·T, C] -> [N, C]; {@code masks} null in eval mode. */
+  /** [N = B·T, C] -> [N, C] (a buffer of this block); {@code masks} null in eval mode. */
   INDArray forward(GptParameters p, INDArray x, int batch, int time, DropoutMasks masks, int layer) {
     attentionMask = masks == null ? null : masks.attentionOutput()[layer];
     feedForwardMask = masks == null ? null : masks.feedForwardOutput()[layer];
@@ -32,11 +38,13 @@ final class TransformerBlock {
     return feedForwardMask == null ? fed.addi(mid) : fed.muli(feedForwardMask).addi(mid);
   }
 
-  /** dOut [N, C] -> dx [N, C]. */
+  /** dOut [N, C] -> dx [N, C] (a buffer of this block's first norm). */
   INDArray backward(GptParameters p, GptParameters g, INDArray dOut) {
-    INDArray dFed = feedForwardMask == null ? dOut : dOut.mul(feedForwardMask);
+    INDArray dFed = feedForwardMask == null ? dOut
+        : dOut.mul(feedForwardMask, pool.get(key + "d_branch", dOut.dataType(), dOut.shape()));
     INDArray dMid = norm2.backward(p, g, feedForward.backward(p, g, dFed)).addi(dOut);
-    INDArray dAttended = attentionMask == null ? dMid : dMid.mul(attentionMask);
+    INDArray dAttended = attentionMask == null ? dMid
+        : dMid.mul(attentionMask, pool.get(key + "d_branch", dOut.dataType(), dOut.shape()));
     return norm1.backward(p, g, attention.backward(p, g, dAttended)).addi(dMid);
   }
 }

@@ -17,6 +17,10 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /** The whole explicit GPT: gradients of the training loss, causality, dropout and eval modes, initial loss. */
 class GptModelTest {
+  static {
+    OneThread.pin();
+  }
+
   static final int[][] INPUTS = {{3, 1, 3, 10, 0}, {1, 1, 7, 3, 2}};
   static final int[][] TARGETS = {{1, 3, -100, 0, 5}, {1, 7, 3, 2, -100}};
   static final float[][] WEIGHTS = {{1f, 0.5f, 1f, 2f, 0f}, {1f, 1f, 3f, 0.25f, 1f}};

@@ -11,6 +11,10 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /** The fused LM head + cross-entropy: values against a plain log-sum-exp, gradients against finite differences. */
 class LanguageModelHeadTest {
+  static {
+    OneThread.pin();
+  }
+
   private static final int ROWS = 7;
   private static final int VOCAB = 13;
   private static final int WIDTH = 5;
@@ -43,7 +47,7 @@ class LanguageModelHeadTest {
 
   @Test
   void lossIsTheWeightedLogSumExpCrossEntropyOverNonIgnoredTargets() {
-    LanguageModelHead head = new LanguageModelHead();
+    LanguageModelHead head = new LanguageModelHead(new BufferPool());
     assertEquals(expectedLossSum(weights), head.lossAndGradient(hidden, weight, targets, weights, 1, null, null),
         1e-12);
     assertEquals(expectedLossSum(null), head.lossAndGradient(hidden, weight, targets, null, 1, null, null), 1e-12);
@@ -53,7 +57,7 @@ class LanguageModelHeadTest {
   void gradientsMatchFiniteDifferencesAcrossChunks() {
     double normalizer = 6.5;
     for (long chunk : new long[] {LanguageModelHead.CHUNK_LOGITS, 2 * VOCAB, VOCAB}) {
-      LanguageModelHead head = new LanguageModelHead(chunk);
+      LanguageModelHead head = new LanguageModelHead(chunk, new BufferPool());
       INDArray dHidden = hidden.ulike();
       INDArray dWeight = weight.like();
       head.lossAndGradient(hidden, weight, targets, weights, normalizer, dHidden, dWeight);
@@ -70,7 +74,7 @@ class LanguageModelHeadTest {
     // target logit 200 below the others: p_y = e^-200 is 0 in float32, the loss must still be ≈ 200
     INDArray h = Nd4j.createFromArray(new float[][] {{1f, 0f}, {0.5f, 0.5f}});
     INDArray w = Nd4j.createFromArray(new float[][] {{0f, 0f}, {-200f, 0f}, {0f, 0f}});
-    LanguageModelHead head = new LanguageModelHead();
+    LanguageModelHead head = new LanguageModelHead(new BufferPool());
     double loss = head.lossAndGradient(h, w, new int[] {1, 0}, null, 1, h.like(), w.like());
     double row0 = 200 + Math.log(2 + Math.exp(-200));
     double row1 = Math.log(2 + Math.exp(-100));
@@ -80,7 +84,7 @@ class LanguageModelHeadTest {
 
   @Test
   void logitsAreHiddenTimesWeightTransposed() {
-    INDArray logits = new LanguageModelHead().logits(hidden, weight);
+    INDArray logits = new LanguageModelHead(new BufferPool()).logits(hidden, weight);
     assertEquals(hidden.getRow(4).mul(weight.getRow(9)).sumNumber().doubleValue(), logits.getDouble(4, 9), 1e-12);
     assertEquals(DataType.DOUBLE, logits.dataType());
   }

@@ -16,6 +16,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * loss Σ output ⊙ R for a fixed random R, with respect to its parameters and its input.
  */
 class LayerGradientTest {
+  static {
+    OneThread.pin();
+  }
+
   private static final int BATCH = 2;
   private static final int TIME = 5;
   private final ModelConfig config = GradientCheck.tinyConfig(true, true);
@@ -44,7 +48,7 @@ class LayerGradientTest {
 
   @Test
   void layerNormGradients() {
-    LayerNorm norm = new LayerNorm(ParamNames.FINAL_NORM_SCALE, ParamNames.FINAL_NORM_SHIFT);
+    LayerNorm norm = new LayerNorm(ParamNames.FINAL_NORM_SCALE, ParamNames.FINAL_NORM_SHIFT, new BufferPool());
     norm.forward(params, x);
     INDArray dx = norm.backward(params, grads, r);
     String[] names = {ParamNames.FINAL_NORM_SCALE, ParamNames.FINAL_NORM_SHIFT};
@@ -54,7 +58,7 @@ class LayerGradientTest {
 
   @Test
   void layerNormNormalizesEachTokenWithEpsilon() {
-    LayerNorm norm = new LayerNorm(ParamNames.FINAL_NORM_SCALE, ParamNames.FINAL_NORM_SHIFT);
+    LayerNorm norm = new LayerNorm(ParamNames.FINAL_NORM_SCALE, ParamNames.FINAL_NORM_SHIFT, new BufferPool());
     GptParameters unit = GptParameters.initialize(config, DataType.DOUBLE, 0); // scale 1, shift 0
     INDArray row = Nd4j.createFromArray(new double[][] {{1, 2, 3, 4, 5, 6, 7, 8}});
     INDArray y = norm.forward(unit, row);
@@ -65,7 +69,7 @@ class LayerGradientTest {
 
   @Test
   void feedForwardGradients() {
-    FeedForward ff = new FeedForward(0);
+    FeedForward ff = new FeedForward(0, new BufferPool());
     ff.forward(params, x);
     INDArray dx = ff.backward(params, grads, r);
     String[] names = {ParamNames.block(0, ParamNames.FF_UP_WEIGHT), ParamNames.block(0, ParamNames.FF_UP_BIAS),
@@ -82,7 +86,7 @@ class LayerGradientTest {
     p.get(ParamNames.block(0, ParamNames.FF_UP_WEIGHT)).assign(Nd4j.createFromArray(new double[][] {{1, 0, 0, 0}}));
     p.get(ParamNames.block(0, ParamNames.FF_DOWN_WEIGHT)).assign(Nd4j.createFromArray(new double[][] {{1}, {0}, {0},
         {0}}));
-    FeedForward ff = new FeedForward(0);
+    FeedForward ff = new FeedForward(0, new BufferPool());
     double[] inputs = {-3, -1, 0, 0.5, 1, 2.5};
     double[] expected = {-0.0036373920817729943, -0.15880800939172324, 0, 0.34571400982514394, 0.8411919906082768,
         2.484915733910001}; // the formula in float64 (Python math), = PyTorch gelu(approximate="tanh")
@@ -94,7 +98,7 @@ class LayerGradientTest {
 
   @Test
   void attentionGradientsWithCausalMask() {
-    CausalSelfAttention attention = new CausalSelfAttention(config, 1);
+    CausalSelfAttention attention = new CausalSelfAttention(config, 1, new BufferPool());
     attention.forward(params, x, BATCH, TIME, null);
     INDArray dx = attention.backward(params, grads, r);
     String[] names = attentionNames(1);
@@ -107,7 +111,7 @@ class LayerGradientTest {
     ModelConfig dropHalf = new ModelConfig(11, 6, 8, 2, 2, 0.5, true, true);
     INDArray mask = DropoutMasks.draw(dropHalf, new RandomStream(7), DataType.DOUBLE, BATCH, TIME).attention()[0];
     assertTrue(mask.eq(0).castTo(DataType.INT32).sumNumber().intValue() > 0, "some weights dropped");
-    CausalSelfAttention attention = new CausalSelfAttention(config, 0);
+    CausalSelfAttention attention = new CausalSelfAttention(config, 0, new BufferPool());
     attention.forward(params, x, BATCH, TIME, mask);
     INDArray dx = attention.backward(params, grads, r);
     String[] names = attentionNames(0);
@@ -117,7 +121,7 @@ class LayerGradientTest {
 
   @Test
   void attentionIsCausal() {
-    CausalSelfAttention attention = new CausalSelfAttention(config, 0);
+    CausalSelfAttention attention = new CausalSelfAttention(config, 0, new BufferPool());
     INDArray before = attention.forward(params, x, BATCH, TIME, null).dup();
     INDArray changed = x.dup();
     changed.getRow(TIME - 1).addi(10);                 // last token of sequence 0
@@ -132,7 +136,7 @@ class LayerGradientTest {
   @Test
   void blockGradientsWithDropout() {
     DropoutMasks masks = DropoutMasks.draw(config, new RandomStream(8), DataType.DOUBLE, BATCH, TIME);
-    TransformerBlock block = new TransformerBlock(config, 1);
+    TransformerBlock block = new TransformerBlock(config, 1, new BufferPool());
     block.forward(params, x, BATCH, TIME, masks, 1);
     INDArray dx = block.backward(params, grads, r);
     String[] names = params.names().stream().filter(n -> n.startsWith(ParamNames.block(1, ""))).toArray(String[]::new);
@@ -145,9 +149,9 @@ class LayerGradientTest {
   void embeddingGradientsWithRepeatedIdsAndDropout() {
     int[][] ids = {{3, 1, 3, 10, 0}, {1, 1, 7, 3, 2}};
     DropoutMasks masks = DropoutMasks.draw(config, new RandomStream(9), DataType.DOUBLE, BATCH, TIME);
-    Embeddings embeddings = new Embeddings();
+    Embeddings embeddings = new Embeddings(new BufferPool());
     embeddings.forward(params, ids, masks.embedding());
-    embeddings.backward(grads, r);
+    embeddings.backward(grads, r.dup()); // backward scales its argument in place
     String[] names = {ParamNames.TOKEN_EMBEDDING, ParamNames.POSITION_EMBEDDING};
     Map<String, INDArray> values = new LinkedHashMap<>();
     Map<String, INDArray> analytic = new LinkedHashMap<>();

@@ -1,0 +1,107 @@
+package dev.sparkgpt.bench;
+
+import dev.sparkgpt.config.ModelConfig;
+import dev.sparkgpt.model.GptModel;
+import dev.sparkgpt.model.TokenBatch;
+import dev.sparkgpt.train.AdamW;
+import dev.sparkgpt.train.TrainStep;
+import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Training-step speed of the GPT on this machine's CPU: dense gemm GFLOP/s on 1 and 2 BLAS threads (gemm into a
+ * preallocated output, the MFU denominator), then tokens/s and MFU of full AdamW steps (dropout 0.1, clipping at
+ * 1.0) for (a) emb 256 / 4 layers / 4 heads / vocab 50257 / context 128 / batch 8 and (b) GPT-2 124M / context 256 /
+ * batch 2, with the time per phase. MFU = tokens/s × (6 × matmul weights + 12 × layers × emb × T) / peak, peak = the
+ * 1-thread 1024³ gemm rate (the PyTorch reference figures: (a) 636 tok/s, 25%; (b) 160 tok/s, 53%).
+ * Usage: OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=1 bench/run TrainStepBench [steps-a] [steps-b]
+ */
+public final class TrainStepBench {
+  public static void main(String[] args) {
+    int stepsA = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+    int stepsB = args.length > 1 ? Integer.parseInt(args[1]) : 3;
+    int threads = Nd4j.factory().blas().getMaxThreads();
+    System.out.printf("OPENBLAS_CORETYPE=%s OMP_NUM_THREADS=%s, BLAS threads %d, %d cores%n",
+        System.getenv("OPENBLAS_CORETYPE"), System.getenv("OMP_NUM_THREADS"), threads,
+        Runtime.getRuntime().availableProcessors());
+
+    double peak1 = gemmFlops(1024, 1024, 1024, 1);
+    double head1 = gemmFlops(1024, 256, 50257, 1);
+    double peak2 = gemmFlops(1024, 1024, 1024, 2);
+    double head2 = gemmFlops(1024, 256, 50257, 2);
+    Nd4j.factory().blas().setMaxThreads(threads);
+    System.out.printf("gemm float32 GFLOP/s: 1024³ %.0f (1 thread) %.0f (2 threads); LM head [1024×256]·[256×50257]"
+        + " %.0f (1 thread) %.0f (2 threads)%n", peak1 / 1e9, peak2 / 1e9, head1 / 1e9, head2 / 1e9);
+    double peak = threads >= 2 ? peak2 : peak1;
+
+    run("(a) emb 256, 4 layers, 4 heads, vocab 50257, context 128, batch 8",
+        new ModelConfig(50257, 128, 256, 4, 4, 0.1, false, true), 8, stepsA, peak, 636);
+    run("(b) gpt2-124m, context 256, batch 2",
+        new ModelConfig(50257, 256, 768, 12, 12, 0.1, true, true), 2, stepsB, peak, 160);
+  }
+
+  /** Best-of-5 FLOP/s of [m×k]·[k×n] into a preallocated c-order output on {@code threads} BLAS threads. */
+  private static double gemmFlops(int m, int k, int n, int threads) {
+    Nd4j.factory().blas().setMaxThreads(threads);
+    INDArray a = Nd4j.rand(DataType.FLOAT, m, k);
+    INDArray b = Nd4j.rand(DataType.FLOAT, k, n);
+    INDArray c = Nd4j.create(DataType.FLOAT, m, n);
+    Nd4j.gemm(a, b, c, false, false, 1.0, 0.0);
+    double best = Double.MAX_VALUE;
+    for (int r = 0; r < 5; r++) {
+      long t0 = System.nanoTime();
+      Nd4j.gemm(a, b, c, false, false, 1.0, 0.0);
+      best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+    }
+    return 2.0 * m * k * n / best;
+  }
+
+  private static void run(String label, ModelConfig config, int batch, int steps, double peak, double reference) {
+    int time = config.contextLength();
+    GptModel model = GptModel.initialize(config, DataType.FLOAT, 1337);
+    TrainStep step = new TrainStep(model, new AdamW(model.parameters(), 0.9, 0.95, 1e-8, 0.1));
+    int[][] inputs = new int[batch][time];
+    int[][] targets = new int[batch][time];
+    long state = 42;
+    for (int b = 0; b < batch; b++) {
+      for (int t = 0; t < time; t++) {
+        state = state * 6364136223846793005L + 1442695040888963407L;
+        inputs[b][t] = (int) ((state >>> 33) % config.vocabSize());
+        targets[b][t] = (int) ((state >>> 13) % config.vocabSize());
+      }
+    }
+    TokenBatch data = new TokenBatch(inputs, targets);
+    double normalizer = data.weightSum();
+    System.out.printf("%n%s: %,d parameters, %.1f MFLOP per trained token%n", label, config.parameterCount(),
+        config.trainingFlopsPerToken(time) / 1e6);
+    step.accumulate(data, normalizer); // warm-up: JIT, first allocations
+    step.apply(1e-4, 1.0);
+    model.phaseSeconds(true);
+    double optimizer = 0;
+    double loss = 0;
+    long start = System.nanoTime();
+    for (int s = 0; s < steps; s++) {
+      step.accumulate(data, normalizer);
+      long t0 = System.nanoTime();
+      loss = step.apply(1e-4, 1.0).loss();
+      optimizer += (System.nanoTime() - t0) / 1e9;
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    double tokensPerSecond = (double) batch * time * steps / seconds;
+    double mfu = tokensPerSecond * config.trainingFlopsPerToken(time) / peak;
+    System.out.printf("  %d steps in %.2f s: %.0f tokens/s, MFU %.1f%% (PyTorch eager reference %.0f tokens/s: "
+        + "%.2f×), loss %.3f%n", steps, seconds, tokensPerSecond, 100 * mfu, reference, tokensPerSecond / reference,
+        loss);
+    StringBuilder phases = new StringBuilder("  per step:");
+    for (Map.Entry<String, Double> e : model.phaseSeconds(true).entrySet()) {
+      phases.append(String.format(" %s %.3f s (%.0f%%) |", e.getKey(), e.getValue() / steps,
+          100 * e.getValue() / seconds));
+    }
+    phases.append(String.format(" norm+clip+AdamW %.3f s (%.0f%%)", optimizer / steps, 100 * optimizer / seconds));
+    System.out.println(phases);
+  }
+
+  private TrainStepBench() {}
+}
