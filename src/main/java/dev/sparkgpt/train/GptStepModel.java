@@ -6,54 +6,29 @@ import dev.sparkgpt.generate.Generator;
 import dev.sparkgpt.generate.Sampler;
 import dev.sparkgpt.model.GptModel;
 import dev.sparkgpt.model.GptParameters;
-import dev.sparkgpt.model.ParamNames;
 import dev.sparkgpt.model.TokenBatch;
+import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
- * The GPT as the training loop sees it: gradient accumulation over micro-batches (one joint mean), global-norm
- * clipping, and AdamW (PyTorch's semantics: decoupled weight decay lr·λ·θ, bias-corrected moments) over the flat
- * parameter vector. Decay applies to the matrices of the blocks and a separate LM head, never to biases, norms or
- * embeddings (GPT-2 practice). Moments are flat vectors, checkpointed and averaged like the weights.
+ * The GPT as the training loop sees it: {@link TrainStep} (gradient accumulation over micro-batches as one joint
+ * mean, NaN check, global-norm clipping) and {@link AdamW} behind the {@link StepModel} interface, with the
+ * optimizer moments as named tensors that checkpoints save and parameter averaging averages.
  */
 public final class GptStepModel implements StepModel {
-  static final String MOMENT1 = "adamw.m";
-  static final String MOMENT2 = "adamw.v";
-  static final String STEPS = "adamw.t";
-
   private final GptModel model;
-  private final PretrainConfig.Optimizer optimizer;
-  private final INDArray decayMask;
-  private INDArray m;
-  private INDArray v;
-  private long t;
+  private final TrainStep trainStep;
 
+  /** Training model: {@code optimizer} configures AdamW (may be null for inference only). */
   public GptStepModel(GptModel model, PretrainConfig.Optimizer optimizer) {
     this.model = model;
-    this.optimizer = optimizer;
-    GptParameters p = model.parameters();
-    this.m = Nd4j.zeros(p.dataType(), p.size());
-    this.v = Nd4j.zeros(p.dataType(), p.size());
-    this.decayMask = decayMask(p);
-  }
-
-  /** 1 where weight decay applies, 0 elsewhere, laid out like the flat parameter vector. */
-  static INDArray decayMask(GptParameters p) {
-    GptParameters mask = p.zerosLike();
-    for (String name : p.names()) {
-      INDArray view = mask.get(name);
-      if (view.rank() >= 2 && !ParamNames.isEmbedding(name)) {
-        view.assign(1);
-      }
-    }
-    return mask.vector();
+    this.trainStep = optimizer == null ? null : new TrainStep(model, new AdamW(model.parameters(), optimizer.beta1(),
+        optimizer.beta2(), optimizer.eps(), optimizer.weightDecay()));
   }
 
   public GptModel model() {
@@ -62,42 +37,12 @@ public final class GptStepModel implements StepModel {
 
   @Override
   public StepResult step(int[][][] inputs, int[][][] targets, double lr, double maxNorm) {
-    model.zeroGradients();
-    double weight = 0;
-    TokenBatch[] batches = new TokenBatch[inputs.length];
+    List<TokenBatch> batches = new ArrayList<>(inputs.length);
     for (int a = 0; a < inputs.length; a++) {
-      batches[a] = new TokenBatch(inputs[a], targets[a]);
-      weight += batches[a].weightSum();
+      batches.add(new TokenBatch(inputs[a], targets[a]));
     }
-    double loss = 0;
-    for (TokenBatch batch : batches) {
-      loss += model.accumulateGradients(batch, weight);
-    }
-    INDArray g = model.gradients().vector();
-    double norm = g.norm2Number().doubleValue();
-    if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
-      return new StepResult(loss, norm); // the loop stops and keeps the last good checkpoint
-    }
-    if (maxNorm > 0 && norm > maxNorm) {
-      g.muli(maxNorm / (norm + 1e-6));
-    }
-    applyAdamW(model.parameters().vector(), g, lr);
-    return new StepResult(loss, norm);
-  }
-
-  private void applyAdamW(INDArray theta, INDArray g, double lr) {
-    t++;
-    double b1 = optimizer.beta1();
-    double b2 = optimizer.beta2();
-    if (optimizer.weightDecay() > 0) {
-      theta.subi(theta.mul(decayMask).muli(lr * optimizer.weightDecay()));
-    }
-    m.muli(b1).addi(g.mul(1 - b1));
-    v.muli(b2).addi(g.mul(g).muli(1 - b2));
-    double correction1 = 1 - Math.pow(b1, t);
-    double correction2 = 1 - Math.pow(b2, t);
-    INDArray denominator = Transforms.sqrt(v.div(correction2), false).addi(optimizer.eps());
-    theta.subi(m.div(denominator).muli(lr / correction1));
+    TrainStep.Result r = trainStep.step(batches, lr, maxNorm);
+    return new StepResult(r.loss(), r.gradNorm());
   }
 
   @Override
@@ -165,11 +110,7 @@ public final class GptStepModel implements StepModel {
 
   @Override
   public Map<String, INDArray> optimizerState() {
-    Map<String, INDArray> state = new LinkedHashMap<>();
-    state.put(MOMENT1, m.castTo(DataType.FLOAT).dup());
-    state.put(MOMENT2, v.castTo(DataType.FLOAT).dup());
-    state.put(STEPS, Nd4j.createFromArray((float) t));
-    return state;
+    return trainStep.optimizer().state();
   }
 
   @Override
@@ -187,10 +128,8 @@ public final class GptStepModel implements StepModel {
       }
       p.set(name, w);
     }
-    if (optimizerState.containsKey(MOMENT1)) {
-      m.assign(optimizerState.get(MOMENT1).reshape(m.length()));
-      v.assign(optimizerState.get(MOMENT2).reshape(v.length()));
-      t = Math.round(optimizerState.get(STEPS).getDouble(0));
+    if (trainStep != null && !optimizerState.isEmpty()) {
+      trainStep.optimizer().loadState(optimizerState);
     }
     model.random().setState(rngState);
   }

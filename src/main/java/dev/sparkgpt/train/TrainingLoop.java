@@ -82,7 +82,12 @@ public final class TrainingLoop {
       while (stop == null) {
         long before = step;
         long total = totalSteps;
-        TrainingEngine.Advance r = engine.advance(step, s -> learningRate(s, total), t.maxNorm());
+        TrainingEngine.Advance r;
+        try {
+          r = engine.advance(step, s -> learningRate(s, total), t.maxNorm());
+        } catch (TrainingDivergedException e) {
+          throw new TrainingDivergedException(e.getMessage() + " (" + lastGood(store) + ")");
+        }
         if (!Double.isFinite(r.loss()) || !Double.isFinite(r.gradNorm())) {
           throw diverged(store, step + r.steps(), r);
         }
@@ -181,15 +186,7 @@ public final class TrainingLoop {
   /** Linear warmup to lr, then cosine decay to min_lr at the last step (constant after warmup if unknown). */
   double learningRate(long step, long totalSteps) {
     PretrainConfig.Optimizer o = config.optimizer();
-    int warmup = config.train().lrWarmupSteps();
-    if (step < warmup) {
-      return o.lr() * (step + 1) / warmup;
-    }
-    if (totalSteps <= warmup) {
-      return o.lr();
-    }
-    double progress = Math.min(1.0, (double) (step - warmup) / (totalSteps - warmup));
-    return o.minLr() + 0.5 * (1 + Math.cos(Math.PI * progress)) * (o.lr() - o.minLr());
+    return new LrSchedule(o.lr(), o.minLr(), config.train().lrWarmupSteps(), totalSteps).at(step);
   }
 
   private String stopReason(long step, long tokensSeen, double elapsed) {
@@ -252,11 +249,15 @@ public final class TrainingLoop {
   }
 
   private TrainingDivergedException diverged(CheckpointStore store, long step, TrainingEngine.Advance r) {
-    var steps = store.steps();
-    String last = steps.isEmpty() ? "none yet" : CheckpointStore.dirName(steps.get(steps.size() - 1));
     return new TrainingDivergedException("step " + step + ": loss " + r.loss() + ", gradient norm " + r.gradNorm()
-        + " — training diverged; nothing was saved for this step (last good checkpoint: " + last + " in "
-        + config.outDir() + "). Fix: lower optimizer.lr, set train.max_norm (e.g. 1.0) or add warmup, then resume");
+        + " — training diverged; nothing was saved for this step (" + lastGood(store) + "). Fix: lower "
+        + "optimizer.lr, set train.max_norm (e.g. 1.0) or add warmup, then resume");
+  }
+
+  private String lastGood(CheckpointStore store) {
+    var steps = store.steps();
+    return "last good checkpoint: " + (steps.isEmpty() ? "none yet"
+        : CheckpointStore.dirName(steps.get(steps.size() - 1))) + " in " + config.outDir();
   }
 
 }
