@@ -32,12 +32,42 @@ public final class Jobs {
         err.flush();
         return 2;
       }
+      String memory = memoryAdvice(ex);
+      if (memory != null) {
+        err.println("error: " + memory);
+        if (verbose) {
+          ex.printStackTrace(err);
+        }
+        err.flush();
+        return 3;
+      }
       err.println("error: " + ex);
       ex.printStackTrace(err);
       err.flush();
       return 1;
     });
     return cli;
+  }
+
+  /**
+   * Advice for running out of memory, or null: ND4J's off-heap arrays are bounded by JavaCPP's maxbytes /
+   * maxphysicalbytes (its OutOfMemoryError says "Cannot allocate ... Physical bytes"), the heap by -Xmx.
+   */
+  static String memoryAdvice(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof OutOfMemoryError oom) {
+        String m = String.valueOf(oom.getMessage());
+        if (m.contains("Cannot allocate") || m.contains("Physical bytes") || m.contains("maxbytes")) {
+          return "ND4J ran out of off-heap memory (" + m.lines().findFirst().orElse(m) + "). Fix: raise "
+              + "SPARKGPT_OFFHEAP (bin/sparkgpt, default 8G; it sets -Dorg.bytedeco.javacpp.maxbytes and "
+              + "maxphysicalbytes) or, on a cluster, spark.executor.memoryOverhead and those -D options in "
+              + "spark.executor.extraJavaOptions; or lower train.micro_batch_size / model.context_length";
+        }
+        return "the JVM heap is full (" + m + "). Fix: raise SPARKGPT_HEAP (bin/sparkgpt, default 4g) or "
+            + "spark.driver.memory / spark.executor.memory; or lower train.micro_batch_size";
+      }
+    }
+    return null;
   }
 
   /** The SparkGPT error inside {@code t}'s cause chain (Spark wraps executor failures), or null. */
