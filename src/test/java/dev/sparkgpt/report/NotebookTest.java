@@ -1,0 +1,108 @@
+package dev.sparkgpt.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sparkgpt.io.JsonFiles;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * notebooks/metrics.ipynb: always checked as nbformat 4; run through notebooks/run_notebook_cells.py on a synthetic
+ * run directory when Python with pandas and matplotlib is here ($PYTHON, else python3), skipped otherwise.
+ */
+class NotebookTest {
+  private static final Path NOTEBOOK = Path.of("notebooks/metrics.ipynb");
+  private static final Path RUNNER = Path.of("notebooks/run_notebook_cells.py");
+
+  @Test
+  void notebookIsNbformat4WithCodeCellsThatReadRunDir() throws IOException {
+    JsonNode nb = JsonFiles.MAPPER.readTree(NOTEBOOK.toFile());
+    assertEquals(4, nb.get("nbformat").asInt());
+    assertTrue(nb.get("nbformat_minor").asInt() >= 0);
+    assertEquals("python3", nb.at("/metadata/kernelspec/name").asText());
+    int code = 0;
+    StringBuilder sources = new StringBuilder();
+    for (JsonNode cell : nb.get("cells")) {
+      String type = cell.get("cell_type").asText();
+      assertTrue(type.equals("code") || type.equals("markdown"), type);
+      assertTrue(cell.get("metadata").isObject() && cell.get("source").isArray() && cell.has("id"));
+      if (type.equals("code")) {
+        code++;
+        assertTrue(cell.get("outputs").isArray() && cell.get("outputs").isEmpty(), "committed without outputs");
+        assertTrue(cell.get("execution_count").isNull());
+        cell.get("source").forEach(line -> sources.append(line.asText()));
+      }
+    }
+    assertEquals(5, code);
+    assertTrue(sources.toString().contains("os.environ.get(\"RUN_DIR\""));
+    assertTrue(sources.toString().contains("import pandas as pd") && sources.toString().contains("matplotlib"));
+  }
+
+  @Test
+  void runnerExecutesTheCellsOnARunDirectory(@TempDir Path tmp) throws Exception {
+    String python = System.getenv().getOrDefault("PYTHON", "python3");
+    assumeTrue(run(List.of(python, "-c", "import pandas, matplotlib"), tmp).exitCode == 0,
+        python + " cannot import pandas and matplotlib (apt-get install python3-pandas python3-matplotlib)");
+    Path runDir = RunFixtures.fullRun(tmp);
+    Path plots = tmp.resolve("plots");
+    Result r = run(List.of(python, RUNNER.toString(), NOTEBOOK.toString(), "--run-dir", runDir.toString(),
+        "--plot-dir", plots.toString()), tmp);
+    assertEquals(0, r.exitCode, r.output);
+    assertTrue(r.output.contains(runDir + ": 4 steps"), r.output);
+    assertTrue(r.output.contains("2.345"), "best val loss, as in the report: " + r.output);
+    assertTrue(r.output.contains("metrics.ipynb: 5 code cells ran"), r.output);
+    for (String png : List.of("loss.png", "lr_throughput.png")) {
+      BufferedImage image = ImageIO.read(plots.resolve(png).toFile());
+      assertNotNull(image, png);
+      assertTrue(image.getWidth() > 400 && image.getHeight() > 200, png);
+    }
+  }
+
+  @Test
+  void runnerNamesTheFailingCell(@TempDir Path tmp) throws Exception {
+    String python = System.getenv().getOrDefault("PYTHON", "python3");
+    assumeTrue(run(List.of(python, "-c", "import json"), tmp).exitCode == 0, "no " + python);
+    Path nb = tmp.resolve("broken.ipynb");
+    Files.writeString(nb, """
+        {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+          {"cell_type": "code", "id": "a", "metadata": {}, "outputs": [], "execution_count": null,
+           "source": ["%matplotlib inline\\n", "x = 1\\n"]},
+          {"cell_type": "markdown", "id": "b", "metadata": {}, "source": ["text"]},
+          {"cell_type": "code", "id": "c", "metadata": {}, "outputs": [], "execution_count": null,
+           "source": ["assert x == 2, 'x is ' + str(x)\\n"]}]}
+        """);
+    Result r = run(List.of(python, RUNNER.toString(), nb.toString(), "--run-dir", tmp.toString()), tmp);
+    assertEquals(1, r.exitCode, r.output);
+    assertTrue(r.output.contains("AssertionError: x is 1"), "the magic line was skipped, cell 1 ran: " + r.output);
+    assertTrue(r.output.contains("error: " + nb + ": code cell 2 of 2 failed"), r.output);
+  }
+
+  private record Result(int exitCode, String output) {}
+
+  private static Result run(List<String> command, Path dir) throws InterruptedException {
+    try {
+      Process p = new ProcessBuilder(new ArrayList<>(command)).directory(Path.of("").toAbsolutePath().toFile())
+          .redirectErrorStream(true).redirectOutput(dir.resolve("python.log").toFile()).start();
+      if (!p.waitFor(180, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        return new Result(-1, "timed out");
+      }
+      return new Result(p.exitValue(), Files.readString(dir.resolve("python.log"), StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      return new Result(-1, e.getMessage()); // no such interpreter
+    }
+  }
+}
