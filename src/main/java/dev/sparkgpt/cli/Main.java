@@ -27,6 +27,7 @@ public final class Main implements Runnable {
     VERBS.put("pretrain", PretrainJob::new);
     VERBS.put("generate", GenerateCommand::new);
     VERBS.put("eval", EvalJob::new);
+    VERBS.put("report", dev.sparkgpt.report.ReportCommand::new);
     VERBS.put("encode", EncodeCommand::new);
     VERBS.put("decode", DecodeCommand::new);
     VERBS.put("shards", ShardsCommand::new);
