@@ -7,10 +7,13 @@ import dev.sparkgpt.config.TokenizeConfig;
 import dev.sparkgpt.data.Manifest;
 import dev.sparkgpt.eval.EvalReport;
 import dev.sparkgpt.eval.GptScoringModel;
+import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.jobs.EvalJob;
 import dev.sparkgpt.jobs.Jobs;
 import dev.sparkgpt.jobs.PretrainJob;
 import dev.sparkgpt.jobs.TokenizeJob;
+import dev.sparkgpt.report.RunMetrics;
+import dev.sparkgpt.report.RunReport;
 import dev.sparkgpt.train.TrainingLoop;
 import java.nio.file.Path;
 import java.util.List;
@@ -58,15 +61,15 @@ public final class DemoCommand implements Callable<Integer> {
   public static Outputs run(SparkSession spark, Path out, boolean quick, double minutes) {
     Path shards = out.resolve("shards");
     Path pretrain = out.resolve("pretrain");
-    Path report = out.resolve("eval/report.json");
-    System.out.println("== 1/4 tokenize: Tiny Shakespeare -> " + shards);
+    Path report = pretrain.resolve("eval/report.json"); // inside the run: `sparkgpt report` charts it too
+    System.out.println("== 1/5 tokenize: Tiny Shakespeare -> " + shards);
     TokenizeConfig tokenize = ConfigLoader.load(TokenizeConfig.class, TokenizeConfig.defaults(),
         home().resolve("conf/tokenize/tiny-shakespeare.yaml"), List.of(),
         Map.of("input", List.of(home().resolve("src/main/resources/data/corpora/tinyshakespeare.txt").toString()),
             "output", shards.toString()), null);
     Manifest manifest = TokenizeJob.run(spark, tokenize, System.out);
 
-    System.out.println("== 2/4 pretrain: gpt2-tiny on the shards -> " + pretrain);
+    System.out.println("== 2/5 pretrain: gpt2-tiny on the shards -> " + pretrain);
     List<String> sets = quick
         ? List.of("train.max_steps=30", "train.max_seconds=0", "eval.interval=15", "train.save_interval=15",
             "train.micro_batch_size=4", "train.global_batch_size=4",
@@ -77,7 +80,7 @@ public final class DemoCommand implements Callable<Integer> {
         Map.of("out_dir", pretrain.toString(), "data.shards", shards.toString()), null);
     TrainingLoop.Result result = PretrainJob.run(null, train, System.out);
 
-    System.out.println("== 3/4 eval: val perplexity + COPA (multiple choice) -> " + report);
+    System.out.println("== 3/5 eval: val perplexity + COPA (multiple choice) -> " + report);
     EvalConfig eval = ConfigLoader.load(EvalConfig.class, EvalConfig.defaults(), null,
         List.of("perplexity_max_rows=" + (quick ? 16 : 128), quick ? "limit=20" : "limit=-1"),
         Map.of("checkpoint", pretrain.toString(), "tasks",
@@ -85,13 +88,18 @@ public final class DemoCommand implements Callable<Integer> {
             "perplexity", List.of(shards.toString()), "out", report.toString()), null);
     EvalReport evaluated = EvalJob.run(spark, eval, GptScoringModel.factory(pretrain.toString()), System.out);
 
-    System.out.println("== 4/4 done. Where everything went:");
+    Path charts = pretrain.resolve("report");
+    System.out.println("== 4/5 report: charts of the run -> " + charts);
+    RunReport.Result drawn = RunReport.write(RunMetrics.load(pretrain), charts.toString(), false,
+        HadoopConf.create());
+    System.out.println("== 5/5 done. Where everything went:");
     System.out.printf("  shards     %s  (%,d train / %,d val tokens; bin/sparkgpt shards inspect %s)%n", shards,
         manifest.splits().get("train").tokens(), manifest.splits().get("val").tokens(), shards);
     System.out.printf("  model      %s  (step %d, %,d tokens seen, val loss %s; metrics.jsonl, step-*/)%n", pretrain,
         result.step(), result.tokensSeen(), result.valLoss() == null ? "n/a" : String.format("%.3f",
             result.valLoss()));
     System.out.printf("  eval       %s%n", report);
+    System.out.printf("  report     %s/report.html (%d charts)%n", charts, drawn.files().size() - 1);
     System.out.printf("  try        bin/sparkgpt generate --checkpoint %s --prompt \"ROMEO:\" --temperature 0.8 "
         + "--top-k 40%n", pretrain);
     return new Outputs(manifest, result, evaluated);

@@ -45,11 +45,13 @@ class DemoTest extends SparkTestBase {
     assertEquals("step-000030", Files.readString(dir.resolve("pretrain/latest")).trim());
     assertTrue(Files.exists(dir.resolve("pretrain/step-000030").resolve(CheckpointStore.WEIGHTS)));
 
-    JsonNode report = JsonFiles.MAPPER.readTree(Files.readString(dir.resolve("eval/report.json")));
+    JsonNode report = JsonFiles.MAPPER.readTree(Files.readString(dir.resolve("pretrain/eval/report.json")));
     assertEquals(20, report.at("/tasks/copa/n").asInt());
     JsonNode ppl = report.path("perplexity").elements().next();
     assertTrue(ppl.path("tokens").asLong() > 0);
     assertEquals(Math.exp(ppl.path("mean_nll").asDouble()), ppl.path("perplexity").asDouble(), 1e-6);
     assertEquals(out.report().tasks().keySet(), java.util.Set.of("copa"));
+    String html = Files.readString(dir.resolve("pretrain/report/report.html"));
+    assertTrue(html.contains("loss.png") && Files.size(dir.resolve("pretrain/report/loss.png")) > 1000, html);
   }
 }
