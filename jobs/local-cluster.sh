@@ -32,7 +32,8 @@ prepare_home() {
   printf 'logger.deploy.name = org.apache.spark.deploy\nlogger.deploy.level = info\n' >> "$home/conf/log4j2.properties"
 }
 
-java_cmd() { java $SPARKGPT_ADD_OPENS -Xmx512m -cp "$home/conf:$home/jars/*" "$@"; }
+# exec: a backgrounded call's $! is then the JVM itself, so kill-worker hits the real process
+java_cmd() { exec java $SPARKGPT_ADD_OPENS -Xmx512m -cp "$home/conf:$home/jars/*" "$@"; }
 
 case "${1:-}" in
   start)
@@ -55,13 +56,16 @@ case "${1:-}" in
     jar=$(ls "$root"/target/sparkgpt-*-spark-submit.jar 2>/dev/null | head -1)
     [ -n "$jar" ] || { echo "error: no uber-jar. Fix: mvn -Pspark-submit -DskipTests package" >&2; exit 2; }
     export SPARK_SUBMIT="java_submit" MASTER="$master" SPARKGPT_JAR="$jar" EXECUTOR_MEMORY_GB=${EXECUTOR_MEMORY_GB:-2}
-    java_submit() { java_cmd org.apache.spark.deploy.SparkSubmit "$@"; }
+    java_submit() { (java_cmd org.apache.spark.deploy.SparkSubmit "$@"); }
     source "$root/jobs/common.sh"
     class=$1; shift
     SPARK_SUBMIT_EXTRA="--conf spark.task.maxFailures=4 ${SPARK_SUBMIT_EXTRA:-}" sparkgpt_submit "$class" "$@"
     ;;
   kill-worker)
-    kill -9 "$(cat "$state/worker-${2:-1}.pid")" ;;
+    # kill -9 the Worker JVM and the executor JVMs it launched: a machine lost mid-round
+    pid=$(cat "$state/worker-${2:-1}.pid")
+    pkill -9 -P "$pid" 2>/dev/null || true
+    kill -9 "$pid" ;;
   stop)
     for f in "$state"/*.pid; do [ -f "$f" ] && { kill "$(cat "$f")" 2>/dev/null || true; rm -f "$f"; }; done ;;
   *) sed -n '2,12p' "$0"; exit 2 ;;
