@@ -55,7 +55,7 @@ final class FeedForward {
     long n = dOut.size(0);
     long h = hidden.size(1);
     MatMul.accumulate(activated, dOut, g.get(name(ParamNames.FF_DOWN_WEIGHT)), true, false);
-    g.get(name(ParamNames.FF_DOWN_BIAS)).addi(dOut.sum(0));
+    Reductions.addColumnSums(dOut, g.get(name(ParamNames.FF_DOWN_BIAS)), pool);
     INDArray dHidden = pool.get("scratch.ff.d_hidden", type, n, h);                          // [N, 4C]
     Nd4j.gemm(dOut, p.get(name(ParamNames.FF_DOWN_WEIGHT)), dHidden, false, true, 1.0, 0.0); // dGELU output
     // GELU'(h) = 0.5 (1 + t) + 0.5 h (1 - t²) √(2/π) (1 + 3 · 0.044715 h²)
@@ -65,7 +65,7 @@ final class FeedForward {
     slope.muli(tanh.mul(tanh, term).rsubi(1.0)).addi(tanh.mul(0.5, term)).addi(0.5);
     dHidden.muli(slope);
     MatMul.accumulate(input, dHidden, g.get(name(ParamNames.FF_UP_WEIGHT)), true, false);
-    g.get(name(ParamNames.FF_UP_BIAS)).addi(dHidden.sum(0));
+    Reductions.addColumnSums(dHidden, g.get(name(ParamNames.FF_UP_BIAS)), pool);
     INDArray dx = pool.get(key + "dx", type, n, input.size(1));
     Nd4j.gemm(dHidden, p.get(name(ParamNames.FF_UP_WEIGHT)), dx, false, true, 1.0, 0.0);
     return dx;

@@ -1,5 +1,7 @@
 package dev.sparkgpt.model;
 
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -81,15 +83,23 @@ final class LanguageModelHead {
     Nd4j.exec(new SoftMax(probabilities, probabilities, 1));
     double loss = 0;
     double[] scale = new double[r];
+    long vocab = weight.size(0);
+    FloatBuffer floats = type == DataType.FLOAT ? DirectBuffers.floats(probabilities) : null;
+    DoubleBuffer doubles = type == DataType.FLOAT ? null : DirectBuffers.doubles(probabilities);
     for (int j = 0; j < r; j++) {
       int y = targets[rows[j]];
+      int at = Math.toIntExact(j * vocab + y);                                            // [j, y]
       double w = tokenWeights == null ? 1.0 : tokenWeights[rows[j]];
-      double p = probabilities.getDouble(j, y);
+      double p = floats != null ? floats.get(at) : doubles.get(at);
       double ce = p > SMALLEST_TRUSTED_PROBABILITY ? -Math.log(p) : exactCrossEntropy(h.getRow(j, true), weight, y);
       loss += w * ce;
       scale[j] = w / normalizer;
-      if (dHidden != null) {
-        probabilities.putScalar(j, y, p - 1);                                               // softmax - onehot
+      if (dHidden != null) {                                                                // softmax - onehot
+        if (floats != null) {
+          floats.put(at, (float) (p - 1));
+        } else {
+          doubles.put(at, p - 1);
+        }
       }
     }
     if (dHidden != null) {

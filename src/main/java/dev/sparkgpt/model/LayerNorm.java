@@ -32,11 +32,13 @@ final class LayerNorm {
   INDArray forward(GptParameters params, INDArray x) {
     long n = x.size(0);
     long c = x.size(1);
-    INDArray mean = x.mean(1);                                                     // [N]
-    inverseStd = Transforms.pow(x.var(false, 1).addi(EPS), -0.5, false);           // [N]
+    INDArray mean = Reductions.rowMeans(x, "scratch.norm.mean", pool);                   // [N, 1]
     normalized = pool.get(key + "normalized", x.dataType(), n, c);
-    Nd4j.exec(new BroadcastSubOp(x, mean, normalized, 0));                         // x - mean
-    normalized.muliColumnVector(inverseStd);                                       // x̂
+    Nd4j.exec(new BroadcastSubOp(x, mean.reshape(n), normalized, 0));                  // x - mean
+    INDArray squares = normalized.mul(normalized, pool.get("scratch.norm.product", x.dataType(), n, c));
+    INDArray variance = Reductions.rowMeans(squares, "scratch.norm.variance", pool);     // [N, 1] biased
+    inverseStd = Transforms.pow(variance.reshape(n).add(EPS), -0.5, false);             // [N]
+    normalized.muliColumnVector(inverseStd);                                             // x̂
     INDArray y = pool.get(key + "out", x.dataType(), n, c);
     Nd4j.exec(new BroadcastMulOp(normalized, params.get(scaleName), y, 1));
     return y.addiRowVector(params.get(shiftName));
@@ -50,13 +52,13 @@ final class LayerNorm {
     long n = dy.size(0);
     long c = dy.size(1);
     INDArray product = pool.get("scratch.norm.product", dy.dataType(), n, c);
-    grads.get(shiftName).addi(dy.sum(0));
-    grads.get(scaleName).addi(dy.mul(normalized, product).sum(0));
+    Reductions.addColumnSums(dy, grads.get(shiftName), pool);
+    Reductions.addColumnSums(dy.mul(normalized, product), grads.get(scaleName), pool);
     INDArray dx = pool.get(key + "dx", dy.dataType(), n, c);
-    Nd4j.exec(new BroadcastMulOp(dy, params.get(scaleName), dx, 1));                // dx̂
-    INDArray meanD = dx.mean(1);                                                    // [N]
-    INDArray meanDx = dx.mul(normalized, product).mean(1);                          // [N]
-    Nd4j.exec(new BroadcastMulOp(normalized, meanDx, product, 0));                  // x̂ · mean(dx̂ · x̂)
+    Nd4j.exec(new BroadcastMulOp(dy, params.get(scaleName), dx, 1));                    // dx̂
+    INDArray meanD = Reductions.rowMeans(dx, "scratch.norm.mean", pool).reshape(n);     // [N]
+    INDArray meanDx = Reductions.rowMeans(dx.mul(normalized, product), "scratch.norm.variance", pool); // [N, 1]
+    Nd4j.exec(new BroadcastMulOp(normalized, meanDx.reshape(n), product, 0));          // x̂ · mean(dx̂ · x̂)
     return dx.subiColumnVector(meanD).subi(product).muliColumnVector(inverseStd);
   }
 }
