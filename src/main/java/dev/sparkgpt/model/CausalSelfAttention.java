@@ -6,7 +6,6 @@ import org.nd4j.linalg.api.blas.params.MMulTranspose;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
-import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -70,7 +69,7 @@ final class CausalSelfAttention {
     scores.muli(1.0 / Math.sqrt(headDim));
     scores.reshape(bh, (long) time * time).addiRowVector(causalMask(type, time));
     weights = scores.reshape(bh * time, time);                                                 // [B·H·T, T]
-    Nd4j.exec(new SoftMax(weights, weights, 1));
+    Reductions.softmaxRows(weights, "scratch.att.row_sums", pool);
     dropped = mask == null ? weights : weights.mul(mask, pool.get(key + "dropped", type, bh * time, time));
 
     INDArray context = pool.get("scratch.att.context", type, bh, time, headDim);             // [B·H, T, D]
