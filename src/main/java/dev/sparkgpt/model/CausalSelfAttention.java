@@ -6,7 +6,6 @@ import org.nd4j.linalg.api.blas.params.MMulTranspose;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
-import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -70,7 +69,7 @@ final class CausalSelfAttention {
     scores.muli(1.0 / Math.sqrt(headDim));
     scores.reshape(bh, (long) time * time).addiRowVector(causalMask(type, time));
     weights = scores.reshape(bh * time, time);                                                 // [B·H·T, T]
-    Nd4j.exec(new SoftMax(weights, weights, 1));
+    Reductions.softmaxRows(weights, "scratch.att.row_sums", pool);
     dropped = mask == null ? weights : weights.mul(mask, pool.get(key + "dropped", type, bh * time, time));
 
     INDArray context = pool.get("scratch.att.context", type, bh, time, headDim);             // [B·H, T, D]
@@ -90,7 +89,7 @@ final class CausalSelfAttention {
     long bh = (long) batch * heads;
     int c = heads * headDim;
     MatMul.accumulate(merged, dOut, g.get(name(ParamNames.ATTENTION_OUT_WEIGHT)), true, false);
-    g.get(name(ParamNames.ATTENTION_OUT_BIAS)).addi(dOut.sum(0));
+    Reductions.addColumnSums(dOut, g.get(name(ParamNames.ATTENTION_OUT_BIAS)), pool);
     INDArray dMerged = pool.get("scratch.att.d_merged", type, n, c);                          // [N, C]
     Nd4j.gemm(dOut, p.get(name(ParamNames.ATTENTION_OUT_WEIGHT)), dMerged, false, true, 1.0, 0.0);
     INDArray dContext = pool.get("scratch.att.d_context", type, bh, time, headDim);
@@ -107,8 +106,8 @@ final class CausalSelfAttention {
     }
     // softmax backward: dS = P ⊙ (dP - Σ_j dP·P), then the 1/√D scale
     INDArray product = pool.get("scratch.att.product", type, bh * time, time);
-    INDArray rowDot = dScores.mul(weights, product).sum(1);                                 // [B·H·T]
-    dScores.subiColumnVector(rowDot).muli(weights).muli(1.0 / Math.sqrt(headDim));
+    INDArray rowDot = Reductions.rowSums(dScores.mul(weights, product), "scratch.att.row_dot", pool, 1.0);
+    dScores.subiColumnVector(rowDot.reshape(bh * time)).muli(weights).muli(1.0 / Math.sqrt(headDim));
     Nd4j.exec(new Mmul(dWeights, head(qkvHeads, 1), head(dHeads, 0), MMulTranspose.allFalse())); // dQ = dS K
     Nd4j.exec(new Mmul(dWeights, head(qkvHeads, 0), head(dHeads, 1), TRANSPOSE_A));          // dK = dSᵀ Q
 
@@ -117,7 +116,7 @@ final class CausalSelfAttention {
         .assign(dHeads.reshape(3, batch, heads, time, headDim).permute(1, 3, 0, 2, 4)); // [3,B,H,T,D] -> [B,T,3,H,D]
     MatMul.accumulate(input, dQkv, g.get(name(ParamNames.QKV_WEIGHT)), true, false);
     if (qkvBias) {
-      g.get(name(ParamNames.QKV_BIAS)).addi(dQkv.sum(0));
+      Reductions.addColumnSums(dQkv, g.get(name(ParamNames.QKV_BIAS)), pool);
     }
     INDArray dx = pool.get(key + "dx", type, n, c);
     Nd4j.gemm(dQkv, p.get(name(ParamNames.QKV_WEIGHT)), dx, false, true, 1.0, 0.0);

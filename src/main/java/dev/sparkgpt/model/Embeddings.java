@@ -1,5 +1,8 @@
 package dev.sparkgpt.model;
 
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -12,7 +15,6 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 final class Embeddings {
   private final BufferPool pool;
   private int[] ids;          // [B·T] token ids of the last forward
-  private int batch;
   private int time;
   private INDArray mask;      // [B·T, C] dropout mask or null
 
@@ -22,7 +24,7 @@ final class Embeddings {
 
   /** ids [B][T] -> [B·T, C] (a buffer of this layer). */
   INDArray forward(GptParameters params, int[][] tokenIds, INDArray dropoutMask) {
-    batch = tokenIds.length;
+    int batch = tokenIds.length;
     time = tokenIds[0].length;
     ids = new int[batch * time];
     for (int b = 0; b < batch; b++) {
@@ -39,17 +41,43 @@ final class Embeddings {
     return mask == null ? x : x.muli(mask);
   }
 
-  /** dx [B·T, C] (modified in place): adds into the token rows that were looked up and the first T positions. */
+  /**
+   * dx [B·T, C] (modified in place): adds into the token rows that were looked up (repeated ids add up) and the
+   * first T position rows. One Java pass over dx: an ND4J row view plus an add cost ≈ 0.2 ms per row here.
+   */
   void backward(GptParameters grads, INDArray dx) {
     INDArray d = mask == null ? dx : dx.muli(mask);
-    INDArray positions = grads.get(ParamNames.POSITION_EMBEDDING)
-        .get(NDArrayIndex.interval(0, time), NDArrayIndex.all());                            // [T, C]
-    for (int b = 0; b < batch; b++) {
-      positions.addi(d.get(NDArrayIndex.interval(b * time, (b + 1) * time), NDArrayIndex.all()));
-    }
     INDArray tokens = grads.get(ParamNames.TOKEN_EMBEDDING);
-    for (int row = 0; row < ids.length; row++) {
-      tokens.getRow(ids[row]).addi(d.getRow(row));                                           // repeated ids add up
+    INDArray positions = grads.get(ParamNames.POSITION_EMBEDDING);
+    int c = (int) d.size(1);
+    if (d.dataType() == DataType.FLOAT) {
+      FloatBuffer source = DirectBuffers.floats(d);
+      FloatBuffer tokenRows = DirectBuffers.floats(tokens);
+      FloatBuffer positionRows = DirectBuffers.floats(positions);
+      for (int row = 0; row < ids.length; row++) {
+        int from = row * c;
+        int token = ids[row] * c;
+        int position = (row % time) * c;
+        for (int j = 0; j < c; j++) {
+          float value = source.get(from + j);
+          tokenRows.put(token + j, tokenRows.get(token + j) + value);
+          positionRows.put(position + j, positionRows.get(position + j) + value);
+        }
+      }
+    } else {
+      DoubleBuffer source = DirectBuffers.doubles(d);
+      DoubleBuffer tokenRows = DirectBuffers.doubles(tokens);
+      DoubleBuffer positionRows = DirectBuffers.doubles(positions);
+      for (int row = 0; row < ids.length; row++) {
+        int from = row * c;
+        int token = ids[row] * c;
+        int position = (row % time) * c;
+        for (int j = 0; j < c; j++) {
+          double value = source.get(from + j);
+          tokenRows.put(token + j, tokenRows.get(token + j) + value);
+          positionRows.put(position + j, positionRows.get(position + j) + value);
+        }
+      }
     }
   }
 }

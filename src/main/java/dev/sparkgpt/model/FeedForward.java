@@ -2,17 +2,19 @@ package dev.sparkgpt.model;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.transforms.strict.Tanh;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.Sigmoid;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The position-wise feed-forward network: C -> 4C, GELU (tanh approximation, as GPT-2), 4C -> C. GELU is written
  * out from elementwise ops: ND4J's gelu is the sigmoid approximation and its preciseGelu is neither formula
- * (SameDiffOpChecksTest.preciseGeluIsNotTheTanhApproximation).
+ * (SameDiffOpChecksTest.preciseGeluIsNotTheTanhApproximation). It is computed as h · σ(2u) with
+ * u = √(2/π)(h + 0.044715 h³), which is exactly 0.5 h (1 + tanh u) and takes fewer passes (ND4J's sigmoid is also
+ * faster than its tanh: 5.7 against 10 ms on [512, 3072]).
  */
 final class FeedForward {
-  /** √(2/π). */
-  static final double GELU_SCALE = Math.sqrt(2 / Math.PI);
+  /** 2 · √(2/π): the argument of the sigmoid is this × (h + 0.044715 h³). */
+  static final double TWICE_GELU_SCALE = 2 * Math.sqrt(2 / Math.PI);
   static final double GELU_CUBIC = 0.044715;
 
   private final int layer;
@@ -20,7 +22,7 @@ final class FeedForward {
   private final String key;
   private INDArray input;      // [N, C]
   private INDArray hidden;     // [N, 4C] before GELU
-  private INDArray tanh;       // [N, 4C] tanh(√(2/π)(h + 0.044715 h³))
+  private INDArray gate;       // [N, 4C] σ(2u) = 0.5 (1 + tanh u)
   private INDArray activated;  // [N, 4C] after GELU
 
   FeedForward(int layer, BufferPool pool) {
@@ -39,11 +41,10 @@ final class FeedForward {
     hidden = pool.get(key + "hidden", type, n, h);                                           // [N, 4C]
     Nd4j.gemm(x, up, hidden, false, false, 1.0, 0.0);
     hidden.addiRowVector(p.get(name(ParamNames.FF_UP_BIAS)));
-    tanh = pool.get(key + "tanh", type, n, h);
-    hidden.mul(hidden, tanh).muli(GELU_CUBIC).addi(1.0).muli(hidden).muli(GELU_SCALE);
-    Nd4j.exec(new Tanh(tanh, tanh));
-    activated = pool.get(key + "activated", type, n, h);
-    tanh.add(1.0, activated).muli(hidden).muli(0.5);                                         // 0.5 h (1 + tanh)
+    gate = pool.get(key + "gate", type, n, h);                                               // σ(2u)
+    hidden.mul(hidden, gate).muli(TWICE_GELU_SCALE * GELU_CUBIC).addi(TWICE_GELU_SCALE).muli(hidden);
+    Nd4j.exec(new Sigmoid(gate, gate));
+    activated = hidden.mul(gate, pool.get(key + "activated", type, n, h));                   // h · σ(2u)
     INDArray out = pool.get(key + "out", type, n, x.size(1));                                 // [N, C]
     Nd4j.gemm(activated, p.get(name(ParamNames.FF_DOWN_WEIGHT)), out, false, false, 1.0, 0.0);
     return out.addiRowVector(p.get(name(ParamNames.FF_DOWN_BIAS)));
@@ -55,17 +56,17 @@ final class FeedForward {
     long n = dOut.size(0);
     long h = hidden.size(1);
     MatMul.accumulate(activated, dOut, g.get(name(ParamNames.FF_DOWN_WEIGHT)), true, false);
-    g.get(name(ParamNames.FF_DOWN_BIAS)).addi(dOut.sum(0));
+    Reductions.addColumnSums(dOut, g.get(name(ParamNames.FF_DOWN_BIAS)), pool);
     INDArray dHidden = pool.get("scratch.ff.d_hidden", type, n, h);                          // [N, 4C]
     Nd4j.gemm(dOut, p.get(name(ParamNames.FF_DOWN_WEIGHT)), dHidden, false, true, 1.0, 0.0); // dGELU output
-    // GELU'(h) = 0.5 (1 + t) + 0.5 h (1 - t²) √(2/π) (1 + 3 · 0.044715 h²)
+    // GELU'(h) = s + h · s (1 - s) · 2u'(h), s = σ(2u), 2u'(h) = 2√(2/π) (1 + 3 · 0.044715 h²)
     INDArray slope = pool.get("scratch.ff.slope", type, n, h);
     INDArray term = pool.get("scratch.ff.term", type, n, h);
-    hidden.mul(hidden, slope).muli(3 * GELU_CUBIC).addi(1.0).muli(GELU_SCALE * 0.5).muli(hidden);
-    slope.muli(tanh.mul(tanh, term).rsubi(1.0)).addi(tanh.mul(0.5, term)).addi(0.5);
+    hidden.mul(hidden, slope).muli(3 * GELU_CUBIC * TWICE_GELU_SCALE).addi(TWICE_GELU_SCALE).muli(hidden);
+    slope.muli(gate).muli(gate.rsub(1.0, term)).addi(gate);
     dHidden.muli(slope);
     MatMul.accumulate(input, dHidden, g.get(name(ParamNames.FF_UP_WEIGHT)), true, false);
-    g.get(name(ParamNames.FF_UP_BIAS)).addi(dHidden.sum(0));
+    Reductions.addColumnSums(dHidden, g.get(name(ParamNames.FF_UP_BIAS)), pool);
     INDArray dx = pool.get(key + "dx", type, n, input.size(1));
     Nd4j.gemm(dHidden, p.get(name(ParamNames.FF_UP_WEIGHT)), dx, false, true, 1.0, 0.0);
     return dx;

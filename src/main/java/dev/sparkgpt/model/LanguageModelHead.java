@@ -1,26 +1,26 @@
 package dev.sparkgpt.model;
 
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
-import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.Exp;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * The LM head (logits = h · Wᵀ) fused with the next-token cross-entropy, chunked over rows so that at most
  * {@link #CHUNK_LOGITS} logits exist at a time and only rows with a target are computed at all. Per chunk: one gemm
- * for the logits, one in-place softmax, the loss read off the target's probability, then the gradient softmax - 1
- * in the same buffer and two gemms (dW, dh). ND4J's log-softmax is 2× slower than softmax and SameDiff's
- * softmax cross-entropy ignores its incoming gradient (SameDiffOpChecksTest.lossOpIgnoresUpstreamGradient).
+ * for the logits, then in place e = exp(z - max) and its row sums, the loss max + log Σe - z_y (exact, nothing
+ * underflows), the gradient as e - Σe · onehot in the same buffer with 1 / Σe folded into the row scale, and two
+ * gemms (dW, dh). The probabilities are never normalized in memory: a pass over [rows, V] saved. ND4J's
+ * log-softmax is 2× slower than softmax and SameDiff's softmax cross-entropy ignores its incoming gradient
+ * (SameDiffOpChecksTest.lossOpIgnoresUpstreamGradient).
  */
 final class LanguageModelHead {
   /** Targets equal to this are skipped (PyTorch's ignore_index). */
   static final int IGNORE_INDEX = -100;
-  /** Below this a float32 probability may have underflowed: such a row's loss is recomputed exactly. */
-  private static final double SMALLEST_TRUSTED_PROBABILITY = 1e-30;
   /** Logits held at once: 32M (128 MB in float32); a chunk is this many / vocab_size rows. */
   static final long CHUNK_LOGITS = 1L << 25;
 
@@ -74,32 +74,46 @@ final class LanguageModelHead {
     boolean consecutive = rows[r - 1] - rows[0] == r - 1;
     DataType type = hidden.dataType();
     long c = hidden.size(1);
+    long vocab = weight.size(0);
     INDArray h = consecutive ? hidden.get(NDArrayIndex.interval(rows[0], rows[0] + r), NDArrayIndex.all())
         : Nd4j.pullRows(hidden, pool.get("scratch.head.rows", type, r, c), 1, rows);       // [r, C]
-    INDArray probabilities = pool.get("scratch.head.logits", type, r, weight.size(0));     // [r, V]
-    Nd4j.gemm(h, weight, probabilities, false, true, 1.0, 0.0);                             // h · Wᵀ
-    Nd4j.exec(new SoftMax(probabilities, probabilities, 1));
+    INDArray exps = pool.get("scratch.head.logits", type, r, vocab);                        // [r, V]
+    Nd4j.gemm(h, weight, exps, false, true, 1.0, 0.0);                                      // z = h · Wᵀ
+    FloatBuffer floats = type == DataType.FLOAT ? DirectBuffers.floats(exps) : null;
+    DoubleBuffer doubles = type == DataType.FLOAT ? null : DirectBuffers.doubles(exps);
+    double[] picked = new double[r];
+    for (int j = 0; j < r; j++) {
+      int at = Math.toIntExact(j * vocab + targets[rows[j]]);                               // z[j, y]
+      picked[j] = floats != null ? floats.get(at) : doubles.get(at);
+    }
+    INDArray max = exps.max(1);                                                              // [r]
+    exps.subiColumnVector(max);
+    Nd4j.exec(new Exp(exps, exps));                                                          // e = exp(z - max)
+    double[] maxima = max.toDoubleVector();
+    double[] sums = Reductions.rowSums(exps, "scratch.head.sums", pool, 1.0).toDoubleVector(); // Σ e
     double loss = 0;
     double[] scale = new double[r];
     for (int j = 0; j < r; j++) {
-      int y = targets[rows[j]];
       double w = tokenWeights == null ? 1.0 : tokenWeights[rows[j]];
-      double p = probabilities.getDouble(j, y);
-      double ce = p > SMALLEST_TRUSTED_PROBABILITY ? -Math.log(p) : exactCrossEntropy(h.getRow(j, true), weight, y);
-      loss += w * ce;
-      scale[j] = w / normalizer;
-      if (dHidden != null) {
-        probabilities.putScalar(j, y, p - 1);                                               // softmax - onehot
+      loss += w * (maxima[j] + Math.log(sums[j]) - picked[j]);                              // log Σ exp z - z_y
+      scale[j] = w / (normalizer * sums[j]);
+      if (dHidden != null) {                                                                // e - Σe · onehot
+        int at = Math.toIntExact(j * vocab + targets[rows[j]]);
+        if (floats != null) {
+          floats.put(at, (float) (floats.get(at) - sums[j]));
+        } else {
+          doubles.put(at, doubles.get(at) - sums[j]);
+        }
       }
     }
     if (dHidden != null) {
-      // rows are scaled on the small side: dW += Pᵀ (s ⊙ h), dh = s ⊙ (P W)
+      // gradient rows = s_j (e_j - Σe_j onehot) with s_j = w_j / (normalizer Σe_j); scaled on the small side:
+      // dW += eᵀ (s ⊙ h), dh = s ⊙ (e W)
       INDArray s = Nd4j.createFromArray(scale).castTo(type);                                // [r]
-      INDArray scaled = pool.get("scratch.head.scaled", type, r, c);
-      Nd4j.exec(new BroadcastMulOp(h, s, scaled, 0));
-      MatMul.accumulate(probabilities, scaled, dWeight, true, false);
+      INDArray scaled = pool.get("scratch.head.scaled", type, r, c).assign(h).muliColumnVector(s);
+      MatMul.accumulate(exps, scaled, dWeight, true, false);
       INDArray dh = pool.get("scratch.head.dh", type, r, c);                                 // [r, C]
-      Nd4j.gemm(probabilities, weight, dh, false, false, 1.0, 0.0);
+      Nd4j.gemm(exps, weight, dh, false, false, 1.0, 0.0);
       dh.muliColumnVector(s);
       if (consecutive) {
         dHidden.get(NDArrayIndex.interval(rows[0], rows[0] + r), NDArrayIndex.all()).assign(dh);
@@ -110,14 +124,6 @@ final class LanguageModelHead {
       }
     }
     return loss;
-  }
-
-  /** log Σ exp(z) - z_y for one row, in double, from its logits recomputed (a row whose p_y underflowed). */
-  private static double exactCrossEntropy(INDArray hRow, INDArray weight, int y) {
-    INDArray z = MatMul.product(hRow, weight, false, true).castTo(DataType.DOUBLE);
-    double max = z.maxNumber().doubleValue();
-    double sum = Transforms.exp(z.sub(max), false).sumNumber().doubleValue();
-    return max + Math.log(sum) - z.getDouble(0, y);
   }
 
   /** Rows with a target and a non-zero weight, ascending. */

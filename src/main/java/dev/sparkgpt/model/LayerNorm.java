@@ -1,14 +1,11 @@
 package dev.sparkgpt.model;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
-import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastSubOp;
-import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * LayerNorm over the channels of each token, y = (x - mean) / √(var + 1e-5) · scale + shift (biased variance, as
- * GPT-2 and the book). Forward keeps x̂ and 1/σ for the backward pass.
+ * GPT-2 and the book). Forward keeps x̂ and 1/σ for the backward pass. Written as Java loops over rows (statistics
+ * in double): the same work as nine ND4J ops took 5–11 ms on [512, 768] and 0.1–0.2 ms per op on a test model.
  */
 final class LayerNorm {
   static final double EPS = 1e-5;
@@ -18,7 +15,7 @@ final class LayerNorm {
   private final BufferPool pool;
   private final String key;
   private INDArray normalized; // [N, C] x̂ of the last forward
-  private INDArray inverseStd; // [N]    1 / √(var + eps)
+  private double[] inverseStd; // [N]    1 / √(var + eps)
 
   /** {@code scaleName}/{@code shiftName}: parameter names, e.g. {@link ParamNames#FINAL_NORM_SCALE}. */
   LayerNorm(String scaleName, String shiftName, BufferPool pool) {
@@ -30,16 +27,41 @@ final class LayerNorm {
 
   /** [N, C] -> [N, C] (a buffer of this layer, valid until its next forward). */
   INDArray forward(GptParameters params, INDArray x) {
-    long n = x.size(0);
-    long c = x.size(1);
-    INDArray mean = x.mean(1);                                                     // [N]
-    inverseStd = Transforms.pow(x.var(false, 1).addi(EPS), -0.5, false);           // [N]
+    int n = (int) x.size(0);
+    int c = (int) x.size(1);
     normalized = pool.get(key + "normalized", x.dataType(), n, c);
-    Nd4j.exec(new BroadcastSubOp(x, mean, normalized, 0));                         // x - mean
-    normalized.muliColumnVector(inverseStd);                                       // x̂
     INDArray y = pool.get(key + "out", x.dataType(), n, c);
-    Nd4j.exec(new BroadcastMulOp(normalized, params.get(scaleName), y, 1));
-    return y.addiRowVector(params.get(shiftName));
+    double[] scale = params.get(scaleName).toDoubleVector();
+    double[] shift = params.get(shiftName).toDoubleVector();
+    RowBuffer in = new RowBuffer(x);
+    RowBuffer xHat = new RowBuffer(normalized);
+    RowBuffer out = new RowBuffer(y);
+    double[] row = new double[c];
+    inverseStd = new double[n];
+    for (int i = 0; i < n; i++) {
+      in.read(i, row);
+      double mean = 0;
+      for (int j = 0; j < c; j++) {
+        mean += row[j];
+      }
+      mean /= c;
+      double variance = 0;
+      for (int j = 0; j < c; j++) {
+        row[j] -= mean;
+        variance += row[j] * row[j];
+      }
+      double inverse = 1 / Math.sqrt(variance / c + EPS);
+      inverseStd[i] = inverse;
+      for (int j = 0; j < c; j++) {
+        row[j] *= inverse;
+      }
+      xHat.write(i, row);
+      for (int j = 0; j < c; j++) {
+        row[j] = row[j] * scale[j] + shift[j];
+      }
+      out.write(i, row);
+    }
+    return y;
   }
 
   /**
@@ -47,16 +69,48 @@ final class LayerNorm {
    * dx = (dx̂ - mean(dx̂) - x̂ · mean(dx̂ · x̂)) / σ with dx̂ = dy · scale.
    */
   INDArray backward(GptParameters params, GptParameters grads, INDArray dy) {
-    long n = dy.size(0);
-    long c = dy.size(1);
-    INDArray product = pool.get("scratch.norm.product", dy.dataType(), n, c);
-    grads.get(shiftName).addi(dy.sum(0));
-    grads.get(scaleName).addi(dy.mul(normalized, product).sum(0));
+    int n = (int) dy.size(0);
+    int c = (int) dy.size(1);
     INDArray dx = pool.get(key + "dx", dy.dataType(), n, c);
-    Nd4j.exec(new BroadcastMulOp(dy, params.get(scaleName), dx, 1));                // dx̂
-    INDArray meanD = dx.mean(1);                                                    // [N]
-    INDArray meanDx = dx.mul(normalized, product).mean(1);                          // [N]
-    Nd4j.exec(new BroadcastMulOp(normalized, meanDx, product, 0));                  // x̂ · mean(dx̂ · x̂)
-    return dx.subiColumnVector(meanD).subi(product).muliColumnVector(inverseStd);
+    double[] scale = params.get(scaleName).toDoubleVector();
+    double[] dScale = new double[c];
+    double[] dShift = new double[c];
+    RowBuffer gradient = new RowBuffer(dy);
+    RowBuffer xHat = new RowBuffer(normalized);
+    RowBuffer out = new RowBuffer(dx);
+    double[] d = new double[c];
+    double[] h = new double[c];
+    for (int i = 0; i < n; i++) {
+      gradient.read(i, d);
+      xHat.read(i, h);
+      double meanD = 0;
+      double meanDx = 0;
+      for (int j = 0; j < c; j++) {
+        dShift[j] += d[j];
+        dScale[j] += d[j] * h[j];
+        d[j] *= scale[j];                                         // dx̂
+        meanD += d[j];
+        meanDx += d[j] * h[j];
+      }
+      meanD /= c;
+      meanDx /= c;
+      for (int j = 0; j < c; j++) {
+        d[j] = (d[j] - meanD - h[j] * meanDx) * inverseStd[i];
+      }
+      out.write(i, d);
+    }
+    addInto(grads.get(scaleName), dScale);
+    addInto(grads.get(shiftName), dShift);
+    return dx;
+  }
+
+  private static void addInto(INDArray target, double[] values) {
+    RowBuffer row = new RowBuffer(target);
+    double[] current = new double[values.length];
+    row.read(0, current);
+    for (int j = 0; j < values.length; j++) {
+      current[j] += values[j];
+    }
+    row.write(0, current);
   }
 }

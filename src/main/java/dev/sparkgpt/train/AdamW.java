@@ -29,6 +29,8 @@ public final class AdamW {
   /** Scalar entry of {@link #state()}: optimizer steps taken. */
   public static final String STEP = "step";
 
+  private static final int CHUNK = 1 << 13;
+
   private final double beta1;
   private final double beta2;
   private final double eps;
@@ -80,18 +82,36 @@ public final class AdamW {
     }
   }
 
+  /**
+   * Float32 update in chunks copied to heap arrays: the JIT vectorizes the arithmetic loop over float[] (not over
+   * a direct FloatBuffer), and the bulk copies run at memcpy speed.
+   */
   private void updateFloat(FloatBuffer p, FloatBuffer g, FloatBuffer m, FloatBuffer v, float decay, float scale,
       float stepSize, float correction2) {
     float b1 = (float) beta1;
     float b2 = (float) beta2;
     float e = (float) eps;
-    for (int i = 0, end = p.capacity(); i < end; i++) {
-      float grad = g.get(i) * scale;
-      float mi = b1 * m.get(i) + (1 - b1) * grad;
-      float vi = b2 * v.get(i) + (1 - b2) * grad * grad;
-      m.put(i, mi);
-      v.put(i, vi);
-      p.put(i, p.get(i) * decay - stepSize * mi / ((float) Math.sqrt(vi) / correction2 + e));
+    float[] ps = new float[CHUNK];
+    float[] gs = new float[CHUNK];
+    float[] ms = new float[CHUNK];
+    float[] vs = new float[CHUNK];
+    for (int from = 0, length = p.capacity(); from < length; from += CHUNK) {
+      int n = Math.min(CHUNK, length - from);
+      p.get(from, ps, 0, n);
+      g.get(from, gs, 0, n);
+      m.get(from, ms, 0, n);
+      v.get(from, vs, 0, n);
+      for (int i = 0; i < n; i++) {
+        float grad = gs[i] * scale;
+        float mi = b1 * ms[i] + (1 - b1) * grad;
+        float vi = b2 * vs[i] + (1 - b2) * grad * grad;
+        ms[i] = mi;
+        vs[i] = vi;
+        ps[i] = ps[i] * decay - stepSize * mi / ((float) Math.sqrt(vi) / correction2 + e);
+      }
+      p.put(from, ps, 0, n);
+      m.put(from, ms, 0, n);
+      v.put(from, vs, 0, n);
     }
   }
 
