@@ -80,7 +80,7 @@ public final class TrainStep {
     pendingBatches = 0;
     pendingTargets = 0;
     GptParameters gradients = model.gradients();
-    double norm = gradients.vector().norm2Number().doubleValue();
+    double norm = GlobalNorm.of(gradients.vector());
     if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
       throw new TrainingDivergedException("optimizer step " + (optimizer.stepCount() + 1) + ": loss " + loss
           + ", gradient norm " + norm + firstNonFinite(gradients) + "; the weights were not updated. Fix: lower "
