@@ -1,8 +1,12 @@
 package dev.sparkgpt.bench;
 
 import dev.sparkgpt.config.ModelConfig;
+import dev.sparkgpt.model.DropoutMasks;
 import dev.sparkgpt.model.GptModel;
+import dev.sparkgpt.model.GptParameters;
+import dev.sparkgpt.model.RandomStream;
 import dev.sparkgpt.model.TokenBatch;
+import dev.sparkgpt.model.graph.GptGraph;
 import dev.sparkgpt.train.AdamW;
 import dev.sparkgpt.train.TrainStep;
 import java.util.Map;
@@ -15,7 +19,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * preallocated output, the MFU denominator), then tokens/s and MFU of full AdamW steps (dropout 0.1, clipping at
  * 1.0) for (a) emb 256 / 4 layers / 4 heads / vocab 50257 / context 128 / batch 8 and (b) GPT-2 124M / context 256 /
  * batch 2, with the time per phase. MFU = tokens/s × (6 × matmul weights + 12 × layers × emb × T) / peak, peak = the
- * 1-thread 1024³ gemm rate (the PyTorch reference figures: (a) 636 tok/s, 25%; (b) 160 tok/s, 53%).
+ * 1-thread 1024³ gemm rate (the PyTorch reference figures: (a) 636 tok/s, 25%; (b) 160 tok/s, 53%). Last, (a)'s
+ * forward + backward through the SameDiff reference graph, for comparison.
  * Usage: OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=1 bench/run TrainStepBench [steps-a] [steps-b]
  */
 public final class TrainStepBench {
@@ -40,6 +45,23 @@ public final class TrainStepBench {
         new ModelConfig(50257, 128, 256, 4, 4, 0.1, false, true), 8, stepsA, peak, 636);
     run("(b) gpt2-124m, context 256, batch 2",
         new ModelConfig(50257, 256, 768, 12, 12, 0.1, true, true), 2, stepsB, peak, 160);
+    runGraph(new ModelConfig(50257, 128, 256, 4, 4, 0.1, false, true), 8, peak);
+  }
+
+  /** The same step's forward + backward through the SameDiff reference graph (why training uses GptModel). */
+  private static void runGraph(ModelConfig config, int batch, double peak) {
+    int time = config.contextLength();
+    TokenBatch data = randomBatch(config, batch);
+    GptParameters params = GptParameters.initialize(config, DataType.FLOAT, 1337);
+    GptGraph graph = GptGraph.build(params, batch, time, true);
+    DropoutMasks masks = DropoutMasks.draw(config, new RandomStream(1), DataType.FLOAT, batch, time);
+    graph.gradients(data, masks); // warm-up
+    long t0 = System.nanoTime();
+    graph.gradients(data, masks);
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    System.out.printf("%n(a) through the SameDiff graph (GptGraph, one-hot embedding): forward + backward %.2f s per "
+        + "step, %.0f tokens/s without the optimizer, MFU %.1f%%%n", seconds, batch * time / seconds,
+        100 * batch * time / seconds * config.trainingFlopsPerToken(time) / peak);
   }
 
   /** Best-of-5 FLOP/s of [m×k]·[k×n] into a preallocated c-order output on {@code threads} BLAS threads. */
@@ -62,20 +84,12 @@ public final class TrainStepBench {
     int time = config.contextLength();
     GptModel model = GptModel.initialize(config, DataType.FLOAT, 1337);
     TrainStep step = new TrainStep(model, new AdamW(model.parameters(), 0.9, 0.95, 1e-8, 0.1));
-    int[][] inputs = new int[batch][time];
-    int[][] targets = new int[batch][time];
-    long state = 42;
-    for (int b = 0; b < batch; b++) {
-      for (int t = 0; t < time; t++) {
-        state = state * 6364136223846793005L + 1442695040888963407L;
-        inputs[b][t] = (int) ((state >>> 33) % config.vocabSize());
-        targets[b][t] = (int) ((state >>> 13) % config.vocabSize());
-      }
-    }
-    TokenBatch data = new TokenBatch(inputs, targets);
+    TokenBatch data = randomBatch(config, batch);
     double normalizer = data.weightSum();
-    System.out.printf("%n%s: %,d parameters, %.1f MFLOP per trained token%n", label, config.parameterCount(),
-        config.trainingFlopsPerToken(time) / 1e6);
+    System.out.printf("%n%s: %,d parameters, %.1f MFLOP per trained token (6 × %,d matmul weights + 12 × %d layers"
+        + " × %d emb × %d tokens)%n", label, config.parameterCount(), config.trainingFlopsPerToken(time) / 1e6,
+        Math.round((config.trainingFlopsPerToken(time) - 12.0 * config.numLayers() * config.embeddingDim() * time) / 6),
+        config.numLayers(), config.embeddingDim(), time);
     step.accumulate(data, normalizer); // warm-up: JIT, first allocations
     step.apply(1e-4, 1.0);
     model.phaseSeconds(true);
@@ -101,6 +115,22 @@ public final class TrainStepBench {
     }
     phases.append(String.format(" norm+clip+AdamW %.3f s (%.0f%%)", optimizer / steps, 100 * optimizer / seconds));
     System.out.println(phases);
+  }
+
+  /** Token ids from a fixed LCG: the same batch in every run. */
+  private static TokenBatch randomBatch(ModelConfig config, int batch) {
+    int time = config.contextLength();
+    int[][] inputs = new int[batch][time];
+    int[][] targets = new int[batch][time];
+    long state = 42;
+    for (int b = 0; b < batch; b++) {
+      for (int t = 0; t < time; t++) {
+        state = state * 6364136223846793005L + 1442695040888963407L;
+        inputs[b][t] = (int) ((state >>> 33) % config.vocabSize());
+        targets[b][t] = (int) ((state >>> 13) % config.vocabSize());
+      }
+    }
+    return new TokenBatch(inputs, targets);
   }
 
   private TrainStepBench() {}
