@@ -23,7 +23,7 @@ public record ModelConfig(
     @JsonProperty("n_layers") int numLayers,
     @JsonProperty("drop_rate") double dropRate,
     @JsonProperty("qkv_bias") boolean qkvBias,
-    @JsonProperty("tie_embeddings") boolean tieEmbeddings) {
+    @JsonProperty("tie_embeddings") boolean tieEmbeddings) implements java.io.Serializable {
 
   public ModelConfig {
     requirePositive("model.vocab_size", vocabSize);
