@@ -1,6 +1,8 @@
 package dev.sparkgpt.model;
 
 import dev.sparkgpt.config.ModelConfig;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -9,9 +11,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * n_layers pre-LayerNorm blocks, final LayerNorm and the LM head fused with the cross-entropy. Gradients accumulate
  * into {@link #gradients()} until {@link #zeroGradients()}. Dropout draws from a seeded {@link RandomStream} whose
  * state a checkpoint saves. {@code dev.sparkgpt.model.graph.GptGraph} is the same function as a SameDiff graph;
- * GptModelTest checks that both agree. Not thread-safe: one model per thread.
+ * GptGraphTest checks that both agree. Not thread-safe: one model per thread.
  */
 public final class GptModel {
+  /** Phases of {@link #phaseSeconds(boolean)}. */
+  private static final String[] PHASES = {"forward", "head+loss", "backward"};
+
   private final ModelConfig config;
   private final GptParameters parameters;
   private final RandomStream random;
@@ -20,10 +25,8 @@ public final class GptModel {
   private final TransformerBlock[] blocks;
   private final LayerNorm finalNorm = new LayerNorm(ParamNames.FINAL_NORM_SCALE, ParamNames.FINAL_NORM_SHIFT, pool);
   private final LanguageModelHead head = new LanguageModelHead(pool);
-  private GptParameters gradients;
   private final long[] phaseNanos = new long[PHASES.length];
-  /** Phases of {@link #phaseSeconds()}. */
-  private static final String[] PHASES = {"forward", "head+loss", "backward"};
+  private GptParameters gradients;
 
   /** A model over {@code parameters} (used live, not copied); dropout seeded with {@code dropoutSeed}. */
   public GptModel(GptParameters parameters, long dropoutSeed) {
@@ -79,19 +82,20 @@ public final class GptModel {
   /** As {@link #accumulateGradients(TokenBatch, double)} with given masks (null = no dropout). */
   public double accumulateGradients(TokenBatch batch, double normalizer, DropoutMasks masks) {
     checkTokens(batch);
+    GptParameters g = gradients();
     long t0 = System.nanoTime();
     INDArray hidden = hiddenStates(batch.inputs(), masks);
     INDArray dHidden = pool.get("model.d_hidden", hidden.dataType(), hidden.shape());
     String headName = ParamNames.headWeight(config);
     long t1 = System.nanoTime();
     double loss = head.lossAndGradient(hidden, parameters.get(headName), batch.flatTargets(), batch.flatWeights(),
-        normalizer, dHidden, gradients().get(headName));
+        normalizer, dHidden, g.get(headName));
     long t2 = System.nanoTime();
-    INDArray d = finalNorm.backward(parameters, gradients, dHidden);
+    INDArray d = finalNorm.backward(parameters, g, dHidden);
     for (int i = blocks.length - 1; i >= 0; i--) {
-      d = blocks[i].backward(parameters, gradients, d);
+      d = blocks[i].backward(parameters, g, d);
     }
-    embeddings.backward(gradients, d);
+    embeddings.backward(g, d);
     long t3 = System.nanoTime();
     phaseNanos[0] += t1 - t0;
     phaseNanos[1] += t2 - t1;
@@ -104,8 +108,8 @@ public final class GptModel {
    * final norm), "head+loss" (LM head and cross-entropy, forward and backward), "backward" (norm, blocks,
    * embeddings). For benchmarks; resets when {@code reset}.
    */
-  public java.util.Map<String, Double> phaseSeconds(boolean reset) {
-    java.util.Map<String, Double> seconds = new java.util.LinkedHashMap<>();
+  public Map<String, Double> phaseSeconds(boolean reset) {
+    Map<String, Double> seconds = new LinkedHashMap<>();
     for (int i = 0; i < PHASES.length; i++) {
       seconds.put(PHASES[i], phaseNanos[i] / 1e9);
       if (reset) {

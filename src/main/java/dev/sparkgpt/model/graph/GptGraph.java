@@ -19,11 +19,11 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The GPT as one SameDiff graph for a fixed [batch, time] shape: the reference definition the explicit
- * {@link dev.sparkgpt.model.GptModel} is checked against (GptGraphTest). Training uses GptModel: SameDiff's matmul
- * ran at 15–20 GFLOP/s against 160 for gemm into a preallocated output, and each op cost 0.3–0.6 ms of overhead
- * (measured on this machine; see the model README section of the final report). Variables carry
- * {@link ParamNames}; the token embedding is a one-hot matmul because ND4J's gather gradient is wrong
- * (SameDiffOpChecksTest.gatherGradientIsWrong).
+ * {@link dev.sparkgpt.model.GptModel} is checked against (GptGraphTest). Training uses GptModel because of
+ * measurements on this machine: SameDiff's matmul ran at 15–20 GFLOP/s against 160 for gemm into a preallocated
+ * output, each op cost 0.3–0.6 ms of overhead, and a training step of TrainStepBench's config (a) took 29 s here
+ * against 1 s for GptModel. Variables carry {@link ParamNames}; the token embedding is a one-hot matmul because
+ * ND4J's gather gradient is wrong (SameDiffOpChecksTest.gatherGradientIsWrong).
  */
 public final class GptGraph {
   /** [B, T] int32 token ids. */
