@@ -85,10 +85,6 @@ public final class OutputDir {
     return target;
   }
 
-  public FileSystem fileSystem() {
-    return fs;
-  }
-
   /** Writes a small UTF-8 file inside the staging directory. */
   public void writeText(String name, String text) {
     writeBytes(name, text.getBytes(StandardCharsets.UTF_8));

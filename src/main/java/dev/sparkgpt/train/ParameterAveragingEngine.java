@@ -244,7 +244,7 @@ public final class ParameterAveragingEngine implements TrainingEngine {
     for (int w = 0; w < workers; w++) {
       WindowCursor c = cursors.get(w);
       int position = (int) Math.floor(fraction * c.windows().size());
-      c.restore(JsonNodeOf.cursor(epoch, position));
+      c.restore(dev.sparkgpt.io.JsonFiles.MAPPER.valueToTree(Map.of("epoch", epoch, "position", position)));
     }
   }
 
@@ -256,12 +256,5 @@ public final class ParameterAveragingEngine implements TrainingEngine {
   @Override
   public long epoch() {
     return cursors.get(0).epoch();
-  }
-
-  /** Small JSON helper for cursor states built in code. */
-  static final class JsonNodeOf {
-    static JsonNode cursor(long epoch, int position) {
-      return dev.sparkgpt.io.JsonFiles.MAPPER.valueToTree(Map.of("epoch", epoch, "position", position));
-    }
   }
 }
