@@ -31,6 +31,11 @@ class PretrainJobTest extends SparkTestBase {
   private static final String VERDICT = "src/main/resources/data/corpora/the-verdict.txt";
 
   static PretrainConfig tiny(Path out, String... sets) {
+    return tiny(out.toString(), sets);
+  }
+
+  /** As {@link #tiny(Path, String...)} with an out_dir given as a Hadoop path (hdfs://…). */
+  static PretrainConfig tiny(String out, String... sets) {
     List<String> all = new ArrayList<>(List.of("model_name=gpt2-tiny", "model.emb_dim=16", "model.n_heads=2",
         "model.n_layers=1", "model.context_length=32", "model.drop_rate=0.1", "data.text=" + VERDICT,
         "train.micro_batch_size=2", "train.global_batch_size=4", "train.max_steps=20", "train.lr_warmup_steps=0",
@@ -38,7 +43,7 @@ class PretrainJobTest extends SparkTestBase {
         "eval.max_new_tokens=3", "optimizer.lr=0.01", "optimizer.min_lr=0.01"));
     all.addAll(List.of(sets));
     return ConfigLoader.load(PretrainConfig.class, PretrainConfig.defaults(), null, all,
-        Map.of("out_dir", out.toString()), null).validate();
+        Map.of("out_dir", out), null).validate();
   }
 
   @Test
