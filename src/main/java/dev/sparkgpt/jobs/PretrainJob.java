@@ -67,6 +67,22 @@ public final class PretrainJob implements Callable<Integer> {
     return 0;
   }
 
+  /** The engine of {@code config.train().strategy()} over {@code data}'s train windows, driving {@code model}. */
+  public static TrainingEngine engine(SparkSession spark, PretrainConfig config, PretrainData data,
+      GptModelFactory factory, StepModel model) {
+    PretrainConfig.Train t = config.train();
+    if ("parameter_averaging".equals(t.strategy())) {
+      if (spark == null) {
+        throw new IllegalArgumentException("parameter_averaging needs a Spark session");
+      }
+      return new ParameterAveragingEngine(JavaSparkContext.fromSparkContext(spark.sparkContext()), factory, model,
+          data.train(), config.seed(), config.data().shuffle(), t.workers(), t.averagingFrequency(),
+          t.microBatchSize(), t.accumulationSteps());
+    }
+    return new LocalEngine(model, data.train(), config.seed(), config.data().shuffle(), t.microBatchSize(),
+        t.accumulationSteps());
+  }
+
   /** Trains as configured; {@code spark} may be null for the local strategy. */
   public static TrainingLoop.Result run(SparkSession spark, PretrainConfig config, PrintStream console) {
     config.validate();
@@ -78,18 +94,7 @@ public final class PretrainJob implements Callable<Integer> {
     GptModelFactory factory = new GptModelFactory(modelConfig, config.optimizer(), config.seed());
     StepModel model = factory.create();
     PretrainConfig.Train t = config.train();
-    TrainingEngine engine;
-    if ("parameter_averaging".equals(t.strategy())) {
-      if (spark == null) {
-        throw new IllegalArgumentException("parameter_averaging needs a Spark session");
-      }
-      engine = new ParameterAveragingEngine(JavaSparkContext.fromSparkContext(spark.sparkContext()), factory, model,
-          data.train(), config.seed(), config.data().shuffle(), t.workers(), t.averagingFrequency(),
-          t.microBatchSize(), t.accumulationSteps());
-    } else {
-      engine = new LocalEngine(model, data.train(), config.seed(), config.data().shuffle(), t.microBatchSize(),
-          t.accumulationSteps());
-    }
+    TrainingEngine engine = engine(spark, config, data, factory, model);
     console.printf("pretrain: %s, model %s (%s) from %s -> %s%n", t.strategy(), config.modelName(),
         ConfigLoader.toYaml(modelConfig).replace("\n", " ").trim(), data.source(), config.outDir());
     if (data.val().size() > 0) {

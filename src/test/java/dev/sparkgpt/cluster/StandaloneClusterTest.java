@@ -10,6 +10,7 @@ import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.PretrainConfig;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.jobs.PretrainJob;
+import dev.sparkgpt.model.OneThread;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -50,6 +51,7 @@ class StandaloneClusterTest extends SparkTestBase {
   @Test
   void pretrainSurvivesALostWorkerAndMatchesLocalMode() throws Exception {
     // logs and outputs stay under target/ for a look after a failure
+    OneThread.pin();
     Path dir = Path.of("target", "cluster-test").toAbsolutePath();
     org.apache.commons.io.FileUtils.deleteDirectory(dir.toFile());
     Files.createDirectories(dir);
@@ -149,9 +151,9 @@ class StandaloneClusterTest extends SparkTestBase {
     return p;
   }
 
-  /** The executors compute with as many OpenMP threads as this JVM's local[2] run, so results match bit for bit. */
+  /** One ND4J/OpenMP thread in executors, as in this JVM's local[2] run (pinned), so results match bit for bit. */
   private static String ompThreads() {
-    return System.getenv().getOrDefault("OMP_NUM_THREADS", "1");
+    return "1";
   }
 
   private static String java() {
