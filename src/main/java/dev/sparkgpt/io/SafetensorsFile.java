@@ -176,8 +176,8 @@ public final class SafetensorsFile implements SafetensorsReader {
     TensorInfo tensor = info(name);
     long[] shape = tensor.shape();
     return switch (dataType) {
-      case DOUBLE -> Nd4j.create(readDoubles(name), shape, DataType.DOUBLE);
-      case FLOAT -> Nd4j.create(readFloats(name), shape, DataType.FLOAT);
+      case DOUBLE -> DirectArrays.doubles(readDoubles(name), shape);
+      case FLOAT -> DirectArrays.floats(readFloats(name), 0, shape);
       // Round once in Java, then let ND4J's cast copy values it can represent exactly: ND4J's own
       // float[] -> HALF path does not round to nearest-even (readArrayRoundsF32ToHalfToNearestEven).
       case HALF, BFLOAT16 -> Nd4j.create(valuesRoundedTo(tensor, dataType), shape, DataType.FLOAT).castTo(dataType);

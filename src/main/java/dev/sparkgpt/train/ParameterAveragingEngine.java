@@ -1,9 +1,23 @@
 package dev.sparkgpt.train;
 
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.KryoSerializable;
+import com.esotericsoftware.kryo.io.Input;
+import com.esotericsoftware.kryo.io.Output;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.data.TrainingWindows;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.OutputStream;
 import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -83,15 +97,84 @@ public final class ParameterAveragingEngine implements TrainingEngine {
       implements Serializable {}
 
   /** Sum over workers of their state vectors, losses, norms, tokens and compute time. */
-  static final class Sum implements Serializable {
+  static final class Sum implements Serializable, KryoSerializable {
     private static final long serialVersionUID = 1L;
-    float[] state;
+    transient float[] state;   // serialised by writeObject
     double loss;
     double gradNorm;
     long tokens;
     long computeNanos;
     int workers;
     String backends = "";
+
+    /**
+     * Task results travel through Spark's serializer (Kryo here), whose default writes a float[] value by value; the
+     * state goes as one block of little-endian bytes instead (a bulk copy each way). Java serialisation (a job run
+     * without Kryo) takes the same path through writeObject/readObject.
+     */
+    @Override
+    public void write(Kryo kryo, Output out) {
+      out.writeDouble(loss);
+      out.writeDouble(gradNorm);
+      out.writeLong(tokens);
+      out.writeLong(computeNanos);
+      out.writeInt(workers);
+      out.writeString(backends);
+      writeState(out);
+    }
+
+    @Override
+    public void read(Kryo kryo, Input in) {
+      loss = in.readDouble();
+      gradNorm = in.readDouble();
+      tokens = in.readLong();
+      computeNanos = in.readLong();
+      workers = in.readInt();
+      backends = in.readString();
+      readState(in);
+    }
+
+    private void writeObject(ObjectOutputStream out) throws IOException {
+      out.defaultWriteObject();
+      writeState(out);
+    }
+
+    private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+      in.defaultReadObject();
+      readState(in);
+    }
+
+    private void writeState(OutputStream out) {
+      try {
+        DataOutputStream data = new DataOutputStream(out);
+        data.writeInt(state == null ? -1 : state.length);
+        if (state != null) {
+          ByteBuffer b = ByteBuffer.allocate(state.length * Float.BYTES)
+              .order(ByteOrder.LITTLE_ENDIAN);
+          b.asFloatBuffer().put(state);
+          data.write(b.array());
+        }
+        data.flush();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+
+    private void readState(InputStream in) {
+      try {
+        DataInputStream data = new DataInputStream(in);
+        int n = data.readInt();
+        state = null;
+        if (n >= 0) {
+          byte[] bytes = new byte[n * Float.BYTES];
+          data.readFully(bytes);
+          state = new float[n];
+          ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(state);
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
 
     Sum add(Sum o) {
       if (o.workers == 0) {
