@@ -110,6 +110,20 @@ class ParameterAveragingEngineTest extends SparkTestBase {
   }
 
   @Test
+  void dataIsSplitByWindowsNotShardsAndTooFewWindowsAreRefused() {
+    // one stream (one shard) of 2 windows: each of 2 workers trains on one
+    ParameterAveragingEngine two = new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 1),
+        new BigramStepModel(VOCAB, 1), windows(2 * 6 + 1, 3), 0, true, 2, 1, 1, 1);
+    TrainingEngine.Advance a = two.advance(0, s -> 0.1, 0);
+    assertEquals(1, a.steps());
+    assertEquals(2 * 6, a.tokens());
+    ConfigException e = assertThrows(ConfigException.class, () -> new ParameterAveragingEngine(jsc(),
+        new BigramFactory(VOCAB, 1), new BigramStepModel(VOCAB, 1), windows(6 + 1, 3), 0, true, 2, 1, 1, 1));
+    assertTrue(e.getMessage().startsWith("train.workers: 2 workers but only 1 training windows"), e.getMessage());
+    assertTrue(e.getMessage().contains("use fewer workers or more data"), e.getMessage());
+  }
+
+  @Test
   void resumeFromAnotherWorldSizeReSplitsAtTheSameEpoch() {
     TrainingWindows train = windows(6 * 100 + 1, 4);
     ParameterAveragingEngine two = new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 1),
