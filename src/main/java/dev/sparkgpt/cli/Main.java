@@ -26,8 +26,10 @@ public final class Main implements Runnable {
     VERBS.put("train-tokenizer", TrainTokenizerJob::new);
     VERBS.put("pretrain", PretrainJob::new);
     VERBS.put("generate", GenerateCommand::new);
+    VERBS.put("forward", ForwardCommand::new);
     VERBS.put("eval", EvalJob::new);
     VERBS.put("report", dev.sparkgpt.report.ReportCommand::new);
+    VERBS.put("convert", ConvertCommand::new);
     VERBS.put("encode", EncodeCommand::new);
     VERBS.put("decode", DecodeCommand::new);
     VERBS.put("shards", ShardsCommand::new);

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.io.CheckpointException;
 import dev.sparkgpt.io.JsonFiles;
+import dev.sparkgpt.io.SafetensorsDtype;
 import dev.sparkgpt.io.SafetensorsReader;
 import dev.sparkgpt.io.SafetensorsWriter;
 import dev.sparkgpt.io.TensorInfo;
@@ -211,6 +212,17 @@ public final class HfGpt2Checkpoint {
 
   /** Writes {@code config.json} + {@code model.safetensors} as transformers' GPT2LMHeadModel expects them. */
   public static void save(Path dir, ModelConfig config, Map<String, INDArray> weights) {
+    save(dir, config, weights, SafetensorsDtype.F32);
+  }
+
+  /** As {@link #save(Path, ModelConfig, Map)} with tensors stored as {@code dtype} (F32, F16 or BF16). */
+  public static void save(Path dir, ModelConfig config, Map<String, INDArray> weights, SafetensorsDtype dtype) {
+    String torchDtype = switch (dtype) {
+      case F32 -> "float32";
+      case F16 -> "float16";
+      case BF16 -> "bfloat16";
+      default -> throw new IllegalArgumentException("Hugging Face export stores F32, F16 or BF16, not " + dtype);
+    };
     try {
       Files.createDirectories(dir);
       ObjectNode c = JsonFiles.MAPPER.createObjectNode();
@@ -232,10 +244,10 @@ public final class HfGpt2Checkpoint {
       c.put("bos_token_id", 50256);
       c.put("eos_token_id", 50256);
       c.put("tie_word_embeddings", config.tieEmbeddings());
-      c.put("torch_dtype", "float32");
+      c.put("torch_dtype", torchDtype);
       Files.writeString(dir.resolve(CONFIG), JsonFiles.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(c));
       SafetensorsWriter w = new SafetensorsWriter().putMetadata("format", "pt");
-      weights.forEach((name, value) -> w.add(toHf(name), value));
+      weights.forEach((name, value) -> w.add(toHf(name), value, dtype));
       w.write(dir.resolve(SafetensorsReader.MODEL_FILE));
     } catch (IOException e) {
       throw new CheckpointException(dir + ": cannot write Hugging Face checkpoint: " + e.getMessage(), e);

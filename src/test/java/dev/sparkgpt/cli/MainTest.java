@@ -23,6 +23,11 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 class MainTest {
+  private static void setErr(CommandLine cli, PrintWriter err) {
+    cli.setErr(err);
+    cli.getSubcommands().values().forEach(c -> setErr(c, err));
+  }
+
   /** Runs the CLI in-process with {@code stdin}; returns {exit code, stdout, stderr}. */
   static String[] run(String stdin, String... args) {
     PrintStream oldOut = System.out;
@@ -33,8 +38,7 @@ class MainTest {
       System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
       System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
       CommandLine cli = Main.commandLine();
-      cli.setErr(new PrintWriter(err, true));
-      cli.getSubcommands().values().forEach(c -> c.setErr(new PrintWriter(err, true)));
+      setErr(cli, new PrintWriter(err, true));
       int code = cli.execute(args);
       return new String[] {String.valueOf(code), out.toString(StandardCharsets.UTF_8), err.toString()};
     } finally {

@@ -1,0 +1,75 @@
+package dev.sparkgpt.cli;
+
+import dev.sparkgpt.config.ConfigException;
+import dev.sparkgpt.io.SafetensorsDtype;
+import dev.sparkgpt.model.CheckpointConversion;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code sparkgpt convert hf-to-sparkgpt|sparkgpt-to-hf}: checkpoints between Hugging Face's layout and ours. */
+@Command(name = "convert", mixinStandardHelpOptions = true,
+    description = "Convert checkpoints between the Hugging Face GPT-2 layout and SparkGPT's.",
+    subcommands = {ConvertCommand.HfToSparkGpt.class, ConvertCommand.SparkGptToHf.class})
+public final class ConvertCommand implements Runnable {
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  @Command(name = "hf-to-sparkgpt", mixinStandardHelpOptions = true,
+      description = "A Hugging Face GPT-2 directory (config.json + model.safetensors or a sharded index; with or "
+          + "without the transformer. prefix; F32/F16/BF16; tied or untied lm_head) -> a SparkGPT run directory.")
+  static final class HfToSparkGpt implements Callable<Integer> {
+    @Option(names = "--from", required = true, paramLabel = "DIR", description = "Hugging Face model directory.")
+    Path from;
+
+    @Option(names = "--to", required = true, paramLabel = "DIR", description = "New SparkGPT run directory.")
+    String to;
+
+    @Option(names = {"-v", "--verbose"}, description = "Print stack traces with errors.")
+    boolean verbose;
+
+    @Override
+    public Integer call() {
+      System.out.println("convert: " + from + " -> " + CheckpointConversion.hfToSparkGpt(from, to));
+      return 0;
+    }
+  }
+
+  @Command(name = "sparkgpt-to-hf", mixinStandardHelpOptions = true,
+      description = "A SparkGPT run or step directory -> a Hugging Face GPT-2 directory that transformers' "
+          + "GPT2LMHeadModel loads.")
+  static final class SparkGptToHf implements Callable<Integer> {
+    @Option(names = "--from", required = true, paramLabel = "DIR", description = "Run or step directory.")
+    String from;
+
+    @Option(names = "--to", required = true, paramLabel = "DIR", description = "New Hugging Face directory.")
+    Path to;
+
+    @Option(names = "--dtype", defaultValue = "F32", paramLabel = "F32|F16|BF16",
+        description = "Tensor type written (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
+    @Option(names = {"-v", "--verbose"}, description = "Print stack traces with errors.")
+    boolean verbose;
+
+    @Override
+    public Integer call() {
+      SafetensorsDtype type = switch (dtype.toUpperCase(java.util.Locale.ROOT)) {
+        case "F32" -> SafetensorsDtype.F32;
+        case "F16" -> SafetensorsDtype.F16;
+        case "BF16" -> SafetensorsDtype.BF16;
+        default -> throw new ConfigException("--dtype", "'" + dtype + "' is not a dtype Hugging Face checkpoints use "
+            + "for weights", "use F32, F16 or BF16");
+      };
+      CheckpointConversion.sparkGptToHf(from, to, type);
+      System.out.println("convert: " + from + " -> " + to + " (" + type + ")");
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,91 @@
+package dev.sparkgpt.model;
+
+import dev.sparkgpt.config.ModelConfigs;
+import dev.sparkgpt.io.CheckpointException;
+import dev.sparkgpt.io.CheckpointStore;
+import dev.sparkgpt.io.HadoopConf;
+import dev.sparkgpt.io.InputException;
+import dev.sparkgpt.io.SafetensorsDtype;
+import dev.sparkgpt.tokenizer.Tokenizer;
+import dev.sparkgpt.tokenizer.Tokenizers;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * Checkpoints between the interchange format and ours: a Hugging Face GPT-2 directory becomes a SparkGPT run
+ * directory (one checkpoint, step 0, no optimizer state, the GPT-2 tokenizer recorded) that generate, eval and
+ * forward load like any run; any checkpoint ModelLoader reads becomes a Hugging Face directory that transformers'
+ * GPT2LMHeadModel loads. Neither writes into a directory that already holds something, and neither leaves a
+ * half-written result: both write beside the target and rename.
+ */
+public final class CheckpointConversion {
+  private CheckpointConversion() {}
+
+  /** HF GPT-2 directory → SparkGPT run directory {@code to}; returns the checkpoint's directory. */
+  public static org.apache.hadoop.fs.Path hfToSparkGpt(Path from, String to) {
+    if (!HfGpt2Checkpoint.isHfDirectory(from)) {
+      throw new InputException(from + ": not a Hugging Face checkpoint (config.json + model.safetensors or "
+          + "model.safetensors.index.json). Fix: point --from at the model's directory");
+    }
+    Configuration conf = HadoopConf.create();
+    refuseNonEmpty(to, conf);
+    HfGpt2Checkpoint.Loaded hf = HfGpt2Checkpoint.load(from);
+    Tokenizer gpt2 = Tokenizers.load("gpt2");
+    Map<String, Object> state = new LinkedHashMap<>();
+    state.put("tokens_seen", 0);
+    state.put("model", ModelConfigs.describe(hf.config()));
+    state.put("tokenizer", Map.of("name", gpt2.name(), "hash", gpt2.hash()));
+    state.put("converted_from", from.toAbsolutePath().toString());
+    return new CheckpointStore(to, conf, 1).save(0, hf.weights(), Map.of(), state);
+  }
+
+  /** A SparkGPT run/step directory (or an HF directory) → HF GPT-2 directory {@code to}, tensors as {@code dtype}. */
+  public static void sparkGptToHf(String from, Path to, SafetensorsDtype dtype) {
+    refuseNonEmpty(to.toString(), HadoopConf.create());
+    ModelLoader.Loaded loaded = ModelLoader.load(from);
+    GptParameters p = loaded.model().parameters();
+    Path staging = to.toAbsolutePath().resolveSibling("." + to.getFileName() + ".staging-" + UUID.randomUUID());
+    try {
+      HfGpt2Checkpoint.save(staging, p.config(), p.toMap(DataType.FLOAT), dtype);
+      Files.deleteIfExists(to); // an empty directory, checked above
+      Files.move(staging, to, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException | RuntimeException e) {
+      deleteQuietly(staging);
+      if (e instanceof CheckpointException ce) {
+        throw ce;
+      }
+      throw new CheckpointException(to + ": cannot write the Hugging Face checkpoint: " + e.getMessage()
+          + ". Fix: check free space and permissions", e);
+    }
+  }
+
+  private static void refuseNonEmpty(String target, Configuration conf) {
+    org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(target);
+    try {
+      FileSystem fs = path.getFileSystem(conf);
+      if (fs.exists(path) && (!fs.getFileStatus(path).isDirectory() || fs.listStatus(path).length > 0)) {
+        throw new InputException(target + ": already exists and is not empty. Fix: choose a new --to directory");
+      }
+    } catch (IOException e) {
+      throw new InputException(target + ": cannot inspect: " + e.getMessage(), e);
+    }
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    } catch (IOException ignored) {
+      // a hidden staging name: a leftover never looks like a checkpoint
+    }
+  }
+}
