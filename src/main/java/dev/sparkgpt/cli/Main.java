@@ -2,6 +2,7 @@ package dev.sparkgpt.cli;
 
 import dev.sparkgpt.jobs.Jobs;
 import dev.sparkgpt.jobs.EvalJob;
+import dev.sparkgpt.jobs.FinetuneJob;
 import dev.sparkgpt.jobs.PretrainJob;
 import dev.sparkgpt.jobs.TokenizeJob;
 import dev.sparkgpt.jobs.TrainTokenizerJob;
@@ -25,6 +26,8 @@ public final class Main implements Runnable {
     VERBS.put("tokenize", TokenizeJob::new);
     VERBS.put("train-tokenizer", TrainTokenizerJob::new);
     VERBS.put("pretrain", PretrainJob::new);
+    VERBS.put("finetune", FinetuneJob::new);
+    VERBS.put("classify", ClassifyCommand::new);
     VERBS.put("generate", GenerateCommand::new);
     VERBS.put("forward", ForwardCommand::new);
     VERBS.put("eval", EvalJob::new);

@@ -141,7 +141,7 @@ public final class GptModel {
     return logits(inputs, false);
   }
 
-  /** Logits [B, T, V]; in training mode dropout is on (and draws from the stream). */
+  /** Logits [B, T, V] (V = num_classes for a classifier); in training mode dropout is on (and draws from the stream). */
   public INDArray logits(int[][] inputs, boolean training) {
     int[][] noTargets = new int[inputs.length][inputs[0].length];
     checkTokens(new TokenBatch(inputs, noTargets));
@@ -149,7 +149,7 @@ public final class GptModel {
         ? DropoutMasks.draw(config, random, parameters.dataType(), inputs.length, inputs[0].length, pool) : null;
     INDArray hidden = hiddenStates(inputs, masks);
     return head.logits(hidden, parameters.get(ParamNames.headWeight(config)))
-        .reshape(inputs.length, inputs[0].length, config.vocabSize());
+        .reshape(inputs.length, inputs[0].length, config.outputSize());
   }
 
   /** Embeddings, blocks and final norm: [B][T] ids -> [B·T, C]. */
@@ -169,6 +169,7 @@ public final class GptModel {
           + config.contextLength());
     }
     int vocab = config.vocabSize();
+    int outputs = config.outputSize();
     for (int b = 0; b < batch.batchSize(); b++) {
       for (int t = 0; t < batch.length(); t++) {
         int id = batch.inputs()[b][t];
@@ -177,8 +178,8 @@ public final class GptModel {
           throw new IllegalArgumentException("input id " + id + " at [" + b + "][" + t + "] is outside [0, " + vocab
               + ")");
         }
-        if (y != TokenBatch.IGNORE_INDEX && (y < 0 || y >= vocab)) {
-          throw new IllegalArgumentException("target id " + y + " at [" + b + "][" + t + "] is outside [0, " + vocab
+        if (y != TokenBatch.IGNORE_INDEX && (y < 0 || y >= outputs)) {
+          throw new IllegalArgumentException("target id " + y + " at [" + b + "][" + t + "] is outside [0, " + outputs
               + ") and is not the ignore index " + TokenBatch.IGNORE_INDEX);
         }
       }

@@ -223,6 +223,10 @@ public final class HfGpt2Checkpoint {
       case BF16 -> "bfloat16";
       default -> throw new IllegalArgumentException("Hugging Face export stores F32, F16 or BF16, not " + dtype);
     };
+    if (config.numClasses() > 0) {
+      throw new CheckpointException(dir + ": a classifier (num_classes=" + config.numClasses() + ") has no GPT-2 "
+          + "language-model head to export. Fix: export the pretrained model it was finetuned from");
+    }
     try {
       Files.createDirectories(dir);
       ObjectNode c = JsonFiles.MAPPER.createObjectNode();

@@ -20,6 +20,34 @@ public final class ModelLoader {
   /** A loaded model and where it came from (for reports: path and step, -1 for Hugging Face weights). */
   public record Loaded(GptModel model, String source, long step) {}
 
+  /**
+   * The vocabulary hash recorded with a SparkGPT checkpoint at {@code path} (run or step directory), if any. A Hugging
+   * Face directory records none.
+   */
+  public static java.util.Optional<String> tokenizerHash(String path) {
+    Path dir = Path.of(path);
+    if (HfGpt2Checkpoint.isHfDirectory(dir)) {
+      return java.util.Optional.empty();
+    }
+    String step = Files.isRegularFile(dir.resolve(CheckpointStore.STATE)) ? dir.toString()
+        : Files.isRegularFile(dir.resolve(CheckpointStore.LATEST)) ? dir.resolve(readLatest(dir)).toString() : null;
+    if (step == null) {
+      return java.util.Optional.empty();
+    }
+    JsonNode state = dev.sparkgpt.io.JsonFiles.read(new org.apache.hadoop.fs.Path(step, CheckpointStore.STATE),
+        JsonNode.class, HadoopConf.create());
+    String hash = state.path("tokenizer").path("hash").asText("");
+    return hash.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(hash);
+  }
+
+  private static String readLatest(Path dir) {
+    try {
+      return Files.readString(dir.resolve(CheckpointStore.LATEST)).strip();
+    } catch (java.io.IOException e) {
+      throw new CheckpointException(dir + "/" + CheckpointStore.LATEST + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
   public static Loaded load(String path) {
     Path dir = Path.of(path);
     if (HfGpt2Checkpoint.isHfDirectory(dir)) {

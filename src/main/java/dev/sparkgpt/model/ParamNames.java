@@ -83,7 +83,7 @@ public final class ParamNames {
     shapes.put(FINAL_NORM_SCALE, new long[] {c});
     shapes.put(FINAL_NORM_SHIFT, new long[] {c});
     if (!config.tieEmbeddings()) {
-      shapes.put(OUT_HEAD, new long[] {config.vocabSize(), c});
+      shapes.put(OUT_HEAD, new long[] {config.outputSize(), c});
     }
     return shapes;
   }

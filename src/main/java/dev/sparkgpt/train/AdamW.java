@@ -38,6 +38,7 @@ public final class AdamW {
   private final GptParameters firstMoment;
   private final GptParameters secondMoment;
   private long step;
+  private java.util.Set<String> frozen = java.util.Set.of();
 
   /** Moments at zero, shaped like {@code parameters}. */
   public AdamW(GptParameters parameters, double beta1, double beta2, double eps, double weightDecay) {
@@ -51,6 +52,15 @@ public final class AdamW {
     this.weightDecay = weightDecay;
     this.firstMoment = parameters.zerosLike();
     this.secondMoment = parameters.zerosLike();
+  }
+
+  /** Parameters this optimizer leaves exactly as they are (no update, no weight decay): finetuning's frozen layers. */
+  public void freeze(java.util.Set<String> names) {
+    frozen = java.util.Set.copyOf(names);
+  }
+
+  public java.util.Set<String> frozen() {
+    return frozen;
   }
 
   /** Whether weight decay applies to a parameter: rank-2 matrices that are multiplied, not embedding tables. */
@@ -68,6 +78,9 @@ public final class AdamW {
     double correction2 = Math.sqrt(1 - Math.pow(beta2, step));
     double stepSize = learningRate / correction1;
     for (Map.Entry<String, INDArray> e : parameters.views().entrySet()) {
+      if (frozen.contains(e.getKey())) {
+        continue;
+      }
       INDArray p = e.getValue();
       double decay = isDecayed(e.getKey(), p.shape()) ? 1 - learningRate * weightDecay : 1;
       String name = e.getKey();

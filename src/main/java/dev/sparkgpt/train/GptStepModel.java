@@ -35,6 +35,12 @@ public final class GptStepModel implements StepModel {
     return model;
   }
 
+  /** Leaves these parameters unchanged by training (finetuning's frozen layers); they also drop out of the norm. */
+  public GptStepModel freeze(java.util.Set<String> names) {
+    trainStep.optimizer().freeze(names);
+    return this;
+  }
+
   @Override
   public StepResult step(int[][][] inputs, int[][][] targets, double lr, double maxNorm) {
     List<TokenBatch> batches = new ArrayList<>(inputs.length);

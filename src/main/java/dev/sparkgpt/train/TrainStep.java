@@ -80,6 +80,9 @@ public final class TrainStep {
     pendingBatches = 0;
     pendingTargets = 0;
     GptParameters gradients = model.gradients();
+    for (String name : optimizer.frozen()) {
+      gradients.get(name).assign(0); // frozen: no share of the norm, no update
+    }
     double norm = GlobalNorm.of(gradients.vector());
     if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
       throw new TrainingDivergedException("optimizer step " + (optimizer.stepCount() + 1) + ": loss " + loss

@@ -1,0 +1,121 @@
+package dev.sparkgpt.config;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Settings of a classification finetune (the book's chapter 6, conf/finetune/spam.yaml): a pretrained GPT — or a
+ * fresh one — whose LM head is replaced by a head of one row per label, trained on the last real token.
+ *
+ * @param outDir run directory: metrics.jsonl, confusion.json, step-NNNNNN/ checkpoints (one per epoch), latest
+ * @param baseCheckpoint a SparkGPT run/step directory, a Hugging Face GPT-2 directory, or "random"
+ * @param modelName for "random": a preset in conf/model/ (or a model YAML); ignored otherwise
+ * @param model for "random": overrides of the preset's keys
+ * @param data the labelled examples
+ * @param train the loop
+ * @param optimizer AdamW (min_lr unused: the book's constant learning rate)
+ * @param seed seeds the head's init, the split, balancing, dropout and batch order
+ */
+public record ClassifyConfig(
+    String outDir,
+    String baseCheckpoint,
+    String modelName,
+    Map<String, Object> model,
+    Data data,
+    Train train,
+    PretrainConfig.Optimizer optimizer,
+    long seed) {
+
+  public static final Set<String> FORMATS = Set.of("tsv", "csv", "jsonl");
+  public static final Set<String> TRAINABLE = Set.of("all", "last_block_and_head", "head");
+
+  /**
+   * The labelled examples.
+   *
+   * @param path a file: tsv (label TAB text per line, the UCI SMS Spam Collection's format), csv with a header, or
+   *     jsonl
+   * @param format tsv | csv | jsonl
+   * @param textField csv/jsonl: the column/field with the text
+   * @param labelField csv/jsonl: the column/field with the label
+   * @param labels the label values, in class-id order (class 0 first)
+   * @param balance undersample every label to the rarest one's count (the book does for spam)
+   * @param trainFraction share of examples for training (the book: 0.7)
+   * @param valFraction share for validation (the book: 0.1); the rest is the test split
+   * @param maxLength tokens per example (0 = the longest training example, capped at the context length); longer
+   *     examples are truncated and counted
+   * @param tokenizer "gpt2" or a train-tokenizer directory; must be the base checkpoint's
+   */
+  public record Data(String path, String format, String textField, String labelField, List<String> labels,
+      boolean balance, double trainFraction, double valFraction, int maxLength, String tokenizer) {}
+
+  /**
+   * The loop.
+   *
+   * @param epochs passes over the training split
+   * @param batchSize examples per optimizer step
+   * @param trainable all | last_block_and_head (with the final norm, as the book) | head
+   * @param maxNorm global gradient-norm clip (0 = off)
+   * @param logInterval steps between metrics lines within an epoch
+   * @param evalBatches batches of each split scored for the per-epoch accuracy (0 = all)
+   */
+  public record Train(int epochs, int batchSize, String trainable, double maxNorm, int logInterval, int evalBatches) {}
+
+  public ClassifyConfig {
+    model = model == null ? Map.of() : new LinkedHashMap<>(model);
+  }
+
+  /** Defaults: every key present, as in conf/finetune/spam.yaml. */
+  public static ClassifyConfig defaults() {
+    return new ClassifyConfig("runs/classify", "random", "gpt2-tiny", Map.of(),
+        new Data(null, "tsv", "text", "label", List.of("ham", "spam"), true, 0.7, 0.1, 0, "gpt2"),
+        new Train(5, 8, "last_block_and_head", 1.0, 10, 0),
+        new PretrainConfig.Optimizer(5e-5, 5e-5, 0.1, 0.9, 0.999, 1e-8),
+        123);
+  }
+
+  /** Throws one ConfigException listing every problem. */
+  public ClassifyConfig validate() {
+    List<String> p = new ArrayList<>();
+    if (outDir == null || outDir.isBlank()) {
+      p.add("out_dir: empty. Fix: --set out_dir=runs/NAME");
+    }
+    if (baseCheckpoint == null || baseCheckpoint.isBlank()) {
+      p.add("base_checkpoint: empty. Fix: a checkpoint directory, a Hugging Face GPT-2 directory, or random");
+    }
+    if (data.path() == null || data.path().isBlank()) {
+      p.add("data.path: empty. Fix: --set data.path=FILE");
+    }
+    if (!FORMATS.contains(data.format())) {
+      p.add("data.format: '" + data.format() + "' is not one of " + FORMATS);
+    }
+    if (data.labels() == null || data.labels().size() < 2 || Set.copyOf(data.labels()).size() != data.labels().size()) {
+      p.add("data.labels: need at least two distinct labels, got " + data.labels());
+    }
+    if (!(data.trainFraction() > 0 && data.valFraction() >= 0 && data.trainFraction() + data.valFraction() < 1)) {
+      p.add("data.train_fraction / val_fraction: need train > 0, val ≥ 0 and train + val < 1 (the rest is test), "
+          + "got " + data.trainFraction() + " / " + data.valFraction());
+    }
+    if (data.maxLength() < 0) {
+      p.add("data.max_length: must be ≥ 0 (0 = longest training example)");
+    }
+    if (train.epochs() < 1 || train.batchSize() < 1 || train.logInterval() < 1 || train.evalBatches() < 0) {
+      p.add("train.epochs / batch_size / log_interval: must be ≥ 1; train.eval_batches ≥ 0");
+    }
+    if (!TRAINABLE.contains(train.trainable())) {
+      p.add("train.trainable: '" + train.trainable() + "' is not one of " + TRAINABLE);
+    }
+    if (train.maxNorm() < 0) {
+      p.add("train.max_norm: must be ≥ 0 (0 = no clipping)");
+    }
+    if (!(optimizer.lr() > 0) || optimizer.weightDecay() < 0 || !(optimizer.eps() > 0)) {
+      p.add("optimizer.lr > 0, weight_decay ≥ 0 and eps > 0 are required");
+    }
+    if (!p.isEmpty()) {
+      throw new ConfigException("finetune config", String.join("; ", p), "correct the keys named above");
+    }
+    return this;
+  }
+}

@@ -1,0 +1,329 @@
+package dev.sparkgpt.finetune;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sparkgpt.config.ClassifyConfig;
+import dev.sparkgpt.config.ConfigException;
+import dev.sparkgpt.config.ConfigLoader;
+import dev.sparkgpt.config.ModelConfig;
+import dev.sparkgpt.config.ModelConfigs;
+import dev.sparkgpt.data.TokenizerSpec;
+import dev.sparkgpt.io.CheckpointStore;
+import dev.sparkgpt.io.HadoopConf;
+import dev.sparkgpt.io.JsonFiles;
+import dev.sparkgpt.model.GptModel;
+import dev.sparkgpt.model.GptParameters;
+import dev.sparkgpt.model.ModelLoader;
+import dev.sparkgpt.model.ParamNames;
+import dev.sparkgpt.model.TokenBatch;
+import dev.sparkgpt.tokenizer.Tokenizer;
+import dev.sparkgpt.train.GptStepModel;
+import dev.sparkgpt.train.MetricsLog;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The book's chapter 6 as a job: a GPT whose LM head is replaced by one row per label, trained with cross-entropy on
+ * the last real (non-pad) token of each example — every other target is the ignore index, so the pretraining
+ * machinery (TrainStep, AdamW, checkpoints) is reused unchanged. Batches are padded with {@code <|endoftext|>} to
+ * their longest example (a causal model's last real token never sees the padding after it). One checkpoint per epoch;
+ * a re-run continues after the last finished epoch.
+ */
+public final class ClassifyFinetune {
+  /** A split as token ids (truncated to the max length) and class ids. */
+  record Encoded(int[][] ids, int[] labels) {
+    int size() {
+      return labels.length;
+    }
+  }
+
+  /** Loss, accuracy and confusion counts (rows: true label, columns: predicted) of a split. */
+  public record Score(double loss, double accuracy, long[][] confusion, int n) {}
+
+  /** How the run ended. */
+  public record Result(int epochs, Score train, Score val, Score test, long steps) {}
+
+  private ClassifyFinetune() {}
+
+  public static Result run(ClassifyConfig config, PrintStream console) {
+    config.validate();
+    Configuration conf = HadoopConf.create();
+    Tokenizer tok = TokenizerSpec.resolve(config.data().tokenizer(), conf).get();
+    List<String> labels = config.data().labels();
+    GptModel model = baseModel(config, tok, labels.size());
+    ModelConfig mc = model.config();
+
+    LabelledExamples.Splits splits = LabelledExamples.split(LabelledExamples.read(config.data(), conf), config.data(),
+        config.seed());
+    int longest = 0;
+    for (LabelledExamples.Example e : splits.train()) {
+      longest = Math.max(longest, tok.encode(e.text()).length);
+    }
+    int maxLength = Math.min(mc.contextLength(), config.data().maxLength() > 0 ? config.data().maxLength() : longest);
+    int[] truncated = {0};
+    Encoded train = encode(splits.train(), tok, maxLength, truncated);
+    Encoded val = encode(splits.val(), tok, maxLength, truncated);
+    Encoded test = encode(splits.test(), tok, maxLength, truncated);
+    console.printf("finetune classify: %d train / %d val / %d test examples, labels %s, max length %d tokens%s%n",
+        train.size(), val.size(), test.size(), labels, maxLength,
+        truncated[0] > 0 ? " (" + truncated[0] + " longer examples truncated)" : "");
+
+    Set<String> frozen = frozen(mc, config.train().trainable());
+    GptStepModel step = new GptStepModel(model, config.optimizer()).freeze(frozen);
+    long trainable = 0;
+    for (Map.Entry<String, INDArray> p : model.parameters().views().entrySet()) {
+      trainable += frozen.contains(p.getKey()) ? 0 : p.getValue().length();
+    }
+    console.printf("finetune classify: %s trainable (%s): %,d of %,d parameters%n", config.baseCheckpoint(),
+        config.train().trainable(), trainable, mc.parameterCount());
+
+    CheckpointStore store = new CheckpointStore(config.outDir(), conf, 2);
+    int epochsDone = 0;
+    long steps = 0;
+    Optional<CheckpointStore.Loaded> resumed = store.loadLatest();
+    if (resumed.isPresent()) {
+      JsonNode s = resumed.get().state();
+      step.restore(resumed.get().weights(), resumed.get().optimizer(), s.path("rng").asLong());
+      epochsDone = s.path("epoch").asInt();
+      steps = resumed.get().step();
+      console.printf("finetune classify: resumed after epoch %d (step %d)%n", epochsDone, steps);
+    }
+    ClassifyConfig.Train t = config.train();
+    Score trainScore = null;
+    Score valScore = null;
+    long start = System.nanoTime();
+    try (MetricsLog metrics = MetricsLog.open(config.outDir(), steps, conf)) {
+      for (int epoch = epochsDone; epoch < t.epochs(); epoch++) {
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < train.size(); i++) {
+          order.add(i);
+        }
+        Collections.shuffle(order, new Random(config.seed() * 31 + epoch));
+        double lossSum = 0;
+        int batches = 0;
+        long epochStart = System.nanoTime();
+        for (int from = 0; from < order.size(); from += t.batchSize()) {
+          TokenBatch b = batch(train, order.subList(from, Math.min(order.size(), from + t.batchSize())),
+              tok.eotId());
+          var r = step.step(new int[][][] {b.inputs()}, new int[][][] {b.targets()}, config.optimizer().lr(),
+              t.maxNorm());
+          steps++;
+          batches++;
+          lossSum += r.loss();
+          if (steps % t.logInterval() == 0) {
+            Map<String, Object> line = new LinkedHashMap<>();
+            line.put("step", steps);
+            line.put("train_loss", r.loss());
+            line.put("lr", config.optimizer().lr());
+            line.put("grad_norm", r.gradNorm());
+            line.put("examples_per_sec", (from + b.batchSize()) / ((System.nanoTime() - epochStart) / 1e9));
+            line.put("elapsed_s", (System.nanoTime() - start) / 1e9);
+            metrics.write(line);
+          }
+        }
+        trainScore = score(model, train, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
+        valScore = score(model, val, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
+        double seconds = (System.nanoTime() - epochStart) / 1e9;
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("epoch", epoch + 1);
+        line.put("train_loss", lossSum / Math.max(1, batches));
+        line.put("val_loss", valScore.loss());
+        line.put("train_acc", trainScore.accuracy());
+        line.put("val_acc", valScore.accuracy());
+        line.put("examples_per_sec", train.size() / seconds);
+        metrics.write(line);
+        console.printf("epoch %d/%d | train loss %.4f acc %.1f%% | val loss %.4f acc %.1f%% | %.0f examples/s%n",
+            epoch + 1, t.epochs(), lossSum / Math.max(1, batches), 100 * trainScore.accuracy(), valScore.loss(),
+            100 * valScore.accuracy(), train.size() / seconds);
+        Map<String, Object> state = new LinkedHashMap<>();
+        state.put("kind", "classify");
+        state.put("epoch", epoch + 1);
+        state.put("rng", step.rngState());
+        state.put("labels", labels);
+        state.put("max_length", maxLength);
+        state.put("model", ModelConfigs.describe(mc));
+        state.put("tokenizer", Map.of("name", tok.name(), "hash", tok.hash()));
+        state.put("base_checkpoint", config.baseCheckpoint());
+        state.put("config_yaml", ConfigLoader.toYaml(config));
+        store.save(steps, step.weights(), step.optimizerState(), state);
+      }
+      if (trainScore == null) {
+        trainScore = score(model, train, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
+        valScore = score(model, val, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
+      }
+      Score testScore = score(model, test, labels.size(), 0, t.batchSize(), tok.eotId());
+      Map<String, Object> line = new LinkedHashMap<>();
+      line.put("epoch", t.epochs());
+      line.put("test_acc", testScore.accuracy());
+      metrics.write(line);
+      writeConfusion(config.outDir(), labels, testScore.confusion(), conf);
+      console.printf("finetune classify: test accuracy %.1f%% (%d examples; majority baseline %.1f%%) -> %s%n",
+          100 * testScore.accuracy(), testScore.n(), 100 * majority(test, labels.size()), config.outDir());
+      return new Result(t.epochs(), trainScore, valScore, testScore, steps);
+    }
+  }
+
+  /** The base model with a fresh {@code classes}-row head: from a checkpoint (every tensor but the head) or random. */
+  static GptModel baseModel(ClassifyConfig config, Tokenizer tok, int classes) {
+    long seed = config.seed();
+    if ("random".equals(config.baseCheckpoint())) {
+      ModelConfig mc = ModelConfigs.resolve(config.modelName(), config.model()).withClasses(classes);
+      checkVocabulary(mc, tok, "model_name " + config.modelName());
+      return GptModel.initialize(mc, DataType.FLOAT, seed);
+    }
+    ModelLoader.Loaded base = ModelLoader.load(config.baseCheckpoint());
+    ModelConfig mc = base.model().config().withClasses(classes);
+    checkVocabulary(mc, tok, config.baseCheckpoint());
+    ModelLoader.tokenizerHash(config.baseCheckpoint()).ifPresent(hash -> {
+      if (!hash.equals(tok.hash())) {
+        throw new ConfigException("data.tokenizer", config.baseCheckpoint() + " was trained with another tokenizer "
+            + "than " + tok.name() + " (vocabulary hash differs)", "set data.tokenizer to the checkpoint's tokenizer");
+      }
+    });
+    GptParameters fresh = GptParameters.initialize(mc, DataType.FLOAT, seed);
+    GptParameters from = base.model().parameters();
+    for (String name : fresh.names()) {
+      if (!ParamNames.OUT_HEAD.equals(name) && from.names().contains(name)) {
+        fresh.set(name, from.get(name));
+      }
+    }
+    return new GptModel(fresh, ~seed);
+  }
+
+  private static void checkVocabulary(ModelConfig mc, Tokenizer tok, String source) {
+    if (mc.vocabSize() < tok.vocabSize()) {
+      throw new ConfigException("data.tokenizer", tok.name() + " has " + tok.vocabSize() + " ids but " + source
+          + " only " + mc.vocabSize(), "use the tokenizer the model was trained with");
+    }
+  }
+
+  /** Parameters left unchanged: all but the head (head), all but the last block, final norm and head (the book). */
+  static Set<String> frozen(ModelConfig mc, String trainable) {
+    Set<String> frozen = new TreeSet<>();
+    if ("all".equals(trainable)) {
+      return frozen;
+    }
+    String lastBlock = ParamNames.block(mc.numLayers() - 1, "");
+    for (String name : ParamNames.shapes(mc).keySet()) {
+      boolean train = name.equals(ParamNames.OUT_HEAD) || ("last_block_and_head".equals(trainable)
+          && (name.startsWith(lastBlock) || name.equals(ParamNames.FINAL_NORM_SCALE)
+          || name.equals(ParamNames.FINAL_NORM_SHIFT)));
+      if (!train) {
+        frozen.add(name);
+      }
+    }
+    return frozen;
+  }
+
+  static Encoded encode(List<LabelledExamples.Example> examples, Tokenizer tok, int maxLength, int[] truncated) {
+    int[][] ids = new int[examples.size()][];
+    int[] labels = new int[examples.size()];
+    for (int i = 0; i < ids.length; i++) {
+      int[] all = tok.encode(examples.get(i).text());
+      if (all.length > maxLength) {
+        truncated[0]++;
+      }
+      ids[i] = Arrays.copyOf(all, Math.min(all.length, maxLength));
+      labels[i] = examples.get(i).label();
+    }
+    return new Encoded(ids, labels);
+  }
+
+  /** Class probabilities of one text (truncated to {@code maxLength}) at its last token, eval mode. */
+  public static double[] probabilities(GptModel model, int[] ids, int maxLength) {
+    int[] input = Arrays.copyOf(ids, Math.min(ids.length, Math.min(maxLength, model.config().contextLength())));
+    INDArray logits = model.logits(new int[][] {input});
+    INDArray last = logits.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
+        org.nd4j.linalg.indexing.NDArrayIndex.point(input.length - 1), org.nd4j.linalg.indexing.NDArrayIndex.all())
+        .castTo(DataType.DOUBLE);
+    INDArray e = org.nd4j.linalg.ops.transforms.Transforms.exp(last.sub(last.maxNumber()));
+    return e.div(e.sumNumber()).toDoubleVector();
+  }
+
+  /** Rows padded with {@code pad} to the batch's longest; the target is the label at the last real token only. */
+  static TokenBatch batch(Encoded split, List<Integer> rows, int pad) {
+    int width = 0;
+    for (int r : rows) {
+      width = Math.max(width, split.ids()[r].length);
+    }
+    int[][] inputs = new int[rows.size()][width];
+    int[][] targets = new int[rows.size()][width];
+    for (int i = 0; i < rows.size(); i++) {
+      int[] ids = split.ids()[rows.get(i)];
+      Arrays.fill(inputs[i], pad);
+      System.arraycopy(ids, 0, inputs[i], 0, ids.length);
+      Arrays.fill(targets[i], TokenBatch.IGNORE_INDEX);
+      targets[i][ids.length - 1] = split.labels()[rows.get(i)];
+    }
+    return new TokenBatch(inputs, targets);
+  }
+
+  /** Mean loss, accuracy and confusion of a split (the first {@code maxBatches} batches; 0 = all), eval mode. */
+  static Score score(GptModel model, Encoded split, int classes, int maxBatches, int batchSize, int pad) {
+    long[][] confusion = new long[classes][classes];
+    double lossSum = 0;
+    int n = 0;
+    for (int from = 0, b = 0; from < split.size() && (maxBatches == 0 || b < maxBatches); from += batchSize, b++) {
+      List<Integer> rows = new ArrayList<>();
+      for (int r = from; r < Math.min(split.size(), from + batchSize); r++) {
+        rows.add(r);
+      }
+      TokenBatch batch = batch(split, rows, pad);
+      INDArray logits = model.logits(batch.inputs());                                     // [B, T, classes]
+      for (int i = 0; i < rows.size(); i++) {
+        int last = split.ids()[rows.get(i)].length - 1;
+        INDArray row = logits.get(org.nd4j.linalg.indexing.NDArrayIndex.point(i),
+            org.nd4j.linalg.indexing.NDArrayIndex.point(last), org.nd4j.linalg.indexing.NDArrayIndex.all())
+            .castTo(DataType.DOUBLE);
+        double max = row.maxNumber().doubleValue();
+        double logSum = max + Math.log(org.nd4j.linalg.ops.transforms.Transforms.exp(row.sub(max)).sumNumber().doubleValue());
+        int truth = split.labels()[rows.get(i)];
+        lossSum += logSum - row.getDouble(truth);
+        confusion[truth][row.argMax().getInt(0)]++;
+        n++;
+      }
+    }
+    long right = 0;
+    for (int c = 0; c < classes; c++) {
+      right += confusion[c][c];
+    }
+    return new Score(n == 0 ? Double.NaN : lossSum / n, n == 0 ? Double.NaN : right / (double) n, confusion, n);
+  }
+
+  private static double majority(Encoded split, int classes) {
+    int[] counts = new int[classes];
+    for (int y : split.labels()) {
+      counts[y]++;
+    }
+    return Arrays.stream(counts).max().orElse(0) / (double) Math.max(1, split.size());
+  }
+
+  private static void writeConfusion(String outDir, List<String> labels, long[][] matrix, Configuration conf) {
+    Path file = new Path(outDir, "confusion.json");
+    try {
+      FileSystem fs = file.getFileSystem(conf);
+      try (OutputStream out = fs.create(file, true)) {
+        out.write(JsonFiles.toJson(Map.of("labels", labels, "matrix", matrix)).getBytes(StandardCharsets.UTF_8));
+      }
+    } catch (IOException e) {
+      throw new dev.sparkgpt.io.OutputException(file + ": cannot write: " + e.getMessage()
+          + ". Fix: check free space and permissions of out_dir", e);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+package dev.sparkgpt.jobs;
+
+import dev.sparkgpt.config.ClassifyConfig;
+import dev.sparkgpt.finetune.ClassifyFinetune;
+import dev.sparkgpt.finetune.LabelledExamples;
+import dev.sparkgpt.io.HadoopConf;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * Finetunes a pretrained (or fresh) GPT. {@code classify}: the book's chapter 6, a label per text (SMS spam).
+ *
+ * <p>Usage: {@code sparkgpt finetune classify --config conf/finetune/spam.yaml}; under spark-submit:
+ * {@code --class dev.sparkgpt.jobs.FinetuneJob sparkgpt.jar classify <same args>}.
+ */
+@Command(name = "finetune", mixinStandardHelpOptions = true,
+    description = "Finetune a GPT: classify (a label per text, e.g. SMS spam).",
+    subcommands = {FinetuneJob.Classify.class})
+public final class FinetuneJob implements Runnable {
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    System.exit(Jobs.commandLine(new FinetuneJob()).execute(args));
+  }
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  @Command(name = "classify", mixinStandardHelpOptions = true, sortOptions = false,
+      description = "Replace the LM head by one row per label and train on the last real token of each text.")
+  static final class Classify implements Callable<Integer> {
+    @Mixin
+    JobOptions options = new JobOptions();
+
+    @Option(names = "--out-dir", paramLabel = "DIR", description = "Run directory (metrics, checkpoints).")
+    String outDir;
+
+    @Option(names = "--base", paramLabel = "DIR|random", description = "Base checkpoint (SparkGPT or HF GPT-2).")
+    String base;
+
+    @Override
+    public Integer call() {
+      Map<String, Object> flags = new LinkedHashMap<>();
+      flags.put("out_dir", outDir);
+      flags.put("base_checkpoint", base);
+      ClassifyConfig config = options.resolve(ClassifyConfig.class, ClassifyConfig.defaults(), flags).validate();
+      if (options.dryRun()) {
+        int n = LabelledExamples.read(config.data(), HadoopConf.create()).size();
+        return Jobs.dryRun(config, "config valid, " + n + " labelled examples in " + config.data().path());
+      }
+      ClassifyFinetune.run(config, System.out);
+      return 0;
+    }
+  }
+}
