@@ -1,13 +1,11 @@
 package dev.sparkgpt.finetune;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparkgpt.config.ClassifyConfig;
 import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.config.ModelConfigs;
 import dev.sparkgpt.data.TokenizerSpec;
-import dev.sparkgpt.io.CheckpointStore;
 import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.model.GptModel;
@@ -17,19 +15,15 @@ import dev.sparkgpt.model.ParamNames;
 import dev.sparkgpt.model.TokenBatch;
 import dev.sparkgpt.tokenizer.Tokenizer;
 import dev.sparkgpt.train.GptStepModel;
-import dev.sparkgpt.train.MetricsLog;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 import org.apache.hadoop.conf.Configuration;
@@ -93,90 +87,38 @@ public final class ClassifyFinetune {
     console.printf("finetune classify: %s trainable (%s): %,d of %,d parameters%n", config.baseCheckpoint(),
         config.train().trainable(), trainable, mc.parameterCount());
 
-    CheckpointStore store = new CheckpointStore(config.outDir(), conf, 2);
-    int epochsDone = 0;
-    long steps = 0;
-    Optional<CheckpointStore.Loaded> resumed = store.loadLatest();
-    if (resumed.isPresent()) {
-      JsonNode s = resumed.get().state();
-      step.restore(resumed.get().weights(), resumed.get().optimizer(), s.path("rng").asLong());
-      epochsDone = s.path("epoch").asInt();
-      steps = resumed.get().step();
-      console.printf("finetune classify: resumed after epoch %d (step %d)%n", epochsDone, steps);
-    }
     ClassifyConfig.Train t = config.train();
-    Score trainScore = null;
-    Score valScore = null;
-    long start = System.nanoTime();
-    try (MetricsLog metrics = MetricsLog.open(config.outDir(), steps, conf)) {
-      for (int epoch = epochsDone; epoch < t.epochs(); epoch++) {
-        List<Integer> order = new ArrayList<>();
-        for (int i = 0; i < train.size(); i++) {
-          order.add(i);
-        }
-        Collections.shuffle(order, new Random(config.seed() * 31 + epoch));
-        double lossSum = 0;
-        int batches = 0;
-        long epochStart = System.nanoTime();
-        for (int from = 0; from < order.size(); from += t.batchSize()) {
-          TokenBatch b = batch(train, order.subList(from, Math.min(order.size(), from + t.batchSize())),
-              tok.eotId());
-          var r = step.step(new int[][][] {b.inputs()}, new int[][][] {b.targets()}, config.optimizer().lr(),
-              t.maxNorm());
-          steps++;
-          batches++;
-          lossSum += r.loss();
-          if (steps % t.logInterval() == 0) {
-            Map<String, Object> line = new LinkedHashMap<>();
-            line.put("step", steps);
-            line.put("train_loss", r.loss());
-            line.put("lr", config.optimizer().lr());
-            line.put("grad_norm", r.gradNorm());
-            line.put("examples_per_sec", (from + b.batchSize()) / ((System.nanoTime() - epochStart) / 1e9));
-            line.put("elapsed_s", (System.nanoTime() - start) / 1e9);
-            metrics.write(line);
-          }
-        }
-        trainScore = score(model, train, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
-        valScore = score(model, val, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
-        double seconds = (System.nanoTime() - epochStart) / 1e9;
-        Map<String, Object> line = new LinkedHashMap<>();
-        line.put("epoch", epoch + 1);
-        line.put("train_loss", lossSum / Math.max(1, batches));
-        line.put("val_loss", valScore.loss());
-        line.put("train_acc", trainScore.accuracy());
-        line.put("val_acc", valScore.accuracy());
-        line.put("examples_per_sec", train.size() / seconds);
-        metrics.write(line);
-        console.printf("epoch %d/%d | train loss %.4f acc %.1f%% | val loss %.4f acc %.1f%% | %.0f examples/s%n",
-            epoch + 1, t.epochs(), lossSum / Math.max(1, batches), 100 * trainScore.accuracy(), valScore.loss(),
-            100 * valScore.accuracy(), train.size() / seconds);
-        Map<String, Object> state = new LinkedHashMap<>();
-        state.put("kind", "classify");
-        state.put("epoch", epoch + 1);
-        state.put("rng", step.rngState());
-        state.put("labels", labels);
-        state.put("max_length", maxLength);
-        state.put("model", ModelConfigs.describe(mc));
-        state.put("tokenizer", Map.of("name", tok.name(), "hash", tok.hash()));
-        state.put("base_checkpoint", config.baseCheckpoint());
-        state.put("config_yaml", ConfigLoader.toYaml(config));
-        store.save(steps, step.weights(), step.optimizerState(), state);
-      }
-      if (trainScore == null) {
-        trainScore = score(model, train, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
-        valScore = score(model, val, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
-      }
-      Score testScore = score(model, test, labels.size(), 0, t.batchSize(), tok.eotId());
-      Map<String, Object> line = new LinkedHashMap<>();
-      line.put("epoch", t.epochs());
-      line.put("test_acc", testScore.accuracy());
-      metrics.write(line);
-      writeConfusion(config.outDir(), labels, testScore.confusion(), conf);
-      console.printf("finetune classify: test accuracy %.1f%% (%d examples; majority baseline %.1f%%) -> %s%n",
-          100 * testScore.accuracy(), testScore.n(), 100 * majority(test, labels.size()), config.outDir());
-      return new Result(t.epochs(), trainScore, valScore, testScore, steps);
+    Map<String, Object> state = new LinkedHashMap<>();
+    state.put("kind", "classify");
+    state.put("labels", labels);
+    state.put("max_length", maxLength);
+    state.put("model", ModelConfigs.describe(mc));
+    state.put("tokenizer", Map.of("name", tok.name(), "hash", tok.hash()));
+    state.put("base_checkpoint", config.baseCheckpoint());
+    state.put("config_yaml", ConfigLoader.toYaml(config));
+    Score[] last = new Score[2];
+    EpochLoop.EpochEnd end = (epoch, trainLoss, rate) -> {
+      last[0] = score(model, train, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
+      last[1] = score(model, val, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
+      console.printf("epoch %d/%d | train loss %.4f acc %.1f%% | val loss %.4f acc %.1f%% | %.0f examples/s%n",
+          epoch, t.epochs(), trainLoss, 100 * last[0].accuracy(), last[1].loss(), 100 * last[1].accuracy(), rate);
+      return Map.of("val_loss", last[1].loss(), "train_acc", last[0].accuracy(), "val_acc", last[1].accuracy());
+    };
+    Score[] testScore = new Score[1];
+    long steps = EpochLoop.run(new EpochLoop.Settings(config.outDir(), t.epochs(), t.batchSize(),
+        config.optimizer().lr(), t.maxNorm(), t.logInterval(), config.seed(), "finetune classify"), step, train.size(),
+        rows -> batch(train, rows, tok.eotId()), end, state, () -> {
+          testScore[0] = score(model, test, labels.size(), 0, t.batchSize(), tok.eotId());
+          return Map.of("epoch", t.epochs(), "test_acc", testScore[0].accuracy(), EpochLoop.FINAL_KEY, true);
+        }, conf, console);
+    if (last[0] == null) {
+      last[0] = score(model, train, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
+      last[1] = score(model, val, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
     }
+    writeConfusion(config.outDir(), labels, testScore[0].confusion(), conf);
+    console.printf("finetune classify: test accuracy %.1f%% (%d examples; majority baseline %.1f%%) -> %s%n",
+        100 * testScore[0].accuracy(), testScore[0].n(), 100 * majority(test, labels.size()), config.outDir());
+    return new Result(t.epochs(), last[0], last[1], testScore[0], steps);
   }
 
   /** The base model with a fresh {@code classes}-row head: from a checkpoint (every tensor but the head) or random. */

@@ -30,15 +30,20 @@ public final class MetricsLog implements AutoCloseable {
 
   /** Opens {@code outDir/metrics.jsonl}, keeping only lines with {@code step ≤ keepUpToStep} (-1 = start afresh). */
   public static MetricsLog open(String outDir, long keepUpToStep, Configuration conf) {
+    return open(outDir, line -> keepUpToStep >= 0 && line.path("step").asLong(Long.MAX_VALUE) <= keepUpToStep, conf);
+  }
+
+  /** Opens {@code outDir/metrics.jsonl}, keeping the existing lines {@code keep} accepts (a resumed run's past). */
+  public static MetricsLog open(String outDir, java.util.function.Predicate<JsonNode> keep, Configuration conf) {
     Path file = new Path(outDir, FILE);
     try {
       FileSystem fs = file.getFileSystem(conf);
       List<String> kept = new ArrayList<>();
-      if (keepUpToStep >= 0 && fs.exists(file)) {
+      if (fs.exists(file)) {
         try (BufferedReader in = new BufferedReader(new InputStreamReader(fs.open(file), StandardCharsets.UTF_8))) {
           String line;
           while ((line = in.readLine()) != null) {
-            if (stepOf(line) <= keepUpToStep) {
+            if (parse(line).filter(keep).isPresent()) {
               kept.add(line);
             }
           }
@@ -56,12 +61,11 @@ public final class MetricsLog implements AutoCloseable {
     }
   }
 
-  private static long stepOf(String line) {
+  private static java.util.Optional<JsonNode> parse(String line) {
     try {
-      JsonNode node = JsonFiles.MAPPER.readTree(line);
-      return node.path("step").asLong(Long.MAX_VALUE);
+      return java.util.Optional.of(JsonFiles.MAPPER.readTree(line));
     } catch (JsonProcessingException e) {
-      return Long.MAX_VALUE; // a line cut by a crash: drop it
+      return java.util.Optional.empty(); // a line cut by a crash: drop it
     }
   }
 

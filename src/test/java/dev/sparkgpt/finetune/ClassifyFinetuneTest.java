@@ -76,6 +76,10 @@ class ClassifyFinetuneTest {
     assertEquals(straight.steps(), resumed.steps());
     assertEquals(straight.test().loss(), resumed.test().loss(), 0.0, "resumed after epoch 1 = straight run");
     assertArrayEquals(straight.test().confusion(), resumed.test().confusion());
+    String timing = "\"(examples_per_sec|elapsed_s)\":[^,}]*,?";
+    assertEquals(Files.readAllLines(dir.resolve("a/metrics.jsonl")).stream().map(l -> l.replaceAll(timing, "")).toList(),
+        Files.readAllLines(dir.resolve("b/metrics.jsonl")).stream().map(l -> l.replaceAll(timing, "")).toList(),
+        "the resumed run's metrics (epoch lines of the first run kept) equal the straight run's");
 
     // the checkpoint is a classifier: num_classes 2, head [2, C], and it labels texts
     GptModel model = ModelLoader.load(dir.resolve("a").toString()).model();

@@ -1,0 +1,115 @@
+package dev.sparkgpt.finetune;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sparkgpt.io.CheckpointStore;
+import dev.sparkgpt.model.TokenBatch;
+import dev.sparkgpt.train.GptStepModel;
+import dev.sparkgpt.train.MetricsLog;
+import dev.sparkgpt.train.StepModel;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.function.Supplier;
+import org.apache.hadoop.conf.Configuration;
+
+/**
+ * The finetunes' loop: epochs over the training examples in a seeded order (a new order each epoch), one optimizer
+ * step per batch, a metrics line every log_interval steps and one per epoch (docs/metrics-format.md), a checkpoint
+ * after every epoch; a re-run continues after the last finished epoch with the weights, optimizer, RNG and the
+ * metrics up to it, so it ends exactly where a straight run ends.
+ */
+public final class EpochLoop {
+  /** Settings shared by every finetune. */
+  public record Settings(String outDir, int epochs, int batchSize, double lr, double maxNorm, int logInterval,
+      long seed, String name) {}
+
+  /** The batch of the given example indices. */
+  public interface Batches {
+    TokenBatch batch(List<Integer> rows);
+  }
+
+  /** An epoch's end: the keys its metrics line adds (validation loss, accuracies …); prints what it wants. */
+  public interface EpochEnd {
+    Map<String, Object> finish(int epoch, double trainLoss, double examplesPerSecond);
+  }
+
+  /** Marks the final metrics line of a finished run (e.g. test_acc), which a continued run writes anew. */
+  public static final String FINAL_KEY = "final";
+
+  private EpochLoop() {}
+
+  /**
+   * Runs the epochs not yet done and returns the optimizer steps taken in all. {@code state} goes into every
+   * checkpoint's state.json (model description, labels …); {@code lastLine} (may be null) adds a final metrics line.
+   */
+  public static long run(Settings s, GptStepModel step, int examples, Batches batches, EpochEnd end,
+      Map<String, Object> state, Supplier<Map<String, Object>> lastLine, Configuration conf, PrintStream console) {
+    CheckpointStore store = new CheckpointStore(s.outDir(), conf, 2);
+    int epochsDone = 0;
+    long steps = 0;
+    Optional<CheckpointStore.Loaded> resumed = store.loadLatest();
+    if (resumed.isPresent()) {
+      JsonNode saved = resumed.get().state();
+      step.restore(resumed.get().weights(), resumed.get().optimizer(), saved.path("rng").asLong());
+      epochsDone = saved.path("epoch").asInt();
+      steps = resumed.get().step();
+      console.printf("%s: resumed after epoch %d (step %d)%n", s.name(), epochsDone, steps);
+    }
+    long start = System.nanoTime();
+    long keptSteps = steps;
+    int keptEpochs = epochsDone;
+    // the past of a resumed run: its step lines and finished epochs, not the final (test) line of an earlier end
+    try (MetricsLog metrics = MetricsLog.open(s.outDir(), line -> line.has("step")
+        ? line.get("step").asLong() <= keptSteps
+        : line.path("epoch").asLong(Long.MAX_VALUE) <= keptEpochs && !line.has(FINAL_KEY), conf)) {
+      for (int epoch = epochsDone; epoch < s.epochs(); epoch++) {
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < examples; i++) {
+          order.add(i);
+        }
+        Collections.shuffle(order, new Random(s.seed() * 31 + epoch));
+        double lossSum = 0;
+        int count = 0;
+        long epochStart = System.nanoTime();
+        for (int from = 0; from < order.size(); from += s.batchSize()) {
+          TokenBatch b = batches.batch(order.subList(from, Math.min(order.size(), from + s.batchSize())));
+          StepModel.StepResult r = step.step(new int[][][] {b.inputs()}, new int[][][] {b.targets()}, s.lr(),
+              s.maxNorm());
+          steps++;
+          count++;
+          lossSum += r.loss();
+          if (steps % s.logInterval() == 0) {
+            Map<String, Object> line = new LinkedHashMap<>();
+            line.put("step", steps);
+            line.put("train_loss", r.loss());
+            line.put("lr", s.lr());
+            line.put("grad_norm", r.gradNorm());
+            line.put("examples_per_sec", (from + b.batchSize()) / ((System.nanoTime() - epochStart) / 1e9));
+            line.put("elapsed_s", (System.nanoTime() - start) / 1e9);
+            metrics.write(line);
+          }
+        }
+        double rate = examples / ((System.nanoTime() - epochStart) / 1e9);
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("epoch", epoch + 1);
+        line.put("train_loss", lossSum / Math.max(1, count));
+        line.putAll(end.finish(epoch + 1, lossSum / Math.max(1, count), rate));
+        line.put("examples_per_sec", rate);
+        metrics.write(line);
+        Map<String, Object> saved = new LinkedHashMap<>(state);
+        saved.put("epoch", epoch + 1);
+        saved.put("rng", step.rngState());
+        store.save(steps, step.weights(), step.optimizerState(), saved);
+      }
+      if (lastLine != null) {
+        metrics.write(lastLine.get());
+      }
+    }
+    return steps;
+  }
+}
