@@ -1,7 +1,6 @@
 package dev.sparkgpt.finetune;
 
 import dev.sparkgpt.config.ClassifyConfig;
-import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.config.ModelConfigs;
@@ -9,8 +8,6 @@ import dev.sparkgpt.data.TokenizerSpec;
 import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.model.GptModel;
-import dev.sparkgpt.model.GptParameters;
-import dev.sparkgpt.model.ModelLoader;
 import dev.sparkgpt.model.ParamNames;
 import dev.sparkgpt.model.TokenBatch;
 import dev.sparkgpt.tokenizer.Tokenizer;
@@ -60,7 +57,8 @@ public final class ClassifyFinetune {
     Configuration conf = HadoopConf.create();
     Tokenizer tok = TokenizerSpec.resolve(config.data().tokenizer(), conf).get();
     List<String> labels = config.data().labels();
-    GptModel model = baseModel(config, tok, labels.size());
+    GptModel model = BaseModels.load(config.baseCheckpoint(), config.modelName(), config.model(), tok, config.seed(),
+        labels.size());
     ModelConfig mc = model.config();
 
     LabelledExamples.Splits splits = LabelledExamples.split(LabelledExamples.read(config.data(), conf), config.data(),
@@ -119,40 +117,6 @@ public final class ClassifyFinetune {
     console.printf("finetune classify: test accuracy %.1f%% (%d examples; majority baseline %.1f%%) -> %s%n",
         100 * testScore[0].accuracy(), testScore[0].n(), 100 * majority(test, labels.size()), config.outDir());
     return new Result(t.epochs(), last[0], last[1], testScore[0], steps);
-  }
-
-  /** The base model with a fresh {@code classes}-row head: from a checkpoint (every tensor but the head) or random. */
-  static GptModel baseModel(ClassifyConfig config, Tokenizer tok, int classes) {
-    long seed = config.seed();
-    if ("random".equals(config.baseCheckpoint())) {
-      ModelConfig mc = ModelConfigs.resolve(config.modelName(), config.model()).withClasses(classes);
-      checkVocabulary(mc, tok, "model_name " + config.modelName());
-      return GptModel.initialize(mc, DataType.FLOAT, seed);
-    }
-    ModelLoader.Loaded base = ModelLoader.load(config.baseCheckpoint());
-    ModelConfig mc = base.model().config().withClasses(classes);
-    checkVocabulary(mc, tok, config.baseCheckpoint());
-    ModelLoader.tokenizerHash(config.baseCheckpoint()).ifPresent(hash -> {
-      if (!hash.equals(tok.hash())) {
-        throw new ConfigException("data.tokenizer", config.baseCheckpoint() + " was trained with another tokenizer "
-            + "than " + tok.name() + " (vocabulary hash differs)", "set data.tokenizer to the checkpoint's tokenizer");
-      }
-    });
-    GptParameters fresh = GptParameters.initialize(mc, DataType.FLOAT, seed);
-    GptParameters from = base.model().parameters();
-    for (String name : fresh.names()) {
-      if (!ParamNames.OUT_HEAD.equals(name) && from.names().contains(name)) {
-        fresh.set(name, from.get(name));
-      }
-    }
-    return new GptModel(fresh, ~seed);
-  }
-
-  private static void checkVocabulary(ModelConfig mc, Tokenizer tok, String source) {
-    if (mc.vocabSize() < tok.vocabSize()) {
-      throw new ConfigException("data.tokenizer", tok.name() + " has " + tok.vocabSize() + " ids but " + source
-          + " only " + mc.vocabSize(), "use the tokenizer the model was trained with");
-    }
   }
 
   /** Parameters left unchanged: all but the head (head), all but the last block, final norm and head (the book). */

@@ -1,7 +1,10 @@
 package dev.sparkgpt.jobs;
 
 import dev.sparkgpt.config.ClassifyConfig;
+import dev.sparkgpt.config.InstructConfig;
 import dev.sparkgpt.finetune.ClassifyFinetune;
+import dev.sparkgpt.finetune.InstructFinetune;
+import dev.sparkgpt.finetune.InstructionExamples;
 import dev.sparkgpt.finetune.LabelledExamples;
 import dev.sparkgpt.io.HadoopConf;
 import java.util.LinkedHashMap;
@@ -18,8 +21,9 @@ import picocli.CommandLine.Option;
  * {@code --class dev.sparkgpt.jobs.FinetuneJob sparkgpt.jar classify <same args>}.
  */
 @Command(name = "finetune", mixinStandardHelpOptions = true,
-    description = "Finetune a GPT: classify (a label per text, e.g. SMS spam).",
-    subcommands = {FinetuneJob.Classify.class})
+    description = "Finetune a GPT: classify (a label per text, e.g. SMS spam) or instruct (Alpaca-style "
+        + "instruction following).",
+    subcommands = {FinetuneJob.Classify.class, FinetuneJob.Instruct.class})
 public final class FinetuneJob implements Runnable {
   @picocli.CommandLine.Spec
   picocli.CommandLine.Model.CommandSpec spec;
@@ -56,6 +60,33 @@ public final class FinetuneJob implements Runnable {
         return Jobs.dryRun(config, "config valid, " + n + " labelled examples in " + config.data().path());
       }
       ClassifyFinetune.run(config, System.out);
+      return 0;
+    }
+  }
+
+  @Command(name = "instruct", mixinStandardHelpOptions = true, sortOptions = false,
+      description = "Train on Alpaca-formatted instruction + response; write the test split's responses.")
+  static final class Instruct implements Callable<Integer> {
+    @Mixin
+    JobOptions options = new JobOptions();
+
+    @Option(names = "--out-dir", paramLabel = "DIR", description = "Run directory (metrics, checkpoints).")
+    String outDir;
+
+    @Option(names = "--base", paramLabel = "DIR|random", description = "Base checkpoint (SparkGPT or HF GPT-2).")
+    String base;
+
+    @Override
+    public Integer call() {
+      Map<String, Object> flags = new LinkedHashMap<>();
+      flags.put("out_dir", outDir);
+      flags.put("base_checkpoint", base);
+      InstructConfig config = options.resolve(InstructConfig.class, InstructConfig.defaults(), flags).validate();
+      if (options.dryRun()) {
+        int n = InstructionExamples.read(config.data().path(), HadoopConf.create()).size();
+        return Jobs.dryRun(config, "config valid, " + n + " instruction entries in " + config.data().path());
+      }
+      InstructFinetune.run(config, System.out);
       return 0;
     }
   }

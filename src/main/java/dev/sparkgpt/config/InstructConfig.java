@@ -1,0 +1,111 @@
+package dev.sparkgpt.config;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Settings of an instruction finetune (the book's chapter 7, conf/finetune/alpaca.yaml): Alpaca-style entries
+ * formatted with the Alpaca template, trained as a language model on prompt + response (+ end-of-text), then the
+ * test split's responses generated into responses.jsonl for the judge.
+ *
+ * @param outDir run directory: metrics.jsonl, responses.jsonl, step-NNNNNN/ checkpoints (one per epoch), latest
+ * @param baseCheckpoint a SparkGPT run/step directory, a Hugging Face GPT-2 directory, or "random"
+ * @param modelName for "random": a preset in conf/model/ (or a model YAML)
+ * @param model for "random": overrides of the preset's keys
+ * @param data the instruction entries
+ * @param train the loop
+ * @param optimizer AdamW (min_lr unused: a constant learning rate, as the book)
+ * @param generate responses written for the test split after training
+ * @param seed seeds the split, dropout and batch order (and the weights of a random base)
+ */
+public record InstructConfig(
+    String outDir,
+    String baseCheckpoint,
+    String modelName,
+    Map<String, Object> model,
+    Data data,
+    Train train,
+    PretrainConfig.Optimizer optimizer,
+    Generate generate,
+    long seed) {
+
+  /**
+   * The entries.
+   *
+   * @param path a JSON array or JSONL file of {instruction, input, output} objects (input may be empty or absent)
+   * @param trainFraction share for training (the book: 0.85)
+   * @param valFraction share for validation (the book: 0.05); the rest (0.10) is the test split
+   * @param maxLength tokens per example (0 = the context length); longer examples are truncated and counted
+   * @param maskPrompt count the loss on the response only (targets of the prompt's tokens ignored)
+   * @param tokenizer "gpt2" or a train-tokenizer directory
+   */
+  public record Data(String path, double trainFraction, double valFraction, int maxLength, boolean maskPrompt,
+      String tokenizer) {}
+
+  /**
+   * The loop.
+   *
+   * @param epochs passes over the training split (the book: 2)
+   * @param batchSize examples per optimizer step (the book: 8)
+   * @param maxNorm global gradient-norm clip (0 = off)
+   * @param logInterval steps between metrics lines
+   */
+  public record Train(int epochs, int batchSize, double maxNorm, int logInterval) {}
+
+  /**
+   * Responses for the test split.
+   *
+   * @param maxNewTokens tokens generated per response at most (greedy; stops at end-of-text)
+   * @param limit test entries answered (0 = all)
+   */
+  public record Generate(int maxNewTokens, int limit) {}
+
+  public InstructConfig {
+    model = model == null ? Map.of() : new LinkedHashMap<>(model);
+  }
+
+  /** Defaults: every key present, as in conf/finetune/alpaca.yaml. */
+  public static InstructConfig defaults() {
+    return new InstructConfig("runs/instruct", "random", "gpt2-tiny", Map.of(),
+        new Data(null, 0.85, 0.05, 0, false, "gpt2"),
+        new Train(2, 8, 1.0, 10),
+        new PretrainConfig.Optimizer(5e-5, 5e-5, 0.1, 0.9, 0.999, 1e-8),
+        new Generate(256, 0),
+        123);
+  }
+
+  /** Throws one ConfigException listing every problem. */
+  public InstructConfig validate() {
+    List<String> p = new ArrayList<>();
+    if (outDir == null || outDir.isBlank()) {
+      p.add("out_dir: empty. Fix: --set out_dir=runs/NAME");
+    }
+    if (baseCheckpoint == null || baseCheckpoint.isBlank()) {
+      p.add("base_checkpoint: empty. Fix: a checkpoint directory, a Hugging Face GPT-2 directory, or random");
+    }
+    if (data.path() == null || data.path().isBlank()) {
+      p.add("data.path: empty. Fix: --set data.path=FILE");
+    }
+    if (!(data.trainFraction() > 0 && data.valFraction() >= 0 && data.trainFraction() + data.valFraction() < 1)) {
+      p.add("data.train_fraction / val_fraction: need train > 0, val ≥ 0 and train + val < 1 (the rest is test)");
+    }
+    if (data.maxLength() < 0) {
+      p.add("data.max_length: must be ≥ 0 (0 = the context length)");
+    }
+    if (train.epochs() < 1 || train.batchSize() < 1 || train.logInterval() < 1 || train.maxNorm() < 0) {
+      p.add("train.epochs / batch_size / log_interval: must be ≥ 1; train.max_norm ≥ 0");
+    }
+    if (!(optimizer.lr() > 0) || optimizer.weightDecay() < 0 || !(optimizer.eps() > 0)) {
+      p.add("optimizer.lr > 0, weight_decay ≥ 0 and eps > 0 are required");
+    }
+    if (generate.maxNewTokens() < 1 || generate.limit() < 0) {
+      p.add("generate.max_new_tokens ≥ 1 and generate.limit ≥ 0 (0 = all) are required");
+    }
+    if (!p.isEmpty()) {
+      throw new ConfigException("finetune config", String.join("; ", p), "correct the keys named above");
+    }
+    return this;
+  }
+}
