@@ -47,6 +47,9 @@ public final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--tokenizer", defaultValue = "gpt2", paramLabel = "gpt2|DIR", description = "The model's tokenizer.")
   String tokenizer;
 
+  @Option(names = "--no-kv-cache", description = "Score the whole window at every step (slower; for comparison).")
+  boolean noKvCache;
+
   @Option(names = {"-v", "--verbose"}, description = "Print stack traces with errors.")
   boolean verbose;
 
@@ -75,7 +78,7 @@ public final class GenerateCommand implements Callable<Integer> {
     }
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     out.print(prompt);
-    Generator generator = new Generator(new GptStepModel(loaded.model(), null).scorer(), tok);
+    Generator generator = new Generator(new GptStepModel(loaded.model(), null).scorer(), tok, !noKvCache);
     Generator.Result r = generator.generate(ids, maxNewTokens, sampler, stops, text -> {
       out.print(text);
       out.flush();

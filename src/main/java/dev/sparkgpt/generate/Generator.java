@@ -19,6 +19,23 @@ public final class Generator {
     int contextLength();
 
     int vocabSize();
+
+    /** A fresh incremental session with a key/value cache, or null when the model has none. */
+    default Incremental incremental() {
+      return null;
+    }
+  }
+
+  /** Incremental scoring of one sequence: tokens go in once, the logits of the last come out. */
+  public interface Incremental {
+    /** Appends ids after the cached ones; returns the logits of the last. */
+    float[] append(int[] ids);
+
+    /** Forgets the cached tokens. */
+    void reset();
+
+    /** Tokens cached. */
+    int length();
   }
 
   /** What came out: the new ids, their text (stop string cut off), and why it stopped. */
@@ -26,10 +43,18 @@ public final class Generator {
 
   private final NextTokenLogits model;
   private final Tokenizer tokenizer;
+  private final boolean useCache;
 
+  /** A generator that uses the model's key/value cache when it has one. */
   public Generator(NextTokenLogits model, Tokenizer tokenizer) {
+    this(model, tokenizer, true);
+  }
+
+  /** {@code useCache} false: every step scores the whole window again (for comparison and benchmarks). */
+  public Generator(NextTokenLogits model, Tokenizer tokenizer, boolean useCache) {
     this.model = model;
     this.tokenizer = tokenizer;
+    this.useCache = useCache;
   }
 
   /**
@@ -48,9 +73,11 @@ public final class Generator {
     int emitted = 0;
     String reason = "max_new_tokens";
     String text = "";
+    Incremental cache = useCache ? model.incremental() : null;
     for (int i = 0; i < maxNewTokens; i++) {
       int from = Math.max(0, length - window);
-      float[] logits = model.next(Arrays.copyOfRange(context, from, length));
+      float[] logits = cache == null ? model.next(Arrays.copyOfRange(context, from, length))
+          : nextCached(cache, context, from, length);
       int id = sampler.next(logits, Math.min(model.vocabSize(), tokenizer.vocabSize()));
       if (id == tokenizer.eotId()) {
         reason = "end_of_text";
@@ -75,6 +102,18 @@ public final class Generator {
       stream.accept(text.substring(emitted));
     }
     return new Result(out.stream().mapToInt(Integer::intValue).toArray(), text, reason);
+  }
+
+  /**
+   * The logits after context[from, length) through the cache: only tokens not yet cached go in. When the window has
+   * slid (from moved), positions changed, so the window is scored afresh: identical to the stateless path.
+   */
+  private static float[] nextCached(Incremental cache, int[] context, int from, int length) {
+    if (from > 0 || cache.length() > length) {
+      cache.reset();
+      return cache.append(Arrays.copyOfRange(context, from, length));
+    }
+    return cache.append(Arrays.copyOfRange(context, cache.length(), length));
   }
 
   private static int firstStop(String text, List<String> stops) {

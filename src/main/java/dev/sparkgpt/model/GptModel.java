@@ -136,6 +136,11 @@ public final class GptModel {
     return sum / batch.weightSum();
   }
 
+  /** An incremental decoder with a key/value cache over these parameters (used live: train, then decode). */
+  public KvDecoder decoder() {
+    return new KvDecoder(parameters);
+  }
+
   /** Eval-mode logits [B, T, V]. */
   public INDArray logits(int[][] inputs) {
     return logits(inputs, false);
@@ -150,6 +155,16 @@ public final class GptModel {
     INDArray hidden = hiddenStates(inputs, masks);
     return head.logits(hidden, parameters.get(ParamNames.headWeight(config)))
         .reshape(inputs.length, inputs[0].length, config.outputSize());
+  }
+
+  /** Eval-mode logits [V] of the position after {@code context} only (the head runs on the last row alone). */
+  public float[] nextLogits(int[] context) {
+    int[][] inputs = {context};
+    checkTokens(new TokenBatch(inputs, new int[1][context.length]));
+    INDArray hidden = hiddenStates(inputs, null);
+    INDArray last = hidden.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(context.length - 1, context.length),
+        org.nd4j.linalg.indexing.NDArrayIndex.all()).dup('c');
+    return head.logits(last, parameters.get(ParamNames.headWeight(config))).castTo(DataType.FLOAT).toFloatVector();
   }
 
   /** Embeddings, blocks and final norm: [B][T] ids -> [B·T, C]. */

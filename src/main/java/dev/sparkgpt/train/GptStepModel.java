@@ -62,9 +62,7 @@ public final class GptStepModel implements StepModel {
     return new Generator.NextTokenLogits() {
       @Override
       public float[] next(int[] context) {
-        INDArray logits = model.logits(new int[][] {context});
-        return logits.get(NDArrayIndex.point(0), NDArrayIndex.point(context.length - 1), NDArrayIndex.all())
-            .castTo(DataType.FLOAT).toFloatVector();
+        return model.nextLogits(context);
       }
 
       @Override
@@ -75,6 +73,27 @@ public final class GptStepModel implements StepModel {
       @Override
       public int vocabSize() {
         return c.vocabSize();
+      }
+
+      @Override
+      public Generator.Incremental incremental() {
+        dev.sparkgpt.model.KvDecoder decoder = model.decoder();
+        return new Generator.Incremental() {
+          @Override
+          public float[] append(int[] ids) {
+            return decoder.append(ids);
+          }
+
+          @Override
+          public void reset() {
+            decoder.reset();
+          }
+
+          @Override
+          public int length() {
+            return decoder.length();
+          }
+        };
       }
     };
   }

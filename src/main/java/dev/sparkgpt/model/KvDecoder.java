@@ -1,0 +1,138 @@
+package dev.sparkgpt.model;
+
+import dev.sparkgpt.config.ModelConfig;
+import java.util.Arrays;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * Incremental decoding of one sequence with a key/value cache (eval mode, no dropout): {@link #append} runs only the
+ * new tokens through the blocks, attending to the keys and values cached for every earlier position, and returns the
+ * logits of the last one. A prompt goes in one call (prefill), then one token per call, so a step costs the same at
+ * token 200 as at token 20 apart from the attention over the cache. The same function as {@link GptModel#logits}
+ * (KvDecoderTest checks both agree position by position). Holds up to context_length positions: past that, {@link
+ * #reset} and append the last window again (a learned position embedding cannot slide).
+ */
+public final class KvDecoder {
+  private final ModelConfig config;
+  private final GptParameters p;
+  private final BufferPool pool = new BufferPool();
+  private final LayerNorm[] norm1;
+  private final LayerNorm[] norm2;
+  private final FeedForward[] feedForward;
+  private final LayerNorm finalNorm;
+  private final INDArray[] keys;    // per layer [H, context, D]
+  private final INDArray[] values;  // per layer [H, context, D]
+  private int length;
+
+  KvDecoder(GptParameters parameters) {
+    this.p = parameters;
+    this.config = parameters.config();
+    int layers = config.numLayers();
+    norm1 = new LayerNorm[layers];
+    norm2 = new LayerNorm[layers];
+    feedForward = new FeedForward[layers];
+    keys = new INDArray[layers];
+    values = new INDArray[layers];
+    DataType type = parameters.dataType();
+    for (int i = 0; i < layers; i++) {
+      norm1[i] = new LayerNorm(ParamNames.block(i, ParamNames.NORM1_SCALE), ParamNames.block(i,
+          ParamNames.NORM1_SHIFT), pool);
+      norm2[i] = new LayerNorm(ParamNames.block(i, ParamNames.NORM2_SCALE), ParamNames.block(i,
+          ParamNames.NORM2_SHIFT), pool);
+      feedForward[i] = new FeedForward(i, pool);
+      keys[i] = Nd4j.zeros(type, config.numHeads(), config.contextLength(), config.headDim());
+      values[i] = Nd4j.zeros(type, config.numHeads(), config.contextLength(), config.headDim());
+    }
+    finalNorm = new LayerNorm(ParamNames.FINAL_NORM_SCALE, ParamNames.FINAL_NORM_SHIFT, pool);
+  }
+
+  /** Positions cached so far. */
+  public int length() {
+    return length;
+  }
+
+  /** Forgets the cache (a new sequence). */
+  public void reset() {
+    length = 0;
+  }
+
+  /** Feeds {@code ids} after the cached positions; returns the logits [V] of the last of them. */
+  public float[] append(int[] ids) {
+    int n = ids.length;
+    if (n == 0) {
+      throw new IllegalArgumentException("nothing to append");
+    }
+    if (length + n > config.contextLength()) {
+      throw new IllegalArgumentException(length + " cached + " + n + " new tokens exceed context_length "
+          + config.contextLength() + ": reset() and append the last window");
+    }
+    for (int id : ids) {
+      if (id < 0 || id >= config.vocabSize()) {
+        throw new IllegalArgumentException("token id " + id + " is outside [0, " + config.vocabSize() + ")");
+      }
+    }
+    DataType type = p.dataType();
+    int c = config.embeddingDim();
+    int heads = config.numHeads();
+    int d = config.headDim();
+    int total = length + n;
+    INDArray x = pool.get("kv.x", type, n, c);                                                 // [n, C]
+    Nd4j.pullRows(p.get(ParamNames.TOKEN_EMBEDDING), x, 1, ids);
+    x.addi(p.get(ParamNames.POSITION_EMBEDDING).get(NDArrayIndex.interval(length, total), NDArrayIndex.all()));
+    INDArray mask = causalMask(type, n, total);                                                // [n, total]
+    for (int layer = 0; layer < config.numLayers(); layer++) {
+      INDArray a = norm1[layer].forward(p, x);
+      INDArray qkv = pool.get("kv.qkv", type, n, 3L * c);
+      Nd4j.gemm(a, p.get(ParamNames.block(layer, ParamNames.QKV_WEIGHT)), qkv, false, false, 1.0, 0.0);
+      if (config.qkvBias()) {
+        qkv.addiRowVector(p.get(ParamNames.block(layer, ParamNames.QKV_BIAS)));
+      }
+      INDArray split = qkv.reshape(n, 3, heads, d).permute(1, 2, 0, 3);                       // [3, H, n, D]
+      INDArray q = split.get(NDArrayIndex.point(0)).dup('c');                                  // [H, n, D]
+      keys[layer].get(NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all())
+          .assign(split.get(NDArrayIndex.point(1)));
+      values[layer].get(NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all())
+          .assign(split.get(NDArrayIndex.point(2)));
+      // per head, on contiguous [positions, D] slabs of the cache: no copy of the cache per step
+      INDArray scores = pool.get("kv.scores", type, heads, n, total);                          // [H, n, total]
+      INDArray context = pool.get("kv.context", type, heads, n, d);                            // [H, n, D]
+      for (int h = 0; h < heads; h++) {
+        INDArray k = keys[layer].get(NDArrayIndex.point(h), NDArrayIndex.interval(0, total), NDArrayIndex.all());
+        Nd4j.gemm(q.get(NDArrayIndex.point(h)), k, scores.get(NDArrayIndex.point(h)), false, true,
+            1.0 / Math.sqrt(d), 0.0);                                                           // Q Kᵀ / √D
+      }
+      scores.reshape(heads, (long) n * total).addiRowVector(mask.reshape(1, (long) n * total));
+      INDArray weights = scores.reshape((long) heads * n, total);
+      Nd4j.exec(new SoftMax(weights, weights, 1));
+      for (int h = 0; h < heads; h++) {
+        INDArray v = values[layer].get(NDArrayIndex.point(h), NDArrayIndex.interval(0, total), NDArrayIndex.all());
+        Nd4j.gemm(scores.get(NDArrayIndex.point(h)), v, context.get(NDArrayIndex.point(h)), false, false, 1.0, 0.0);
+      }
+      INDArray merged = context.permute(1, 0, 2).dup('c').reshape(n, c);                       // [n, C]
+      INDArray out = pool.get("kv.att_out", type, n, c);
+      Nd4j.gemm(merged, p.get(ParamNames.block(layer, ParamNames.ATTENTION_OUT_WEIGHT)), out, false, false, 1.0, 0.0);
+      out.addiRowVector(p.get(ParamNames.block(layer, ParamNames.ATTENTION_OUT_BIAS)));
+      x.addi(out);
+      x.addi(feedForward[layer].forward(p, norm2[layer].forward(p, x)));
+    }
+    INDArray last = finalNorm.forward(p, x.get(NDArrayIndex.interval(n - 1, n), NDArrayIndex.all()).dup('c'));
+    INDArray head = p.get(ParamNames.headWeight(config));                                      // [V, C]
+    INDArray logits = pool.get("kv.logits", type, 1, head.size(0));
+    Nd4j.gemm(last, head, logits, false, true, 1.0, 0.0);
+    length = total;
+    return logits.castTo(DataType.FLOAT).toFloatVector();
+  }
+
+  /** [n, total]: new row i (position length + i) sees columns 0 … length + i. */
+  private INDArray causalMask(DataType type, int n, int total) {
+    double[] m = new double[n * total];
+    for (int i = 0; i < n; i++) {
+      Arrays.fill(m, i * total + (total - n) + i + 1, (i + 1) * total, CausalSelfAttention.MASKED);
+    }
+    return Nd4j.createFromArray(m).reshape(n, total).castTo(type);
+  }
+}

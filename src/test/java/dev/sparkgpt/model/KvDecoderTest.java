@@ -1,0 +1,75 @@
+package dev.sparkgpt.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sparkgpt.config.ModelConfig;
+import dev.sparkgpt.generate.Generator;
+import dev.sparkgpt.generate.Sampler;
+import dev.sparkgpt.tokenizer.Tokenizer;
+import dev.sparkgpt.tokenizer.Tokenizers;
+import dev.sparkgpt.train.GptStepModel;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/** The key/value-cache decoder computes the same function as the full forward pass. */
+class KvDecoderTest {
+  @BeforeAll
+  static void oneThread() {
+    OneThread.pin();
+  }
+
+  private static GptModel model(boolean bias) {
+    return GptModel.initialize(new ModelConfig(50257, 24, 32, 4, 2, 0.1, bias, true), DataType.FLOAT, 7);
+  }
+
+  @Test
+  void prefillThenOneTokenAtATimeGivesTheFullForwardsLogits() {
+    for (boolean bias : new boolean[] {false, true}) {
+      GptModel m = model(bias);
+      int[] ids = new Random(3).ints(20, 0, 50257).toArray();
+      INDArray full = m.logits(new int[][] {ids});                                                // [1, 20, V]
+      KvDecoder decoder = m.decoder();
+      float[] prefill = decoder.append(java.util.Arrays.copyOf(ids, 8));
+      assertArrayEquals(row(full, 7), prefill, 1e-5f, "after the 8-token prefill");
+      for (int t = 8; t < ids.length; t++) {
+        float[] step = decoder.append(new int[] {ids[t]});
+        assertArrayEquals(row(full, t), step, 1e-5f, "position " + t + " (qkv_bias " + bias + ")");
+      }
+      assertEquals(20, decoder.length());
+      decoder.reset();
+      assertArrayEquals(row(full, 2), decoder.append(java.util.Arrays.copyOf(ids, 3)), 1e-5f, "after reset");
+    }
+  }
+
+  @Test
+  void greedyOutputIsIdenticalWithAndWithoutTheCacheAcrossTheWindow() {
+    GptModel m = model(true);
+    Tokenizer tok = Tokenizers.load("gpt2");
+    Generator.NextTokenLogits scorer = new GptStepModel(m, null).scorer();
+    int[] prompt = tok.encode("Every effort moves you");
+    // 60 new tokens with a 24-token window: the window slides for the last 40
+    Generator.Result cached = new Generator(scorer, tok, true).generate(prompt, 60, new Sampler(0, 0, 1, 1),
+        List.of(), null);
+    Generator.Result plain = new Generator(scorer, tok, false).generate(prompt, 60, new Sampler(0, 0, 1, 1),
+        List.of(), null);
+    assertTrue(cached.ids().length >= 40, "generated " + cached.ids().length);
+    assertArrayEquals(plain.ids(), cached.ids());
+    assertEquals(plain.text(), cached.text());
+    // sampling with a seed too
+    assertArrayEquals(new Generator(scorer, tok, false).generate(prompt, 30, new Sampler(0.8, 50, 0.95, 9),
+        List.of(), null).ids(), new Generator(scorer, tok, true).generate(prompt, 30, new Sampler(0.8, 50, 0.95, 9),
+        List.of(), null).ids());
+  }
+
+  private static float[] row(INDArray logits, int t) {
+    return logits.get(NDArrayIndex.point(0), NDArrayIndex.point(t), NDArrayIndex.all()).castTo(DataType.FLOAT)
+        .toFloatVector();
+  }
+}
