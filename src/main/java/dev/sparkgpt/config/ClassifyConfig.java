@@ -79,15 +79,7 @@ public record ClassifyConfig(
   /** Throws one ConfigException listing every problem. */
   public ClassifyConfig validate() {
     List<String> p = new ArrayList<>();
-    if (outDir == null || outDir.isBlank()) {
-      p.add("out_dir: empty. Fix: --set out_dir=runs/NAME");
-    }
-    if (baseCheckpoint == null || baseCheckpoint.isBlank()) {
-      p.add("base_checkpoint: empty. Fix: a checkpoint directory, a Hugging Face GPT-2 directory, or random");
-    }
-    if (data.path() == null || data.path().isBlank()) {
-      p.add("data.path: empty. Fix: --set data.path=FILE");
-    }
+    PretrainConfig.finetuneProblems(outDir, baseCheckpoint, data.path(), optimizer, p);
     if (!FORMATS.contains(data.format())) {
       p.add("data.format: '" + data.format() + "' is not one of " + FORMATS);
     }
@@ -109,9 +101,6 @@ public record ClassifyConfig(
     }
     if (train.maxNorm() < 0) {
       p.add("train.max_norm: must be ≥ 0 (0 = no clipping)");
-    }
-    if (!(optimizer.lr() > 0) || optimizer.weightDecay() < 0 || !(optimizer.eps() > 0)) {
-      p.add("optimizer.lr > 0, weight_decay ≥ 0 and eps > 0 are required");
     }
     if (!p.isEmpty()) {
       throw new ConfigException("finetune config", String.join("; ", p), "correct the keys named above");

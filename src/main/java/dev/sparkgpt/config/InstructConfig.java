@@ -79,15 +79,7 @@ public record InstructConfig(
   /** Throws one ConfigException listing every problem. */
   public InstructConfig validate() {
     List<String> p = new ArrayList<>();
-    if (outDir == null || outDir.isBlank()) {
-      p.add("out_dir: empty. Fix: --set out_dir=runs/NAME");
-    }
-    if (baseCheckpoint == null || baseCheckpoint.isBlank()) {
-      p.add("base_checkpoint: empty. Fix: a checkpoint directory, a Hugging Face GPT-2 directory, or random");
-    }
-    if (data.path() == null || data.path().isBlank()) {
-      p.add("data.path: empty. Fix: --set data.path=FILE");
-    }
+    PretrainConfig.finetuneProblems(outDir, baseCheckpoint, data.path(), optimizer, p);
     if (!(data.trainFraction() > 0 && data.valFraction() >= 0 && data.trainFraction() + data.valFraction() < 1)) {
       p.add("data.train_fraction / val_fraction: need train > 0, val ≥ 0 and train + val < 1 (the rest is test)");
     }
@@ -96,9 +88,6 @@ public record InstructConfig(
     }
     if (train.epochs() < 1 || train.batchSize() < 1 || train.logInterval() < 1 || train.maxNorm() < 0) {
       p.add("train.epochs / batch_size / log_interval: must be ≥ 1; train.max_norm ≥ 0");
-    }
-    if (!(optimizer.lr() > 0) || optimizer.weightDecay() < 0 || !(optimizer.eps() > 0)) {
-      p.add("optimizer.lr > 0, weight_decay ≥ 0 and eps > 0 are required");
     }
     if (generate.maxNewTokens() < 1 || generate.limit() < 0) {
       p.add("generate.max_new_tokens ≥ 1 and generate.limit ≥ 0 (0 = all) are required");

@@ -97,6 +97,22 @@ public record PretrainConfig(
         1337, "auto");
   }
 
+  /** The checks every finetune config shares: out_dir, base_checkpoint, data.path and the optimizer's ranges. */
+  static void finetuneProblems(String outDir, String base, String dataPath, Optimizer optimizer, List<String> p) {
+    if (outDir == null || outDir.isBlank()) {
+      p.add("out_dir: empty. Fix: --set out_dir=runs/NAME");
+    }
+    if (base == null || base.isBlank()) {
+      p.add("base_checkpoint: empty. Fix: a checkpoint directory, a Hugging Face GPT-2 directory, or random");
+    }
+    if (dataPath == null || dataPath.isBlank()) {
+      p.add("data.path: empty. Fix: --set data.path=FILE");
+    }
+    if (!(optimizer.lr() > 0) || optimizer.weightDecay() < 0 || !(optimizer.eps() > 0)) {
+      p.add("optimizer.lr > 0, weight_decay ≥ 0 and eps > 0 are required");
+    }
+  }
+
   /** Throws one ConfigException listing every problem (LitGPT's validate_args). */
   public PretrainConfig validate() {
     List<String> p = new ArrayList<>();

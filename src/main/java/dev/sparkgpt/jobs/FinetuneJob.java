@@ -37,11 +37,10 @@ public final class FinetuneJob implements Runnable {
     spec.commandLine().usage(System.out);
   }
 
-  @Command(name = "classify", mixinStandardHelpOptions = true, sortOptions = false,
-      description = "Replace the LM head by one row per label and train on the last real token of each text.")
-  static final class Classify implements Callable<Integer> {
+  /** What every finetune takes besides its config: where it writes and what it starts from. */
+  static final class FinetuneOptions {
     @Mixin
-    JobOptions options = new JobOptions();
+    JobOptions job = new JobOptions();
 
     @Option(names = "--out-dir", paramLabel = "DIR", description = "Run directory (metrics, checkpoints).")
     String outDir;
@@ -49,13 +48,25 @@ public final class FinetuneJob implements Runnable {
     @Option(names = "--base", paramLabel = "DIR|random", description = "Base checkpoint (SparkGPT or HF GPT-2).")
     String base;
 
-    @Override
-    public Integer call() {
+    /** The config: defaults, YAML, --set, then these flags. */
+    <T> T resolve(Class<T> type, T defaults) {
       Map<String, Object> flags = new LinkedHashMap<>();
       flags.put("out_dir", outDir);
       flags.put("base_checkpoint", base);
-      ClassifyConfig config = options.resolve(ClassifyConfig.class, ClassifyConfig.defaults(), flags).validate();
-      if (options.dryRun()) {
+      return job.resolve(type, defaults, flags);
+    }
+  }
+
+  @Command(name = "classify", mixinStandardHelpOptions = true, sortOptions = false,
+      description = "Replace the LM head by one row per label and train on the last real token of each text.")
+  static final class Classify implements Callable<Integer> {
+    @Mixin
+    FinetuneOptions options = new FinetuneOptions();
+
+    @Override
+    public Integer call() {
+      ClassifyConfig config = options.resolve(ClassifyConfig.class, ClassifyConfig.defaults()).validate();
+      if (options.job.dryRun()) {
         int n = LabelledExamples.read(config.data(), HadoopConf.create()).size();
         return Jobs.dryRun(config, "config valid, " + n + " labelled examples in " + config.data().path());
       }
@@ -68,21 +79,12 @@ public final class FinetuneJob implements Runnable {
       description = "Train on Alpaca-formatted instruction + response; write the test split's responses.")
   static final class Instruct implements Callable<Integer> {
     @Mixin
-    JobOptions options = new JobOptions();
-
-    @Option(names = "--out-dir", paramLabel = "DIR", description = "Run directory (metrics, checkpoints).")
-    String outDir;
-
-    @Option(names = "--base", paramLabel = "DIR|random", description = "Base checkpoint (SparkGPT or HF GPT-2).")
-    String base;
+    FinetuneOptions options = new FinetuneOptions();
 
     @Override
     public Integer call() {
-      Map<String, Object> flags = new LinkedHashMap<>();
-      flags.put("out_dir", outDir);
-      flags.put("base_checkpoint", base);
-      InstructConfig config = options.resolve(InstructConfig.class, InstructConfig.defaults(), flags).validate();
-      if (options.dryRun()) {
+      InstructConfig config = options.resolve(InstructConfig.class, InstructConfig.defaults()).validate();
+      if (options.job.dryRun()) {
         int n = InstructionExamples.read(config.data().path(), HadoopConf.create()).size();
         return Jobs.dryRun(config, "config valid, " + n + " instruction entries in " + config.data().path());
       }
