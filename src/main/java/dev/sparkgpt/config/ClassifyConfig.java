@@ -17,6 +17,7 @@ import java.util.Set;
  * @param data the labelled examples
  * @param train the loop
  * @param optimizer AdamW (min_lr unused: the book's constant learning rate)
+ * @param lora low-rank adapters instead of training the weights themselves (lora.r 0 = off)
  * @param seed seeds the head's init, the split, balancing, dropout and batch order
  */
 public record ClassifyConfig(
@@ -27,6 +28,7 @@ public record ClassifyConfig(
     Data data,
     Train train,
     PretrainConfig.Optimizer optimizer,
+    LoraConfig lora,
     long seed) {
 
   public static final Set<String> FORMATS = Set.of("tsv", "csv", "jsonl");
@@ -73,6 +75,7 @@ public record ClassifyConfig(
         new Data(null, "tsv", "text", "label", List.of("ham", "spam"), true, 0.7, 0.1, 0, "gpt2"),
         new Train(5, 8, "last_block_and_head", 1.0, 10, 0),
         new PretrainConfig.Optimizer(5e-5, 5e-5, 0.1, 0.9, 0.999, 1e-8),
+        LoraConfig.defaults(),
         123);
   }
 
@@ -80,6 +83,7 @@ public record ClassifyConfig(
   public ClassifyConfig validate() {
     List<String> p = new ArrayList<>();
     PretrainConfig.finetuneProblems(outDir, baseCheckpoint, data.path(), optimizer, p);
+    lora.problems(p);
     if (!FORMATS.contains(data.format())) {
       p.add("data.format: '" + data.format() + "' is not one of " + FORMATS);
     }

@@ -18,6 +18,7 @@ import java.util.Map;
  * @param train the loop
  * @param optimizer AdamW (min_lr unused: a constant learning rate, as the book)
  * @param generate responses written for the test split after training
+ * @param lora low-rank adapters instead of training the weights themselves (lora.r 0 = off)
  * @param seed seeds the split, dropout and batch order (and the weights of a random base)
  */
 public record InstructConfig(
@@ -29,6 +30,7 @@ public record InstructConfig(
     Train train,
     PretrainConfig.Optimizer optimizer,
     Generate generate,
+    LoraConfig lora,
     long seed) {
 
   /**
@@ -73,6 +75,7 @@ public record InstructConfig(
         new Train(2, 8, 1.0, 10),
         new PretrainConfig.Optimizer(5e-5, 5e-5, 0.1, 0.9, 0.999, 1e-8),
         new Generate(256, 0),
+        LoraConfig.defaults(),
         123);
   }
 
@@ -80,6 +83,7 @@ public record InstructConfig(
   public InstructConfig validate() {
     List<String> p = new ArrayList<>();
     PretrainConfig.finetuneProblems(outDir, baseCheckpoint, data.path(), optimizer, p);
+    lora.problems(p);
     if (!(data.trainFraction() > 0 && data.valFraction() >= 0 && data.trainFraction() + data.valFraction() < 1)) {
       p.add("data.train_fraction / val_fraction: need train > 0, val ≥ 0 and train + val < 1 (the rest is test)");
     }

@@ -47,6 +47,44 @@ public final class BaseModels {
     return new GptModel(fresh, ~seed);
   }
 
+  /**
+   * The trainable view of {@code model}: with LoRA (lora.r > 0) adapters on the configured targets and the weights
+   * frozen; else the weights minus {@code frozen}. Prints what trains.
+   */
+  public static dev.sparkgpt.train.GptStepModel trainable(GptModel model, dev.sparkgpt.config.PretrainConfig.Optimizer
+      optimizer, dev.sparkgpt.config.LoraConfig lora, java.util.Set<String> frozen, long seed, String name,
+      java.io.PrintStream console) {
+    long total = model.config().parameterCount();
+    if (lora.r() > 0) {
+      dev.sparkgpt.train.LoraAdapters adapters = new dev.sparkgpt.train.LoraAdapters(model.config(),
+          model.parameters(), lora.r(), lora.alpha(), lora.targets(), seed);
+      console.printf("%s: LoRA r=%d alpha=%s on %d weights: trainable parameters %,d of %,d (%.2f%%)%n", name,
+          lora.r(), lora.alpha(), adapters.targets().size(), adapters.parameters().size(), total,
+          100.0 * adapters.parameters().size() / total);
+      return new dev.sparkgpt.train.GptStepModel(model, optimizer, adapters);
+    }
+    long trainable = 0;
+    for (Map.Entry<String, org.nd4j.linalg.api.ndarray.INDArray> p : model.parameters().views().entrySet()) {
+      trainable += frozen.contains(p.getKey()) ? 0 : p.getValue().length();
+    }
+    console.printf("%s: trainable parameters %,d of %,d%n", name, trainable, total);
+    return new dev.sparkgpt.train.GptStepModel(model, optimizer).freeze(frozen);
+  }
+
+  /**
+   * After a LoRA finetune: the model with the adapters merged in, as a plain checkpoint in {@code outDir/merged}
+   * that generate, eval, classify and convert read like any run (its logits equal the adapted model's).
+   */
+  public static String writeMerged(String outDir, GptModel model, long step, Map<String, Object> state,
+      org.apache.hadoop.conf.Configuration conf) {
+    String merged = new org.apache.hadoop.fs.Path(outDir, "merged").toString();
+    Map<String, Object> plain = new java.util.LinkedHashMap<>(state);
+    plain.remove("lora");
+    new dev.sparkgpt.io.CheckpointStore(merged, conf, 1).save(step, model.parameters().toMap(DataType.FLOAT),
+        Map.of(), plain);
+    return merged;
+  }
+
   private static void checkVocabulary(ModelConfig mc, Tokenizer tok, String source) {
     if (mc.vocabSize() < tok.vocabSize()) {
       throw new ConfigException("data.tokenizer", tok.name() + " has " + tok.vocabSize() + " ids but " + source

@@ -76,14 +76,8 @@ public final class ClassifyFinetune {
         train.size(), val.size(), test.size(), labels, maxLength,
         truncated[0] > 0 ? " (" + truncated[0] + " longer examples truncated)" : "");
 
-    Set<String> frozen = frozen(mc, config.train().trainable());
-    GptStepModel step = new GptStepModel(model, config.optimizer()).freeze(frozen);
-    long trainable = 0;
-    for (Map.Entry<String, INDArray> p : model.parameters().views().entrySet()) {
-      trainable += frozen.contains(p.getKey()) ? 0 : p.getValue().length();
-    }
-    console.printf("finetune classify: %s trainable (%s): %,d of %,d parameters%n", config.baseCheckpoint(),
-        config.train().trainable(), trainable, mc.parameterCount());
+    GptStepModel step = BaseModels.trainable(model, config.optimizer(), config.lora(),
+        frozen(mc, config.train().trainable()), config.seed(), "finetune classify", console);
 
     ClassifyConfig.Train t = config.train();
     Map<String, Object> state = new LinkedHashMap<>();
@@ -94,6 +88,10 @@ public final class ClassifyFinetune {
     state.put("tokenizer", Map.of("name", tok.name(), "hash", tok.hash()));
     state.put("base_checkpoint", config.baseCheckpoint());
     state.put("config_yaml", ConfigLoader.toYaml(config));
+    if (config.lora().r() > 0) {
+      state.put("lora", Map.of("r", config.lora().r(), "alpha", config.lora().alpha(), "targets",
+          config.lora().targets()));
+    }
     Score[] last = new Score[2];
     EpochLoop.EpochEnd end = (epoch, trainLoss, rate) -> {
       last[0] = score(model, train, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
@@ -114,6 +112,10 @@ public final class ClassifyFinetune {
       last[1] = score(model, val, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
     }
     writeConfusion(config.outDir(), labels, testScore[0].confusion(), conf);
+    if (config.lora().r() > 0) {
+      console.printf("finetune classify: adapters merged -> %s%n", BaseModels.writeMerged(config.outDir(), model,
+          steps, state, conf));
+    }
     console.printf("finetune classify: test accuracy %.1f%% (%d examples; majority baseline %.1f%%) -> %s%n",
         100 * testScore[0].accuracy(), testScore[0].n(), 100 * majority(test, labels.size()), config.outDir());
     return new Result(t.epochs(), last[0], last[1], testScore[0], steps);

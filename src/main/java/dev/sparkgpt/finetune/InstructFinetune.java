@@ -60,7 +60,8 @@ public final class InstructFinetune {
         truncated[0] > 0 ? " (" + truncated[0] + " longer entries truncated)" : "",
         config.data().maskPrompt() ? "the responses only" : "prompt and response");
 
-    GptStepModel step = new GptStepModel(model, config.optimizer());
+    GptStepModel step = BaseModels.trainable(model, config.optimizer(), config.lora(), java.util.Set.of(),
+        config.seed(), "finetune instruct", console);
     InstructConfig.Train t = config.train();
     boolean mask = config.data().maskPrompt();
     int pad = tok.eotId();
@@ -71,6 +72,10 @@ public final class InstructFinetune {
     state.put("tokenizer", Map.of("name", tok.name(), "hash", tok.hash()));
     state.put("base_checkpoint", config.baseCheckpoint());
     state.put("config_yaml", ConfigLoader.toYaml(config));
+    if (config.lora().r() > 0) {
+      state.put("lora", Map.of("r", config.lora().r(), "alpha", config.lora().alpha(), "targets",
+          config.lora().targets()));
+    }
     double[] lastVal = {Double.NaN};
     EpochLoop.EpochEnd end = (epoch, trainLoss, rate) -> {
       lastVal[0] = loss(model, val, t.batchSize(), pad, mask);
@@ -84,6 +89,10 @@ public final class InstructFinetune {
         console);
     if (Double.isNaN(lastVal[0])) {
       lastVal[0] = loss(model, val, t.batchSize(), pad, mask);
+    }
+    if (config.lora().r() > 0) {
+      console.printf("finetune instruct: adapters merged -> %s%n", BaseModels.writeMerged(config.outDir(), model,
+          steps, state, conf));
     }
     List<InstructionExamples.Entry> test = splits.test();
     int n = config.generate().limit() > 0 ? Math.min(config.generate().limit(), test.size()) : test.size();

@@ -18,24 +18,42 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  */
 public final class GptParameters {
   private final ModelConfig config;
+  private final Map<String, long[]> shapes;
   private final INDArray flat;
   private final Map<String, INDArray> views;
 
   private GptParameters(ModelConfig config, INDArray flat) {
+    this(config, ParamNames.shapes(config), flat);
+  }
+
+  private GptParameters(ModelConfig config, Map<String, long[]> shapes, INDArray flat) {
     this.config = config;
+    this.shapes = shapes;
     this.flat = flat;
     Map<String, INDArray> named = new LinkedHashMap<>();
     long offset = 0;
-    for (Map.Entry<String, long[]> e : ParamNames.shapes(config).entrySet()) {
+    for (Map.Entry<String, long[]> e : shapes.entrySet()) {
       long length = Arrays.stream(e.getValue()).reduce(1, (a, b) -> a * b);
       named.put(e.getKey(), flat.get(NDArrayIndex.interval(offset, offset + length)).reshape(e.getValue()));
       offset += length;
     }
     if (offset != flat.length()) {
-      throw new IllegalArgumentException("a " + config + " has " + offset + " parameters, the vector holds "
+      throw new IllegalArgumentException("the layout has " + offset + " parameters, the vector holds "
           + flat.length());
     }
     this.views = Collections.unmodifiableMap(named);
+  }
+
+  /**
+   * Zeros in a layout of named shapes that is not a model's (e.g. LoRA adapters), so AdamW, norms and checkpoints
+   * work on it as on a model; {@link #config()} is null.
+   */
+  public static GptParameters zeros(Map<String, long[]> shapes, DataType dataType) {
+    long n = 0;
+    for (long[] shape : shapes.values()) {
+      n += Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+    }
+    return new GptParameters(null, new LinkedHashMap<>(shapes), Nd4j.zeros(dataType, n));
   }
 
   /** All zeros (gradient accumulators, optimizer moments). */
@@ -166,11 +184,11 @@ public final class GptParameters {
 
   /** A deep copy in {@code dataType}. */
   public GptParameters copy(DataType dataType) {
-    return new GptParameters(config, flat.castTo(dataType).dup());
+    return new GptParameters(config, shapes, flat.castTo(dataType).dup());
   }
 
   /** Zeros with this layout and type. */
   public GptParameters zerosLike() {
-    return zeros(config, dataType());
+    return new GptParameters(config, shapes, Nd4j.zeros(dataType(), flat.length()));
   }
 }

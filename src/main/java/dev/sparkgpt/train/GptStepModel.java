@@ -23,12 +23,51 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 public final class GptStepModel implements StepModel {
   private final GptModel model;
   private final TrainStep trainStep;
+  private final LoraAdapters lora;
+  private final TrainStep.Target loraTarget;
 
   /** Training model: {@code optimizer} configures AdamW (may be null for inference only). */
   public GptStepModel(GptModel model, PretrainConfig.Optimizer optimizer) {
+    this(model, optimizer, null);
+  }
+
+  /**
+   * With {@code lora} (may be null): the model's weights stay frozen and only the adapters train (AdamW over them
+   * alone); weights() and optimizerState() are the adapters', so checkpoints hold adapters only.
+   */
+  public GptStepModel(GptModel model, PretrainConfig.Optimizer optimizer, LoraAdapters lora) {
     this.model = model;
-    this.trainStep = optimizer == null ? null : new TrainStep(model, new AdamW(model.parameters(), optimizer.beta1(),
-        optimizer.beta2(), optimizer.eps(), optimizer.weightDecay()));
+    this.lora = lora;
+    if (lora == null) {
+      this.trainStep = optimizer == null ? null : new TrainStep(model, adamW(model.parameters(), optimizer));
+      this.loraTarget = null;
+    } else {
+      this.trainStep = new TrainStep(model, null);
+      AdamW updater = adamW(lora.parameters(), optimizer);
+      GptParameters gradients = lora.parameters().zerosLike();
+      this.loraTarget = new TrainStep.Target() {
+        @Override
+        public GptParameters parameters() {
+          return lora.parameters();
+        }
+
+        @Override
+        public GptParameters gradients(GptParameters modelGradients) {
+          lora.gradients(modelGradients, gradients);
+          return gradients;
+        }
+
+        @Override
+        public AdamW optimizer() {
+          return updater;
+        }
+      };
+      lora.applyTo(model.parameters());
+    }
+  }
+
+  private static AdamW adamW(GptParameters parameters, PretrainConfig.Optimizer o) {
+    return new AdamW(parameters, o.beta1(), o.beta2(), o.eps(), o.weightDecay());
   }
 
   public GptModel model() {
@@ -47,7 +86,10 @@ public final class GptStepModel implements StepModel {
     for (int a = 0; a < inputs.length; a++) {
       batches.add(new TokenBatch(inputs[a], targets[a]));
     }
-    TrainStep.Result r = trainStep.step(batches, lr, maxNorm);
+    TrainStep.Result r = trainStep.step(batches, lr, maxNorm, loraTarget);
+    if (lora != null) {
+      lora.applyTo(model.parameters()); // the model computes with the updated W + s·A·B
+    }
     return new StepResult(r.loss(), r.gradNorm());
   }
 
@@ -120,7 +162,7 @@ public final class GptStepModel implements StepModel {
 
   @Override
   public long parameterCount() {
-    return model.config().parameterCount();
+    return lora == null ? model.config().parameterCount() : lora.parameters().size();
   }
 
   @Override
@@ -130,12 +172,12 @@ public final class GptStepModel implements StepModel {
 
   @Override
   public Map<String, INDArray> weights() {
-    return model.parameters().toMap(DataType.FLOAT);
+    return (lora == null ? model.parameters() : lora.parameters()).toMap(DataType.FLOAT);
   }
 
   @Override
   public Map<String, INDArray> optimizerState() {
-    return trainStep.optimizer().state();
+    return lora == null ? trainStep.optimizer().state() : loraTarget.optimizer().state();
   }
 
   @Override
@@ -145,7 +187,7 @@ public final class GptStepModel implements StepModel {
 
   @Override
   public void restore(Map<String, INDArray> weights, Map<String, INDArray> optimizerState, long rngState) {
-    GptParameters p = model.parameters();
+    GptParameters p = lora == null ? model.parameters() : lora.parameters();
     for (String name : p.names()) {
       INDArray w = weights.get(name);
       if (w == null) {
@@ -153,8 +195,12 @@ public final class GptStepModel implements StepModel {
       }
       p.set(name, w);
     }
-    if (trainStep != null && !optimizerState.isEmpty()) {
-      trainStep.optimizer().loadState(optimizerState);
+    AdamW updater = lora == null ? (trainStep == null ? null : trainStep.optimizer()) : loraTarget.optimizer();
+    if (updater != null && !optimizerState.isEmpty()) {
+      updater.loadState(optimizerState);
+    }
+    if (lora != null) {
+      lora.applyTo(model.parameters());
     }
     model.random().setState(rngState);
   }

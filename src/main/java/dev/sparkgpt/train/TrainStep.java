@@ -36,6 +36,11 @@ public final class TrainStep {
 
   /** Accumulates all micro-batches (normalized by their joint weight sum) and applies one update. */
   public Result step(List<TokenBatch> microBatches, double learningRate, double maxGradNorm) {
+    return step(microBatches, learningRate, maxGradNorm, null);
+  }
+
+  /** As {@link #step(List, double, double)}, updating {@code target} (null = the model). */
+  public Result step(List<TokenBatch> microBatches, double learningRate, double maxGradNorm, Target target) {
     double normalizer = 0;
     for (TokenBatch batch : microBatches) {
       normalizer += batch.weightSum();
@@ -43,7 +48,7 @@ public final class TrainStep {
     for (TokenBatch batch : microBatches) {
       accumulate(batch, normalizer);
     }
-    return apply(learningRate, maxGradNorm);
+    return apply(learningRate, maxGradNorm, target);
   }
 
   /**
@@ -71,6 +76,21 @@ public final class TrainStep {
    * touching the weights when the loss or any gradient is NaN or infinite.
    */
   public Result apply(double learningRate, double maxGradNorm) {
+    return apply(learningRate, maxGradNorm, null);
+  }
+
+  /** Where an update goes when it is not the model's own parameters (LoRA adapters fed by the model's gradients). */
+  public interface Target {
+    GptParameters parameters();
+
+    /** The gradients of {@link #parameters()}, computed from the model's accumulated ones. */
+    GptParameters gradients(GptParameters modelGradients);
+
+    AdamW optimizer();
+  }
+
+  /** As {@link #apply(double, double)}, updating {@code target} (null = the model) instead. */
+  public Result apply(double learningRate, double maxGradNorm, Target target) {
     if (pendingBatches == 0) {
       throw new IllegalStateException("apply() without any accumulated micro-batch");
     }
@@ -80,17 +100,24 @@ public final class TrainStep {
     pendingBatches = 0;
     pendingTargets = 0;
     GptParameters gradients = model.gradients();
-    for (String name : optimizer.frozen()) {
+    GptParameters parameters = model.parameters();
+    AdamW updater = optimizer;
+    if (target != null) {
+      gradients = target.gradients(gradients);
+      parameters = target.parameters();
+      updater = target.optimizer();
+    }
+    for (String name : updater.frozen()) {
       gradients.get(name).assign(0); // frozen: no share of the norm, no update
     }
     double norm = GlobalNorm.of(gradients.vector());
     if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
-      throw new TrainingDivergedException("optimizer step " + (optimizer.stepCount() + 1) + ": loss " + loss
+      throw new TrainingDivergedException("optimizer step " + (updater.stepCount() + 1) + ": loss " + loss
           + ", gradient norm " + norm + firstNonFinite(gradients) + "; the weights were not updated. Fix: lower "
           + "the learning rate, clip gradients (max_norm 1.0) or add warmup, then resume from the last checkpoint");
     }
     double scale = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / (norm + 1e-6) : 1.0;
-    optimizer.step(model.parameters(), gradients, learningRate, scale);
+    updater.step(parameters, gradients, learningRate, scale);
     return new Result(loss, norm, scale, targets);
   }
 

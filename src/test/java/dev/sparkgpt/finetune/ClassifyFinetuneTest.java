@@ -92,6 +92,29 @@ class ClassifyFinetuneTest {
   }
 
   @Test
+  void loraTrainsAdaptersOnlyAndTheMergedCheckpointScoresTheSame(@TempDir Path dir) throws Exception {
+    // a base whose features know spam (one full epoch), then LoRA on it with a fresh head
+    ClassifyFinetune.run(config(dir.resolve("base"), "train.epochs=1"), QUIET);
+    ClassifyFinetune.Result r = ClassifyFinetune.run(config(dir.resolve("lora"), "lora.r=4", "lora.alpha=8",
+        "optimizer.lr=0.01", "optimizer.min_lr=0.01", "train.epochs=1", "base_checkpoint=" + dir.resolve("base")),
+        QUIET);
+    assertTrue(r.test().accuracy() > 0.85, "LoRA test accuracy " + r.test().accuracy());
+    var ck = new dev.sparkgpt.io.CheckpointStore(dir.resolve("lora").toString(), new Configuration(), 2).loadLatest()
+        .orElseThrow();
+    assertTrue(ck.weights().keySet().stream().allMatch(k -> k.contains(".lora_")), "adapters only: "
+        + ck.weights().keySet());
+    GptModel merged = ModelLoader.load(dir.resolve("lora/merged").toString()).model();
+    ClassifyConfig c = config(dir.resolve("lora"));
+    LabelledExamples.Splits splits = LabelledExamples.split(LabelledExamples.read(c.data(), new Configuration()),
+        c.data(), c.seed());
+    ClassifyFinetune.Encoded test = ClassifyFinetune.encode(splits.test(), Tokenizers.load("gpt2"), 48, new int[1]);
+    assertArrayEquals(r.test().confusion(), ClassifyFinetune.score(merged, test, 2, 0, 16, 50256).confusion(),
+        "the merged checkpoint classifies exactly as the adapted model");
+    ConfigException e = assertThrows(ConfigException.class, () -> config(dir, "lora.r=4", "lora.dropout=0.1"));
+    assertTrue(e.getMessage().contains("lora.dropout: 0.1 is not supported"), e.getMessage());
+  }
+
+  @Test
   void theTargetIsTheLabelAtTheLastRealTokenOnly() {
     ClassifyFinetune.Encoded split = new ClassifyFinetune.Encoded(new int[][] {{5, 6, 7}, {8}}, new int[] {1, 0});
     TokenBatch b = ClassifyFinetune.batch(split, List.of(0, 1), 50256);
