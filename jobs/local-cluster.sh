@@ -3,7 +3,7 @@
 # one Master and N Workers as separate JVMs. Used by the cluster integration test and for trying spark-submit.
 #
 #   jobs/local-cluster.sh start [WORKERS=2] [CORES_PER_WORKER=1]   -> prints the master URL
-#   jobs/local-cluster.sh submit CLASS ARGS...                     -> spark-submit of the uber-jar to it
+#   jobs/local-cluster.sh submit CLASS ARGS...                     -> spark-submit of the uber-jar (DRIVER_MEMORY=4g)
 #   jobs/local-cluster.sh stop
 #   jobs/local-cluster.sh kill-worker N                            -> kill -9 one Worker (failure tests)
 #
@@ -33,7 +33,7 @@ prepare_home() {
 }
 
 # exec: a backgrounded call's $! is then the JVM itself, so kill-worker hits the real process
-java_cmd() { exec java $SPARKGPT_ADD_OPENS -Xmx512m -cp "$home/conf:$home/jars/*" "$@"; }
+java_cmd() { exec java $SPARKGPT_ADD_OPENS -Xmx${JVM_HEAP:-512m} -cp "$home/conf:$home/jars/*" "$@"; }
 
 case "${1:-}" in
   start)
@@ -56,7 +56,8 @@ case "${1:-}" in
     jar=$(ls "$root"/target/sparkgpt-*-spark-submit.jar 2>/dev/null | head -1)
     [ -n "$jar" ] || { echo "error: no uber-jar. Fix: mvn -Pspark-submit -DskipTests package" >&2; exit 2; }
     export SPARK_SUBMIT="java_submit" MASTER="$master" SPARKGPT_JAR="$jar" EXECUTOR_MEMORY_GB=${EXECUTOR_MEMORY_GB:-2}
-    java_submit() { (java_cmd org.apache.spark.deploy.SparkSubmit "$@"); }
+    # the driver (client mode) holds the model and sums the workers' states: DRIVER_MEMORY (default 4g)
+    java_submit() { (JVM_HEAP=${DRIVER_MEMORY:-4g} java_cmd org.apache.spark.deploy.SparkSubmit "$@"); }
     source "$root/jobs/common.sh"
     class=$1; shift
     SPARK_SUBMIT_EXTRA="--conf spark.task.maxFailures=4 ${SPARK_SUBMIT_EXTRA:-}" sparkgpt_submit "$class" "$@"
