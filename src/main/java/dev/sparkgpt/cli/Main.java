@@ -29,6 +29,7 @@ public final class Main implements Runnable {
     VERBS.put("finetune", FinetuneJob::new);
     VERBS.put("classify", ClassifyCommand::new);
     VERBS.put("generate", GenerateCommand::new);
+    VERBS.put("chat", ChatCommand::new);
     VERBS.put("forward", ForwardCommand::new);
     VERBS.put("eval", EvalJob::new);
     VERBS.put("report", dev.sparkgpt.report.ReportCommand::new);

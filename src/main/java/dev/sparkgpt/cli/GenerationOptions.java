@@ -1,0 +1,61 @@
+package dev.sparkgpt.cli;
+
+import dev.sparkgpt.config.ConfigException;
+import dev.sparkgpt.data.TokenizerSpec;
+import dev.sparkgpt.generate.Generator;
+import dev.sparkgpt.generate.Sampler;
+import dev.sparkgpt.io.HadoopConf;
+import dev.sparkgpt.model.GptModel;
+import dev.sparkgpt.model.ModelLoader;
+import dev.sparkgpt.tokenizer.Tokenizer;
+import dev.sparkgpt.train.GptStepModel;
+import picocli.CommandLine.Option;
+
+/** What generate and chat share: the checkpoint, its tokenizer, and the sampling settings. */
+final class GenerationOptions {
+  @Option(names = "--checkpoint", required = true, paramLabel = "DIR", description = "Run, step or HF directory.")
+  String checkpoint;
+
+  @Option(names = "--max-new-tokens", defaultValue = "50", description = "Tokens to generate (default: ${DEFAULT-VALUE}).")
+  int maxNewTokens;
+
+  @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default: ${DEFAULT-VALUE}).")
+  double temperature;
+
+  @Option(names = "--top-k", defaultValue = "0", description = "Sample among the k most likely (0 = all).")
+  int topK;
+
+  @Option(names = "--top-p", defaultValue = "1", description = "Nucleus sampling mass (1 = off).")
+  double topP;
+
+  @Option(names = "--seed", defaultValue = "123", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--tokenizer", defaultValue = "gpt2", paramLabel = "gpt2|DIR", description = "The model's tokenizer.")
+  String tokenizer;
+
+  @Option(names = "--no-kv-cache", description = "Score the whole window at every step (slower; for comparison).")
+  boolean noKvCache;
+
+  /** A model, its tokenizer and a generator over them. */
+  record Loaded(GptModel model, Tokenizer tokenizer, Generator generator) {}
+
+  Sampler sampler() {
+    try {
+      return new Sampler(temperature, topK, topP, seed);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("sampling", e.getMessage(), "see --help for the ranges");
+    }
+  }
+
+  /** Loads the checkpoint and tokenizer; refuses a tokenizer with more ids than the model has rows. */
+  Loaded load() {
+    Tokenizer tok = TokenizerSpec.resolve(tokenizer, HadoopConf.create()).get();
+    GptModel model = ModelLoader.load(checkpoint).model();
+    if (model.config().vocabSize() < tok.vocabSize()) {
+      throw new ConfigException("--tokenizer", tok.name() + " has " + tok.vocabSize() + " ids but the model only "
+          + model.config().vocabSize(), "use the tokenizer the model was trained with");
+    }
+    return new Loaded(model, tok, new Generator(new GptStepModel(model, null).scorer(), tok, !noKvCache));
+  }
+}
