@@ -115,6 +115,20 @@ class ClassifyFinetuneTest {
   }
 
   @Test
+  void aBaseTrainedWithAnotherTokenizerIsRefused(@TempDir Path dir) throws Exception {
+    ClassifyFinetune.run(config(dir.resolve("base"), "train.epochs=1"), QUIET);
+    Path state = dir.resolve("base/step-000066/state.json");
+    assertTrue(Files.exists(state), "one epoch of 1046 examples in batches of 16 = 66 steps");
+    var doc = (com.fasterxml.jackson.databind.node.ObjectNode) JsonFiles.MAPPER.readTree(Files.readString(state));
+    ((com.fasterxml.jackson.databind.node.ObjectNode) doc.get("tokenizer")).put("hash", "0123abcd");
+    Files.writeString(state, JsonFiles.MAPPER.writeValueAsString(doc));
+    ConfigException e = assertThrows(ConfigException.class, () -> ClassifyFinetune.run(config(dir.resolve("next"),
+        "base_checkpoint=" + dir.resolve("base")), QUIET));
+    assertEquals("data.tokenizer: " + dir.resolve("base") + " was trained with another tokenizer than gpt2 "
+        + "(vocabulary hash differs). Fix: set data.tokenizer to the checkpoint's tokenizer", e.getMessage());
+  }
+
+  @Test
   void theTargetIsTheLabelAtTheLastRealTokenOnly() {
     ClassifyFinetune.Encoded split = new ClassifyFinetune.Encoded(new int[][] {{5, 6, 7}, {8}}, new int[] {1, 0});
     TokenBatch b = ClassifyFinetune.batch(split, List.of(0, 1), 50256);
