@@ -167,8 +167,7 @@ public final class InstructFinetune {
       FileSystem fs = target.getFileSystem(conf);
       try (OutputStream out = fs.create(temp, true)) {
         for (Map<String, Object> line : lines) {
-          out.write(JsonFiles.MAPPER.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
-              .writeValueAsString(line).concat("\n").getBytes(StandardCharsets.UTF_8));
+          out.write(JsonFiles.line(line).getBytes(StandardCharsets.UTF_8));
         }
       }
       fs.delete(target, false);
