@@ -252,6 +252,12 @@ public final class HfGpt2Checkpoint {
       Files.writeString(dir.resolve(CONFIG), JsonFiles.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(c));
       SafetensorsWriter w = new SafetensorsWriter().putMetadata("format", "pt");
       weights.forEach((name, value) -> w.add(toHf(name), value, dtype));
+      if (!config.qkvBias()) { // GPT-2 always has a c_attn bias: zeros compute the same as none
+        for (int layer = 0; layer < config.numLayers(); layer++) {
+          w.add(toHf(ParamNames.block(layer, ParamNames.QKV_BIAS)), org.nd4j.linalg.factory.Nd4j.zeros(
+              org.nd4j.linalg.api.buffer.DataType.FLOAT, 3L * config.embeddingDim()), dtype);
+        }
+      }
       w.write(dir.resolve(SafetensorsReader.MODEL_FILE));
     } catch (IOException e) {
       throw new CheckpointException(dir + ": cannot write Hugging Face checkpoint: " + e.getMessage(), e);

@@ -134,4 +134,31 @@ class FinetuneAveragingTest extends SparkTestBase {
     JsonNode last = JsonFiles.MAPPER.readTree(metrics.get(metrics.size() - 1));
     assertEquals(30, last.get("epoch").asInt());
   }
+
+  @Test
+  void loraInstructionFinetuneUnderAveragingMergesAndExportsToHuggingFace(@TempDir Path dir) throws Exception {
+    List<Map<String, String>> entries = new ArrayList<>();
+    for (int i = 0; i < 24; i++) {
+      entries.add(Map.of("instruction", "Repeat the number " + i + ".", "input", "", "output", "Number " + i + "."));
+    }
+    Path data = dir.resolve("numbers.json");
+    Files.writeString(data, JsonFiles.MAPPER.writeValueAsString(entries));
+    InstructConfig c = ConfigLoader.load(InstructConfig.class, InstructConfig.defaults(), null, List.of(
+        "data.path=" + data, "model.emb_dim=32", "model.n_heads=2", "model.n_layers=1", "model.context_length=64",
+        "model.drop_rate=0", "train.epochs=2", "train.batch_size=4", "lora.r=2", "lora.alpha=4",
+        "optimizer.lr=0.01", "optimizer.min_lr=0.01", "generate.max_new_tokens=4", "train.strategy=parameter_averaging",
+        "train.workers=2"), Map.of("out_dir", dir.resolve("run").toString()), null).validate();
+    InstructFinetune.run(spark, c, QUIET);
+    assertTrue(latestWeights(dir.resolve("run")).keySet().stream().allMatch(k -> k.contains(".lora_")),
+        "the run's checkpoints hold adapters only");
+    Path hf = dir.resolve("hf");
+    int rc = dev.sparkgpt.cli.Main.commandLine().execute("convert", "sparkgpt-to-hf", "--from",
+        dir.resolve("run/merged").toString(), "--to", hf.toString());
+    assertEquals(0, rc);
+    var merged = dev.sparkgpt.model.ModelLoader.load(dir.resolve("run/merged").toString()).model();
+    var exported = dev.sparkgpt.model.ModelLoader.load(hf.toString()).model();
+    int[][] ids = {{15496, 11, 995, 0, 464, 3797}};
+    assertArrayEquals(merged.logits(ids).data().asFloat(), exported.logits(ids).data().asFloat(), 0f,
+        "the exported Hugging Face checkpoint computes the merged model's logits");
+  }
 }
