@@ -8,18 +8,26 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * Token + learned position embeddings: x[b, t] = tok_emb[id[b, t]] + pos_emb[t], then dropout. The token lookup is
+ * Token + learned position embeddings: x[b, t] = tok_emb[id[b, t]] + pos_emb[t], then dropout (with RoPE there is
+ * no position table: the attention rotates queries and keys instead). The token lookup is
  * a row gather forward and a row scatter-add backward, written out here (ND4J's gather gradient is wrong:
  * SameDiffOpChecksTest.gatherGradientIsWrong).
  */
 final class Embeddings {
   private final BufferPool pool;
+  private final boolean positions;
   private int[] ids;          // [B·T] token ids of the last forward
   private int time;
   private INDArray mask;      // [B·T, C] dropout mask or null
 
+  /** With a learned position table (GPT-2). */
   Embeddings(BufferPool pool) {
+    this(true, pool);
+  }
+
+  Embeddings(boolean learnedPositions, BufferPool pool) {
     this.pool = pool;
+    this.positions = learnedPositions;
   }
 
   /** ids [B][T] -> [B·T, C] (a buffer of this layer). */
@@ -34,9 +42,11 @@ final class Embeddings {
     long c = tokens.size(1);
     INDArray x = pool.get("embeddings.out", tokens.dataType(), ids.length, c);               // [B·T, C]
     Nd4j.pullRows(tokens, x, 1, ids);
-    INDArray positions = params.get(ParamNames.POSITION_EMBEDDING)
-        .get(NDArrayIndex.interval(0, time), NDArrayIndex.all());                            // [T, C]
-    x.reshape(batch, time * c).addiRowVector(positions.reshape(1, time * c));                // [B, T·C] + [T·C]
+    if (positions) {
+      INDArray table = params.get(ParamNames.POSITION_EMBEDDING)
+          .get(NDArrayIndex.interval(0, time), NDArrayIndex.all());                          // [T, C]
+      x.reshape(batch, time * c).addiRowVector(table.reshape(1, time * c));                  // [B, T·C] + [T·C]
+    }
     mask = dropoutMask;
     return mask == null ? x : x.muli(mask);
   }
@@ -48,12 +58,14 @@ final class Embeddings {
   void backward(GptParameters grads, INDArray dx) {
     INDArray d = mask == null ? dx : dx.muli(mask);
     INDArray tokens = grads.get(ParamNames.TOKEN_EMBEDDING);
-    INDArray positions = grads.get(ParamNames.POSITION_EMBEDDING);
+    // without a position table the token gradient goes into a scratch "position" buffer nobody reads
+    INDArray positionGradient = positions ? grads.get(ParamNames.POSITION_EMBEDDING)
+        : pool.get("embeddings.no_positions", d.dataType(), time, d.size(1));
     int c = (int) d.size(1);
     if (d.dataType() == DataType.FLOAT) {
       FloatBuffer source = DirectBuffers.floats(d);
       FloatBuffer tokenRows = DirectBuffers.floats(tokens);
-      FloatBuffer positionRows = DirectBuffers.floats(positions);
+      FloatBuffer positionRows = DirectBuffers.floats(positionGradient);
       for (int row = 0; row < ids.length; row++) {
         int from = row * c;
         int token = ids[row] * c;
@@ -67,7 +79,7 @@ final class Embeddings {
     } else {
       DoubleBuffer source = DirectBuffers.doubles(d);
       DoubleBuffer tokenRows = DirectBuffers.doubles(tokens);
-      DoubleBuffer positionRows = DirectBuffers.doubles(positions);
+      DoubleBuffer positionRows = DirectBuffers.doubles(positionGradient);
       for (int row = 0; row < ids.length; row++) {
         int from = row * c;
         int token = ids[row] * c;
