@@ -210,6 +210,16 @@ public final class HfGpt2Checkpoint {
     return new Loaded(actual, weights);
   }
 
+  /** The config.json {@code torch_dtype} of a stored dtype (F32, F16 or BF16). */
+  static String torchDtype(SafetensorsDtype dtype) {
+    return switch (dtype) {
+      case F32 -> "float32";
+      case F16 -> "float16";
+      case BF16 -> "bfloat16";
+      default -> throw new IllegalArgumentException("Hugging Face export stores F32, F16 or BF16, not " + dtype);
+    };
+  }
+
   /** Writes {@code config.json} + {@code model.safetensors} as transformers' GPT2LMHeadModel expects them. */
   public static void save(Path dir, ModelConfig config, Map<String, INDArray> weights) {
     save(dir, config, weights, SafetensorsDtype.F32);
@@ -217,12 +227,11 @@ public final class HfGpt2Checkpoint {
 
   /** As {@link #save(Path, ModelConfig, Map)} with tensors stored as {@code dtype} (F32, F16 or BF16). */
   public static void save(Path dir, ModelConfig config, Map<String, INDArray> weights, SafetensorsDtype dtype) {
-    String torchDtype = switch (dtype) {
-      case F32 -> "float32";
-      case F16 -> "float16";
-      case BF16 -> "bfloat16";
-      default -> throw new IllegalArgumentException("Hugging Face export stores F32, F16 or BF16, not " + dtype);
-    };
+    String torchDtype = torchDtype(dtype);
+    if (!config.hasGpt2Architecture()) {
+      throw new CheckpointException(dir + ": " + config + " is not GPT-2's architecture. Fix: export it with "
+          + "HfCheckpoints.save, which writes Llama's layout for a Llama config");
+    }
     if (config.numClasses() > 0) {
       throw new CheckpointException(dir + ": a classifier (num_classes=" + config.numClasses() + ") has no GPT-2 "
           + "language-model head to export. Fix: export the pretrained model it was finetuned from");
