@@ -25,8 +25,8 @@ import org.nd4j.linalg.api.buffer.DataType;
  * Checkpoints between the interchange format and ours: a Hugging Face GPT-2 or Llama directory becomes a SparkGPT
  * run directory (one checkpoint, step 0, no optimizer state, the GPT-2 tokenizer recorded for GPT-2) that generate,
  * eval and forward load like any run; any checkpoint ModelLoader reads becomes a Hugging Face directory that
- * transformers' GPT2LMHeadModel or LlamaForCausalLM loads. Neither writes into a directory that already holds something, and neither leaves a
- * half-written result: both write beside the target and rename.
+ * transformers' GPT2LMHeadModel or LlamaForCausalLM loads. Neither writes into a directory that already holds
+ * something, and neither leaves a half-written result: both write beside the target and rename.
  */
 public final class CheckpointConversion {
   private CheckpointConversion() {}

@@ -147,7 +147,8 @@ final class HfLlamaCheckpoint {
       ours.put(ParamNames.block(i, ParamNames.QKV_WEIGHT), Nd4j.hstack(hf.get(layer + "self_attn.q_proj.weight")
           .transpose(), hf.get(layer + "self_attn.k_proj.weight").transpose(), hf.get(layer
           + "self_attn.v_proj.weight").transpose()).dup('c'));
-      ours.put(ParamNames.block(i, ParamNames.ATTENTION_OUT_WEIGHT), transposed(hf.get(layer + "self_attn.o_proj.weight")));
+      ours.put(ParamNames.block(i, ParamNames.ATTENTION_OUT_WEIGHT),
+          transposed(hf.get(layer + "self_attn.o_proj.weight")));
       ours.put(ParamNames.block(i, ParamNames.NORM2_SCALE), hf.get(layer + "post_attention_layernorm.weight"));
       ours.put(ParamNames.block(i, ParamNames.FF_GATE_WEIGHT), transposed(hf.get(layer + "mlp.gate_proj.weight")));
       ours.put(ParamNames.block(i, ParamNames.FF_UP_WEIGHT), transposed(hf.get(layer + "mlp.up_proj.weight")));

@@ -64,7 +64,8 @@ class LlamaLayerGradientTest {
       row[j] = j - 3;
       squares += row[j] * row[j];
     }
-    INDArray y = TokenLayer.finalNorm(config, new BufferPool()).forward(unit, Nd4j.createFromArray(new double[][] {row}));
+    INDArray y = TokenLayer.finalNorm(config, new BufferPool())
+        .forward(unit, Nd4j.createFromArray(new double[][] {row}));
     double rms = Math.sqrt(squares / 16 + 1e-5);
     assertEquals(-3 / rms, y.getDouble(0, 0), 1e-12);
     assertEquals(2 * 12 / rms, y.getDouble(0, 15), 1e-12);
@@ -182,7 +183,7 @@ class LlamaLayerGradientTest {
     INDArray grouped = params.get(ParamNames.block(0, ParamNames.QKV_WEIGHT));                   // [16, 16 + 2·8]
     INDArray wide = full.get(ParamNames.block(0, ParamNames.QKV_WEIGHT));                        // [16, 48]
     wide.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 16)).assign(columns(grouped, 0, 16));
-    int[] source = {0, 0, 1, 1};                                                                  // kv head of query head h
+    int[] source = {0, 0, 1, 1};                                                          // kv head of query head h
     for (int h = 0; h < 4; h++) {
       wide.get(NDArrayIndex.all(), NDArrayIndex.interval(16 + 4 * h, 20 + 4 * h))
           .assign(columns(grouped, 16 + 4 * source[h], 20 + 4 * source[h]));                    // keys
