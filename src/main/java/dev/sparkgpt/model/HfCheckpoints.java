@@ -26,12 +26,7 @@ public final class HfCheckpoints {
   /** Loads {@code dir} (config.json + safetensors) as float32 weights under our names. */
   public static HfGpt2Checkpoint.Loaded load(Path dir) {
     Path file = dir.resolve(HfGpt2Checkpoint.CONFIG);
-    JsonNode c;
-    try {
-      c = JsonFiles.MAPPER.readTree(Files.readString(file, StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      throw new CheckpointException(file + ": unreadable (" + e.getMessage() + ")", e);
-    }
+    JsonNode c = readConfigJson(dir);
     String type = c.path("model_type").asText("");
     String architectures = c.path("architectures").toString();
     if (type.equals("gpt2") || architectures.contains("\"GPT2LMHeadModel\"")) {
@@ -43,6 +38,16 @@ public final class HfCheckpoints {
     }
     throw new CheckpointException(file + ": architecture " + (architectures.equals("") ? "(none)" : architectures)
         + " with model_type \"" + type + "\" is not supported; supported: " + SUPPORTED);
+  }
+
+  /** The parsed {@code config.json} of {@code dir}. */
+  static JsonNode readConfigJson(Path dir) {
+    Path file = dir.resolve(HfGpt2Checkpoint.CONFIG);
+    try {
+      return JsonFiles.MAPPER.readTree(Files.readString(file, StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new CheckpointException(file + ": unreadable (" + e.getMessage() + ")", e);
+    }
   }
 
   /** Writes {@code weights} (our names) as a GPT-2 or Llama Hugging Face directory, as {@code config} is. */

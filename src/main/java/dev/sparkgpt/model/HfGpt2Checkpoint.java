@@ -10,7 +10,6 @@ import dev.sparkgpt.io.SafetensorsReader;
 import dev.sparkgpt.io.SafetensorsWriter;
 import dev.sparkgpt.io.TensorInfo;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -46,12 +45,7 @@ public final class HfGpt2Checkpoint {
   /** The model config of an HF {@code config.json} (GPT-2 keys); unknown architectures are refused by name. */
   public static ModelConfig readConfig(Path dir) {
     Path file = dir.resolve(CONFIG);
-    JsonNode c;
-    try {
-      c = JsonFiles.MAPPER.readTree(Files.readString(file, StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      throw new CheckpointException(file + ": unreadable (" + e.getMessage() + ")", e);
-    }
+    JsonNode c = HfCheckpoints.readConfigJson(dir);
     String type = c.path("model_type").asText("");
     if (!"gpt2".equals(type)) {
       throw new CheckpointException(file + ": model_type \"" + type + "\" (architectures " + c.path("architectures")

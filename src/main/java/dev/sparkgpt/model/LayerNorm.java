@@ -4,15 +4,16 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * LayerNorm over the channels of each token, y = (x - mean) / √(var + ε) · scale + shift (biased variance, ε 1e-5
- * by default, as GPT-2 and the book). Forward keeps x̂ and 1/σ for the backward pass. Written as Java loops over
- * rows (statistics
- * in double): the same work as nine ND4J ops took 5–11 ms on [512, 768] and 0.1–0.2 ms per op on a test model.
+ * by default, as GPT-2 and the book); without a shift name it is RMSNorm (Llama): no centering, no shift,
+ * y = x / √(mean(x²) + ε) · scale. Forward keeps x̂ and 1/σ for the backward pass. Written as Java loops over rows
+ * (statistics in double): the same work as nine ND4J ops took 5–11 ms on [512, 768] and 0.1–0.2 ms per op on a test
+ * model.
  */
 final class LayerNorm implements TokenLayer {
   static final double EPS = 1e-5;
 
   private final String scaleName;
-  private final String shiftName;
+  private final String shiftName; // null: RMSNorm
   private final double eps;
   private final BufferPool pool;
   private final String key;
@@ -24,6 +25,7 @@ final class LayerNorm implements TokenLayer {
     this(scaleName, shiftName, EPS, pool);
   }
 
+  /** As above with ε {@code eps}; {@code shiftName} null makes it RMSNorm. */
   LayerNorm(String scaleName, String shiftName, double eps, BufferPool pool) {
     this.scaleName = scaleName;
     this.shiftName = shiftName;
@@ -40,7 +42,8 @@ final class LayerNorm implements TokenLayer {
     normalized = pool.get(key + "normalized", x.dataType(), n, c);
     INDArray y = pool.get(key + "out", x.dataType(), n, c);
     double[] scale = params.get(scaleName).toDoubleVector();
-    double[] shift = params.get(shiftName).toDoubleVector();
+    boolean centered = shiftName != null;
+    double[] shift = centered ? params.get(shiftName).toDoubleVector() : new double[c];
     RowBuffer in = new RowBuffer(x);
     RowBuffer xHat = new RowBuffer(normalized);
     RowBuffer out = new RowBuffer(y);
@@ -49,7 +52,7 @@ final class LayerNorm implements TokenLayer {
     for (int i = 0; i < n; i++) {
       in.read(i, row);
       double mean = 0;
-      for (int j = 0; j < c; j++) {
+      for (int j = 0; centered && j < c; j++) {
         mean += row[j];
       }
       mean /= c;
@@ -74,7 +77,7 @@ final class LayerNorm implements TokenLayer {
 
   /**
    * dy [N, C] -> dx [N, C] (a buffer of this layer); adds the scale and shift gradients into {@code grads}.
-   * dx = (dx̂ - mean(dx̂) - x̂ · mean(dx̂ · x̂)) / σ with dx̂ = dy · scale.
+   * dx = (dx̂ - mean(dx̂) - x̂ · mean(dx̂ · x̂)) / σ with dx̂ = dy · scale (RMSNorm: without the mean(dx̂) term).
    */
   @Override
   public INDArray backward(GptParameters params, GptParameters grads, INDArray dy) {
@@ -101,7 +104,7 @@ final class LayerNorm implements TokenLayer {
         meanD += d[j];
         meanDx += d[j] * h[j];
       }
-      meanD /= c;
+      meanD = shiftName == null ? 0 : meanD / c;                 // RMSNorm: x̂ was not centered
       meanDx /= c;
       for (int j = 0; j < c; j++) {
         d[j] = (d[j] - meanD - h[j] * meanDx) * inverseStd[i];
@@ -109,7 +112,9 @@ final class LayerNorm implements TokenLayer {
       out.write(i, d);
     }
     addInto(grads.get(scaleName), dScale);
-    addInto(grads.get(shiftName), dShift);
+    if (shiftName != null) {
+      addInto(grads.get(shiftName), dShift);
+    }
     return dx;
   }
 

@@ -29,7 +29,7 @@ interface TokenLayer {
 
   private static TokenLayer norm(ModelConfig config, String scale, String shift, String alpha, BufferPool pool) {
     return switch (config.norm()) {
-      case ModelConfig.RMSNORM -> new RmsNorm(scale, config.normEps(), pool);
+      case ModelConfig.RMSNORM -> new LayerNorm(scale, null, config.normEps(), pool);
       case ModelConfig.DYT -> new DynamicTanh(scale, shift, alpha, pool);
       default -> new LayerNorm(scale, shift, config.normEps(), pool);
     };
