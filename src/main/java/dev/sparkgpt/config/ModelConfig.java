@@ -178,10 +178,13 @@ public record ModelConfig(
     return SWIGLU.equals(mlp);
   }
 
-  /** Whether this is GPT-2's architecture (LayerNorm, GELU, learned positions, multi-head attention, biases). */
+  /**
+   * Whether this is GPT-2's architecture (LayerNorm, GELU 4 × emb_dim wide, learned positions, multi-head attention,
+   * biases), which GPT-2's Hugging Face layout and the SameDiff reference graph can express.
+   */
   public boolean hasGpt2Architecture() {
-    return LAYERNORM.equals(norm) && GELU.equals(mlp) && LEARNED.equals(positional) && numKvGroups == numHeads
-        && linearBias;
+    return LAYERNORM.equals(norm) && GELU.equals(mlp) && LEARNED.equals(positional) && numKvGroups.equals(numHeads)
+        && linearBias && hiddenDim == 4 * embeddingDim;
   }
 
   /** Width of the fused query/key/value projection: (n_heads + 2 · n_kv_groups) × head_dim. */

@@ -53,19 +53,17 @@ final class Embeddings {
 
   /**
    * dx [B·T, C] (modified in place): adds into the token rows that were looked up (repeated ids add up) and the
-   * first T position rows. One Java pass over dx: an ND4J row view plus an add cost ≈ 0.2 ms per row here.
+   * first T position rows (if there is a position table). One Java pass over dx: an ND4J row view plus an add cost ≈ 0.2 ms per row here.
    */
   void backward(GptParameters grads, INDArray dx) {
     INDArray d = mask == null ? dx : dx.muli(mask);
     INDArray tokens = grads.get(ParamNames.TOKEN_EMBEDDING);
-    // without a position table the token gradient goes into a scratch "position" buffer nobody reads
-    INDArray positionGradient = positions ? grads.get(ParamNames.POSITION_EMBEDDING)
-        : pool.get("embeddings.no_positions", d.dataType(), time, d.size(1));
+    INDArray positionGradient = positions ? grads.get(ParamNames.POSITION_EMBEDDING) : null; // null with RoPE
     int c = (int) d.size(1);
     if (d.dataType() == DataType.FLOAT) {
       FloatBuffer source = DirectBuffers.floats(d);
       FloatBuffer tokenRows = DirectBuffers.floats(tokens);
-      FloatBuffer positionRows = DirectBuffers.floats(positionGradient);
+      FloatBuffer positionRows = positions ? DirectBuffers.floats(positionGradient) : null;
       for (int row = 0; row < ids.length; row++) {
         int from = row * c;
         int token = ids[row] * c;
@@ -73,13 +71,15 @@ final class Embeddings {
         for (int j = 0; j < c; j++) {
           float value = source.get(from + j);
           tokenRows.put(token + j, tokenRows.get(token + j) + value);
-          positionRows.put(position + j, positionRows.get(position + j) + value);
+          if (positionRows != null) {
+            positionRows.put(position + j, positionRows.get(position + j) + value);
+          }
         }
       }
     } else {
       DoubleBuffer source = DirectBuffers.doubles(d);
       DoubleBuffer tokenRows = DirectBuffers.doubles(tokens);
-      DoubleBuffer positionRows = DirectBuffers.doubles(positionGradient);
+      DoubleBuffer positionRows = positions ? DirectBuffers.doubles(positionGradient) : null;
       for (int row = 0; row < ids.length; row++) {
         int from = row * c;
         int token = ids[row] * c;
@@ -87,7 +87,9 @@ final class Embeddings {
         for (int j = 0; j < c; j++) {
           double value = source.get(from + j);
           tokenRows.put(token + j, tokenRows.get(token + j) + value);
-          positionRows.put(position + j, positionRows.get(position + j) + value);
+          if (positionRows != null) {
+            positionRows.put(position + j, positionRows.get(position + j) + value);
+          }
         }
       }
     }

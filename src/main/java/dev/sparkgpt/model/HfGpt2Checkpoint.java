@@ -65,7 +65,8 @@ public final class HfGpt2Checkpoint {
     int positions = c.has("n_positions") ? c.get("n_positions").asInt() : required(c, "n_ctx", file);
     return new ModelConfig(required(c, "vocab_size", file), positions, embd, required(c, "n_head", file),
         required(c, "n_layer", file), c.path("resid_pdrop").asDouble(0.0), true,
-        c.path("tie_word_embeddings").asBoolean(true));
+        c.path("tie_word_embeddings").asBoolean(true), 0, ModelConfig.LAYERNORM,
+        c.path("layer_norm_epsilon").asDouble(1e-5), null, null, null, null, null, null);
   }
 
   private static int required(JsonNode c, String key, Path file) {
@@ -190,8 +191,7 @@ public final class HfGpt2Checkpoint {
       if (weights.get(ParamNames.OUT_HEAD).equals(weights.get(ParamNames.TOKEN_EMBEDDING))) {
         weights.remove(ParamNames.OUT_HEAD);
       } else {
-        actual = new ModelConfig(config.vocabSize(), config.contextLength(), config.embeddingDim(), config.numHeads(),
-            config.numLayers(), config.dropRate(), config.qkvBias(), false);
+        actual = config.withTiedEmbeddings(false);
       }
     }
     Set<String> missing = new TreeSet<>(ParamNames.shapes(actual).keySet());
@@ -243,7 +243,7 @@ public final class HfGpt2Checkpoint {
       c.put("n_head", config.numHeads());
       c.putNull("n_inner");
       c.put("activation_function", "gelu_new");
-      c.put("layer_norm_epsilon", 1e-5);
+      c.put("layer_norm_epsilon", config.normEps());
       c.put("resid_pdrop", config.dropRate());
       c.put("embd_pdrop", config.dropRate());
       c.put("attn_pdrop", config.dropRate());
