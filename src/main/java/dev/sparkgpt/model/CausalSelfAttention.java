@@ -42,13 +42,18 @@ final class CausalSelfAttention {
   private int time;
 
   CausalSelfAttention(ModelConfig config, int layer, BufferPool pool) {
+    this(config, layer, RotaryEmbedding.of(config), pool);
+  }
+
+  /** With the model's shared RoPE tables ({@code rope} null for learned positions). */
+  CausalSelfAttention(ModelConfig config, int layer, RotaryEmbedding rope, BufferPool pool) {
     this.layer = layer;
     this.heads = config.numHeads();
     this.kvHeads = config.numKvGroups();
     this.headDim = config.headDim();
     this.qkvBias = config.qkvBias();
     this.outBias = config.linearBias();
-    this.rope = config.usesRope() ? new RotaryEmbedding(config) : null;
+    this.rope = rope;
     this.pool = pool;
     this.key = ParamNames.block(layer, "att.");
   }

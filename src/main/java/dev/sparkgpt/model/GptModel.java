@@ -37,8 +37,9 @@ public final class GptModel {
     this.embeddings = new Embeddings(!config.usesRope(), pool);
     this.finalNorm = TokenLayer.finalNorm(config, pool);
     this.blocks = new TransformerBlock[config.numLayers()];
+    RotaryEmbedding rope = RotaryEmbedding.of(config);
     for (int i = 0; i < blocks.length; i++) {
-      blocks[i] = new TransformerBlock(config, i, pool);
+      blocks[i] = new TransformerBlock(config, i, rope, pool);
     }
   }
 

@@ -49,7 +49,7 @@ public final class KvDecoder {
       values[i] = Nd4j.zeros(type, config.numKvGroups(), config.contextLength(), config.headDim());
     }
     finalNorm = TokenLayer.finalNorm(config, pool);
-    rope = config.usesRope() ? new RotaryEmbedding(config) : null;
+    rope = RotaryEmbedding.of(config);
   }
 
   /** Positions cached so far. */

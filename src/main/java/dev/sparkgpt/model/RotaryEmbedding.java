@@ -7,12 +7,18 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Rotary position embedding (RoPE) in the Hugging Face {@code rotate_half} convention: within a head of width D,
  * dimension i and i + D/2 (i < D/2) turn together by the angle position · θ^(-2i/D):
  * y_i = x_i cos - x_{i+D/2} sin, y_{i+D/2} = x_{i+D/2} cos + x_i sin. The backward pass is the rotation by the
- * opposite angle (the transpose of a rotation). Angles are computed in double once per position.
+ * opposite angle (the transpose of a rotation). Angles are computed in double once per position, and one instance
+ * serves every layer of a model (2 × context_length × head_dim/2 doubles).
  */
 final class RotaryEmbedding {
   private final int half;
   private final double[][] cos; // [context_length][D/2]
   private final double[][] sin;
+
+  /** The tables of {@code config}, or null when it has learned positions. */
+  static RotaryEmbedding of(ModelConfig config) {
+    return config.usesRope() ? new RotaryEmbedding(config) : null;
+  }
 
   RotaryEmbedding(ModelConfig config) {
     int d = config.headDim();

@@ -18,8 +18,13 @@ final class TransformerBlock {
   private INDArray feedForwardMask;
 
   TransformerBlock(ModelConfig config, int layer, BufferPool pool) {
+    this(config, layer, RotaryEmbedding.of(config), pool);
+  }
+
+  /** With the model's shared RoPE tables ({@code rope} null for learned positions). */
+  TransformerBlock(ModelConfig config, int layer, RotaryEmbedding rope, BufferPool pool) {
     norm1 = TokenLayer.blockNorm(config, layer, true, pool);
-    attention = new CausalSelfAttention(config, layer, pool);
+    attention = new CausalSelfAttention(config, layer, rope, pool);
     norm2 = TokenLayer.blockNorm(config, layer, false, pool);
     feedForward = TokenLayer.feedForward(config, layer, pool);
     this.pool = pool;

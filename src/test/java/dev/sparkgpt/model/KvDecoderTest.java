@@ -74,7 +74,17 @@ class KvDecoderTest {
 
   @Test
   void greedyOutputIsIdenticalWithAndWithoutTheCacheAcrossTheWindow() {
-    GptModel m = model(true);
+    assertCachedGenerationEqualsPlain(model(true));
+  }
+
+  @Test
+  void llamaGreedyOutputIsIdenticalWithAndWithoutTheCacheAcrossTheWindow() {
+    ModelConfig llama = ModelConfig.llama(50257, 24, 32, 4, 2, 2, 48, 10000);
+    assertCachedGenerationEqualsPlain(new GptModel(GradientCheck.randomParameters(llama, 0.2, 8).copy(
+        DataType.FLOAT), 0));
+  }
+
+  private static void assertCachedGenerationEqualsPlain(GptModel m) {
     Tokenizer tok = Tokenizers.load("gpt2");
     Generator.NextTokenLogits scorer = new GptStepModel(m, null).scorer();
     int[] prompt = tok.encode("Every effort moves you");
