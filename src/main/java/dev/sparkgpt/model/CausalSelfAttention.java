@@ -75,12 +75,17 @@ final class CausalSelfAttention {
       qkv.addiRowVector(p.get(name(ParamNames.QKV_BIAS)));
     }
     qkvHeads = pool.get(key + "qkv_heads", type, 3, bh, time, headDim);
-    INDArray split = qkv.reshape(batch, time, heads + 2 * kvHeads, headDim);                 // [B, T, H+2K, D]
-    head(qkvHeads, 0).reshape(batch, heads, time, headDim).assign(part(split, 0));
-    for (int part = 1; part < 3; part++) {              // each key/value head copied to the H/K query heads it serves
-      INDArray groups = head(qkvHeads, part).reshape(batch, kvHeads, heads / kvHeads, time, headDim);
-      for (int g = 0; g < heads / kvHeads; g++) {
-        group(groups, g).assign(part(split, part));
+    if (kvHeads == heads) {                             // one strided copy: [B,T,3,H,D] -> [3,B,H,T,D]
+      qkvHeads.reshape(3, batch, heads, time, headDim)
+          .assign(qkv.reshape(batch, time, 3, heads, headDim).permute(2, 0, 3, 1, 4));
+    } else {
+      INDArray split = qkv.reshape(batch, time, heads + 2 * kvHeads, headDim);               // [B, T, H+2K, D]
+      head(qkvHeads, 0).reshape(batch, heads, time, headDim).assign(part(split, 0));
+      for (int part = 1; part < 3; part++) {            // each key/value head copied to the H/K query heads it serves
+        INDArray groups = head(qkvHeads, part).reshape(batch, kvHeads, heads / kvHeads, time, headDim);
+        for (int g = 0; g < heads / kvHeads; g++) {
+          group(groups, g).assign(part(split, part));
+        }
       }
     }
     if (rope != null) {
@@ -143,13 +148,18 @@ final class CausalSelfAttention {
     }
     int width = (heads + 2 * kvHeads) * headDim;
     INDArray dQkv = pool.get("scratch.att.d_qkv", type, n, width);                          // [N, (H+2K)·D]
-    INDArray dSplit = dQkv.reshape(batch, time, heads + 2 * kvHeads, headDim);
-    part(dSplit, 0).assign(head(dHeads, 0).reshape(batch, heads, time, headDim));
-    for (int part = 1; part < 3; part++) {                  // a key/value head's gradient: Σ over its query heads
-      INDArray groups = head(dHeads, part).reshape(batch, kvHeads, heads / kvHeads, time, headDim);
-      INDArray target = part(dSplit, part).assign(group(groups, 0));
-      for (int copy = 1; copy < heads / kvHeads; copy++) {
-        target.addi(group(groups, copy));
+    if (kvHeads == heads) {                                 // [3,B,H,T,D] -> [B,T,3,H,D]
+      dQkv.reshape(batch, time, 3, heads, headDim)
+          .assign(dHeads.reshape(3, batch, heads, time, headDim).permute(1, 3, 0, 2, 4));
+    } else {
+      INDArray dSplit = dQkv.reshape(batch, time, heads + 2 * kvHeads, headDim);
+      part(dSplit, 0).assign(head(dHeads, 0).reshape(batch, heads, time, headDim));
+      for (int part = 1; part < 3; part++) {                // a key/value head's gradient: Σ over its query heads
+        INDArray groups = head(dHeads, part).reshape(batch, kvHeads, heads / kvHeads, time, headDim);
+        INDArray target = part(dSplit, part).assign(group(groups, 0));
+        for (int copy = 1; copy < heads / kvHeads; copy++) {
+          target.addi(group(groups, copy));
+        }
       }
     }
     MatMul.accumulate(input, dQkv, g.get(name(ParamNames.QKV_WEIGHT)), true, false);

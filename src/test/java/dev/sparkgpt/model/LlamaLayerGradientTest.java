@@ -150,8 +150,10 @@ class LlamaLayerGradientTest {
 
   @Test
   void attentionGradientsWithRopeGroupedQueriesAndDropout() {
+    // without biases: 2 key/value heads for 4 query heads; with biases: plain multi-head attention (4 of each)
     for (boolean bias : new boolean[] {false, true}) {
-      ModelConfig c = GradientCheck.tinyLlama(ModelConfig.RMSNORM, bias);
+      ModelConfig c = new ModelConfig(11, 6, 16, 4, 2, 0.1, bias, false, 0, ModelConfig.RMSNORM, 1e-5,
+          ModelConfig.SWIGLU, 12, ModelConfig.ROPE, 10000.0, bias ? 4 : 2, bias);
       GptParameters p = GradientCheck.randomParameters(c, 0.4, 31);
       GptParameters g = p.zerosLike();
       INDArray mask = DropoutMasks.draw(c, new RandomStream(32), DataType.DOUBLE, BATCH, TIME).attention()[1];
