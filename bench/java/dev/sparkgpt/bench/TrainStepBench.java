@@ -118,7 +118,7 @@ public final class TrainStepBench {
   }
 
   /** Token ids from a fixed LCG: the same batch in every run. */
-  private static TokenBatch randomBatch(ModelConfig config, int batch) {
+  static TokenBatch randomBatch(ModelConfig config, int batch) {
     int time = config.contextLength();
     int[][] inputs = new int[batch][time];
     int[][] targets = new int[batch][time];

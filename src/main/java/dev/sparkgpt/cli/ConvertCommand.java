@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 
 /** {@code sparkgpt convert hf-to-sparkgpt|sparkgpt-to-hf}: checkpoints between Hugging Face's layout and ours. */
 @Command(name = "convert", mixinStandardHelpOptions = true,
-    description = "Convert checkpoints between the Hugging Face GPT-2 layout and SparkGPT's.",
+    description = "Convert checkpoints between the Hugging Face GPT-2 / Llama layouts and SparkGPT's.",
     subcommands = {ConvertCommand.HfToSparkGpt.class, ConvertCommand.SparkGptToHf.class})
 public final class ConvertCommand implements Runnable {
   @picocli.CommandLine.Spec
@@ -22,8 +22,9 @@ public final class ConvertCommand implements Runnable {
   }
 
   @Command(name = "hf-to-sparkgpt", mixinStandardHelpOptions = true,
-      description = "A Hugging Face GPT-2 directory (config.json + model.safetensors or a sharded index; with or "
-          + "without the transformer. prefix; F32/F16/BF16; tied or untied lm_head) -> a SparkGPT run directory.")
+      description = "A Hugging Face GPT-2 or Llama directory (config.json + model.safetensors or a sharded index; "
+          + "GPT-2 with or without the transformer. prefix; F32/F16/BF16; tied or untied lm_head) -> a SparkGPT run "
+          + "directory.")
   static final class HfToSparkGpt implements Callable<Integer> {
     @Option(names = "--from", required = true, paramLabel = "DIR", description = "Hugging Face model directory.")
     Path from;
@@ -42,8 +43,8 @@ public final class ConvertCommand implements Runnable {
   }
 
   @Command(name = "sparkgpt-to-hf", mixinStandardHelpOptions = true,
-      description = "A SparkGPT run or step directory -> a Hugging Face GPT-2 directory that transformers' "
-          + "GPT2LMHeadModel loads.")
+      description = "A SparkGPT run or step directory -> a Hugging Face directory that transformers' "
+          + "GPT2LMHeadModel (GPT-2 config) or LlamaForCausalLM (Llama config) loads.")
   static final class SparkGptToHf implements Callable<Integer> {
     @Option(names = "--from", required = true, paramLabel = "DIR", description = "Run or step directory.")
     String from;

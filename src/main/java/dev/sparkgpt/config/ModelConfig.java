@@ -3,8 +3,10 @@ package dev.sparkgpt.config;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
- * Sizes of a GPT-2-style model (conf/model/*.yaml); no training knobs except dropout. Read by the model, the
- * checkpoint (its architecture is part of every checkpoint) and the Hugging Face converter.
+ * Sizes and architecture of a GPT-2- or Llama-style model (conf/model/*.yaml); no training knobs except dropout. Read
+ * by the model, the checkpoint (its architecture is part of every checkpoint) and the Hugging Face converters. The
+ * architecture keys after num_classes are optional and default to GPT-2 (so older YAMLs and checkpoints are
+ * unchanged); Llama is norm rmsnorm, mlp swiglu, positional rope, no biases, an untied head (conf/model/llama-*.yaml).
  *
  * @param vocabSize token ids are in [0, vocab_size)
  * @param contextLength longest sequence: rows of the learned position embedding
@@ -16,6 +18,18 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param tieEmbeddings whether the LM head reuses the token embedding matrix (GPT-2 does)
  * @param numClasses 0 for a language model; else the output head has this many rows (a classifier, the book's
  *     chapter 6: loss and prediction on the last real token), and the head cannot be tied
+ * @param norm {@value #LAYERNORM} (GPT-2), {@value #RMSNORM} (Llama: scale only) or {@value #DYT} (Dynamic Tanh,
+ *     "Transformers without Normalization": γ·tanh(α·x)+β with a learned scalar α, initialized to 0.5)
+ * @param normEps ε under the square root of LayerNorm and RMSNorm (1e-5; Llama 2 uses 1e-5, Llama 3 1e-5)
+ * @param mlp {@value #GELU} (GPT-2: up, GELU, down) or {@value #SWIGLU} (Llama: down(silu(gate(x)) ⊙ up(x)))
+ * @param hiddenDim feed-forward hidden width (default 4 × emb_dim; Llama 2 7B: 11008)
+ * @param positional {@value #LEARNED} position embeddings (GPT-2) or {@value #ROPE} rotary embeddings on queries and
+ *     keys (Hugging Face rotate_half convention: dimension i rotates with i + head_dim/2)
+ * @param ropeTheta RoPE base θ: dimension pair i turns by position · θ^(-2i/head_dim) (10000; Llama 3: 500000)
+ * @param numKvGroups key/value heads for grouped-query attention (default n_heads = plain multi-head attention);
+ *     query head h uses key/value head h / (n_heads / n_kv_groups)
+ * @param linearBias whether the attention output projection and the feed-forward layers have biases (GPT-2 does,
+ *     Llama does not); the query/key/value bias is qkv_bias
  */
 public record ModelConfig(
     @JsonProperty("vocab_size") int vocabSize,
@@ -26,16 +40,56 @@ public record ModelConfig(
     @JsonProperty("drop_rate") double dropRate,
     @JsonProperty("qkv_bias") boolean qkvBias,
     @JsonProperty("tie_embeddings") boolean tieEmbeddings,
-    @JsonProperty("num_classes") Integer numClasses) implements java.io.Serializable {
+    @JsonProperty("num_classes") Integer numClasses,
+    @JsonProperty("norm") String norm,
+    @JsonProperty("norm_eps") Double normEps,
+    @JsonProperty("mlp") String mlp,
+    @JsonProperty("hidden_dim") Integer hiddenDim,
+    @JsonProperty("positional") String positional,
+    @JsonProperty("rope_theta") Double ropeTheta,
+    @JsonProperty("n_kv_groups") Integer numKvGroups,
+    @JsonProperty("linear_bias") Boolean linearBias) implements java.io.Serializable {
+  public static final String LAYERNORM = "layernorm";
+  public static final String RMSNORM = "rmsnorm";
+  public static final String DYT = "dyt";
+  public static final String GELU = "gelu";
+  public static final String SWIGLU = "swiglu";
+  public static final String LEARNED = "learned";
+  public static final String ROPE = "rope";
 
-  /** A language model (num_classes 0). */
+  /** A GPT-2 language model (num_classes 0). */
   public ModelConfig(int vocabSize, int contextLength, int embeddingDim, int numHeads, int numLayers,
       double dropRate, boolean qkvBias, boolean tieEmbeddings) {
     this(vocabSize, contextLength, embeddingDim, numHeads, numLayers, dropRate, qkvBias, tieEmbeddings, 0);
   }
 
+  /** A GPT-2 model with {@code numClasses} outputs (0 = a language model). */
+  public ModelConfig(int vocabSize, int contextLength, int embeddingDim, int numHeads, int numLayers,
+      double dropRate, boolean qkvBias, boolean tieEmbeddings, Integer numClasses) {
+    this(vocabSize, contextLength, embeddingDim, numHeads, numLayers, dropRate, qkvBias, tieEmbeddings, numClasses,
+        null, null, null, null, null, null, null, null);
+  }
+
+  /**
+   * A Llama-style language model: RMSNorm (ε 1e-5), SwiGLU of width {@code hiddenDim}, RoPE with base
+   * {@code ropeTheta}, {@code kvGroups} key/value heads, no biases, untied head, no dropout.
+   */
+  public static ModelConfig llama(int vocabSize, int contextLength, int embeddingDim, int numHeads, int numLayers,
+      int kvGroups, int hiddenDim, double ropeTheta) {
+    return new ModelConfig(vocabSize, contextLength, embeddingDim, numHeads, numLayers, 0.0, false, false, 0,
+        RMSNORM, 1e-5, SWIGLU, hiddenDim, ROPE, ropeTheta, kvGroups, false);
+  }
+
   public ModelConfig {
     numClasses = numClasses == null ? 0 : numClasses; // absent from model YAMLs and older checkpoints: an LM
+    norm = norm == null ? LAYERNORM : norm;            // the architecture keys default to GPT-2
+    normEps = normEps == null ? 1e-5 : normEps;
+    mlp = mlp == null ? GELU : mlp;
+    hiddenDim = hiddenDim == null ? 4 * embeddingDim : hiddenDim;
+    positional = positional == null ? LEARNED : positional;
+    ropeTheta = ropeTheta == null ? 10000.0 : ropeTheta;
+    numKvGroups = numKvGroups == null ? numHeads : numKvGroups;
+    linearBias = linearBias == null ? Boolean.TRUE : linearBias;
     requirePositive("model.vocab_size", vocabSize);
     requirePositive("model.context_length", contextLength);
     requirePositive("model.emb_dim", embeddingDim);
@@ -58,6 +112,36 @@ public record ModelConfig(
       throw new ConfigException("model.drop_rate", "must be in [0, 1), got " + dropRate,
           "use 0.0 (no dropout) to 0.1 (the book's value)");
     }
+    requireOneOf("model.norm", norm, LAYERNORM, RMSNORM, DYT);
+    requireOneOf("model.mlp", mlp, GELU, SWIGLU);
+    requireOneOf("model.positional", positional, LEARNED, ROPE);
+    if (!(normEps > 0 && normEps < 1)) {
+      throw new ConfigException("model.norm_eps", "must be in (0, 1), got " + normEps, "use 1e-5 (GPT-2, Llama)");
+    }
+    requirePositive("model.hidden_dim", hiddenDim);
+    requirePositive("model.n_kv_groups", numKvGroups);
+    if (numHeads % numKvGroups != 0) {
+      throw new ConfigException("model.n_kv_groups", "n_kv_groups=" + numKvGroups + " does not divide n_heads="
+          + numHeads + " (each key/value head serves n_heads / n_kv_groups query heads)",
+          "choose n_kv_groups among the divisors of " + numHeads + " (n_heads = plain multi-head attention)");
+    }
+    if (ROPE.equals(positional)) {
+      if (embeddingDim / numHeads % 2 != 0) {
+        throw new ConfigException("model.positional", "rope rotates pairs of dimensions, but the head width "
+            + "emb_dim / n_heads = " + embeddingDim / numHeads + " is odd", "choose emb_dim and n_heads so that "
+            + "emb_dim / n_heads is even, or positional: learned");
+      }
+      if (!(ropeTheta > 1)) {
+        throw new ConfigException("model.rope_theta", "must be > 1, got " + ropeTheta,
+            "use 10000 (Llama 2) or 500000 (Llama 3)");
+      }
+    }
+  }
+
+  private static void requireOneOf(String key, String value, String... allowed) {
+    if (!java.util.Arrays.asList(allowed).contains(value)) {
+      throw new ConfigException(key, "unknown value \"" + value + "\"", "use one of " + String.join(", ", allowed));
+    }
   }
 
   private static void requirePositive(String key, int value) {
@@ -74,7 +158,47 @@ public record ModelConfig(
   /** The same model with a classification head of {@code classes} rows (untied), or an LM head for 0. */
   public ModelConfig withClasses(int classes) {
     return new ModelConfig(vocabSize, contextLength, embeddingDim, numHeads, numLayers, dropRate, qkvBias,
-        classes > 0 ? false : tieEmbeddings, classes);
+        classes > 0 ? false : tieEmbeddings, classes, norm, normEps, mlp, hiddenDim, positional, ropeTheta, numKvGroups,
+        linearBias);
+  }
+
+  /** The same architecture with a different head: {@code tied} to the token embedding or not. */
+  public ModelConfig withTiedEmbeddings(boolean tied) {
+    return new ModelConfig(vocabSize, contextLength, embeddingDim, numHeads, numLayers, dropRate, qkvBias, tied,
+        numClasses, norm, normEps, mlp, hiddenDim, positional, ropeTheta, numKvGroups, linearBias);
+  }
+
+  /** Whether positions enter through rotary embeddings (no position table). */
+  public boolean usesRope() {
+    return ROPE.equals(positional);
+  }
+
+  /** Whether the feed-forward network is SwiGLU (gate, up, down) rather than GELU (up, down). */
+  public boolean usesSwiGlu() {
+    return SWIGLU.equals(mlp);
+  }
+
+  /**
+   * Whether this is GPT-2's architecture (LayerNorm, GELU 4 × emb_dim wide, learned positions, multi-head attention,
+   * biases), which GPT-2's Hugging Face layout and the SameDiff reference graph can express.
+   */
+  public boolean hasGpt2Architecture() {
+    return LAYERNORM.equals(norm) && GELU.equals(mlp) && LEARNED.equals(positional) && numKvGroups.equals(numHeads)
+        && linearBias && hiddenDim == 4 * embeddingDim;
+  }
+
+  /** Width of the fused query/key/value projection: (n_heads + 2 · n_kv_groups) × head_dim. */
+  public int qkvWidth() {
+    return (numHeads + 2 * numKvGroups) * headDim();
+  }
+
+  /** Parameters of one normalization layer of width {@code c}: scale, plus shift (LayerNorm, DyT), plus α (DyT). */
+  public long normParameterCount(long c) {
+    return switch (norm) {
+      case RMSNORM -> c;
+      case DYT -> 2 * c + 1;
+      default -> 2 * c;
+    };
   }
 
   /** Width of one attention head: emb_dim / n_heads. */
@@ -82,23 +206,21 @@ public record ModelConfig(
     return embeddingDim / numHeads;
   }
 
-  /** Hidden width of the feed-forward network (GPT-2: 4 × emb_dim). */
-  public int hiddenDim() {
-    return 4 * embeddingDim;
-  }
-
   /** Trainable parameters, counting a tied embedding/head matrix once. */
   public long parameterCount() {
     long c = embeddingDim;
-    long perBlock = 2 * c                                  // norm1 scale + shift
-        + c * 3 * c + (qkvBias ? 3 * c : 0)                // query, key, value projection
-        + c * c + c                                        // attention output projection
-        + 2 * c                                            // norm2
-        + c * hiddenDim() + hiddenDim()                    // feed-forward up
-        + (long) hiddenDim() * c + c;                      // feed-forward down
-    long embeddings = (long) vocabSize * c + (long) contextLength * c;
+    long qkv = qkvWidth();
+    long h = hiddenDim;
+    long bias = linearBias ? 1 : 0;
+    long perBlock = normParameterCount(c)                  // norm1
+        + c * qkv + (qkvBias ? qkv : 0)                    // query, key, value projection
+        + c * c + bias * c                                 // attention output projection
+        + normParameterCount(c)                            // norm2
+        + (usesSwiGlu() ? 2 : 1) * (c * h + bias * h)      // feed-forward up (and gate)
+        + h * c + bias * c;                                // feed-forward down
+    long embeddings = (long) vocabSize * c + (usesRope() ? 0 : (long) contextLength * c);
     long head = tieEmbeddings ? 0 : (long) outputSize() * c;
-    return embeddings + numLayers * perBlock + 2 * c + head;
+    return embeddings + numLayers * perBlock + normParameterCount(c) + head;
   }
 
   /**
@@ -108,7 +230,8 @@ public record ModelConfig(
    */
   public double trainingFlopsPerToken(int sequenceLength) {
     double c = embeddingDim;
-    double matmulWeights = numLayers * (3 * c * c + c * c + 2 * c * hiddenDim()) + (double) outputSize() * c;
+    double matmulWeights = numLayers * (c * qkvWidth() + c * c + (usesSwiGlu() ? 3 : 2) * c * hiddenDim)
+        + (double) outputSize() * c;
     return 6 * matmulWeights + 12.0 * numLayers * c * sequenceLength;
   }
 }

@@ -43,7 +43,8 @@ public final class ModelConfigs {
     }
     if (base == null) {
       throw new ConfigException("model_name", "no model preset or YAML file '" + name + "'",
-          "use one of conf/model/*.yaml (gpt2-tiny, gpt2-124m, gpt2-355m, gpt2-774m, gpt2-1558m) or a path");
+          "use one of conf/model/*.yaml (gpt2-tiny, gpt2-124m, gpt2-355m, gpt2-774m, gpt2-1558m, llama-tiny, "
+              + "llama2-7b) or a path");
     }
     return ConfigLoader.loadWithOverrides(ModelConfig.class, base, source, overrides, "model");
   }

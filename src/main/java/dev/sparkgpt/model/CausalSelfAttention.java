@@ -12,7 +12,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 /**
  * Causal multi-head self-attention: one fused query/key/value projection, softmax(QKᵀ / √D + causal mask) with
  * dropout on the weights, the heads concatenated and projected back. Heads are batched ([B·H, T, D] products), and
- * every product goes through BLAS into a pooled output.
+ * every product goes through BLAS into a pooled output. Llama's variants: grouped-query attention (K = n_kv_groups
+ * key/value heads, each copied to the H / K query heads it serves; their gradients summed back) and rotary position
+ * embeddings on queries and keys ({@link RotaryEmbedding}).
  */
 final class CausalSelfAttention {
   /** Added to scores above the diagonal: exp underflows to exactly 0, so future tokens have exactly no effect. */
@@ -22,12 +24,15 @@ final class CausalSelfAttention {
 
   private final int layer;
   private final int heads;
+  private final int kvHeads;
   private final int headDim;
   private final boolean qkvBias;
+  private final boolean outBias;
+  private final RotaryEmbedding rope; // null with learned positions
   private final BufferPool pool;
   private final String key;
   private INDArray input;      // [N, C]           x of the last forward
-  private INDArray qkvHeads;   // [3, B·H, T, D]   queries, keys, values per head
+  private INDArray qkvHeads;   // [3, B·H, T, D]   queries, keys, values per query head (after RoPE)
   private INDArray weights;    // [B·H·T, T]       softmax weights (before dropout)
   private INDArray dropped;    // [B·H·T, T]       weights after dropout (= weights without)
   private INDArray mask;       // [B·H·T, T]       attention dropout mask or null
@@ -37,10 +42,18 @@ final class CausalSelfAttention {
   private int time;
 
   CausalSelfAttention(ModelConfig config, int layer, BufferPool pool) {
+    this(config, layer, RotaryEmbedding.of(config), pool);
+  }
+
+  /** With the model's shared RoPE tables ({@code rope} null for learned positions). */
+  CausalSelfAttention(ModelConfig config, int layer, RotaryEmbedding rope, BufferPool pool) {
     this.layer = layer;
     this.heads = config.numHeads();
+    this.kvHeads = config.numKvGroups();
     this.headDim = config.headDim();
     this.qkvBias = config.qkvBias();
+    this.outBias = config.linearBias();
+    this.rope = rope;
     this.pool = pool;
     this.key = ParamNames.block(layer, "att.");
   }
@@ -55,14 +68,30 @@ final class CausalSelfAttention {
     long n = (long) batch * time;
     long bh = (long) batch * heads;
     int c = heads * headDim;
-    INDArray qkv = pool.get("scratch.att.qkv", type, n, 3L * c);                            // [N, 3C]
+    int width = (heads + 2 * kvHeads) * headDim;
+    INDArray qkv = pool.get("scratch.att.qkv", type, n, width);                              // [N, (H+2K)·D]
     Nd4j.gemm(x, p.get(name(ParamNames.QKV_WEIGHT)), qkv, false, false, 1.0, 0.0);
     if (qkvBias) {
       qkv.addiRowVector(p.get(name(ParamNames.QKV_BIAS)));
     }
     qkvHeads = pool.get(key + "qkv_heads", type, 3, bh, time, headDim);
-    qkvHeads.reshape(3, batch, heads, time, headDim)
-        .assign(qkv.reshape(batch, time, 3, heads, headDim).permute(2, 0, 3, 1, 4));   // [B,T,3,H,D] -> [3,B,H,T,D]
+    if (kvHeads == heads) {                             // one strided copy: [B,T,3,H,D] -> [3,B,H,T,D]
+      qkvHeads.reshape(3, batch, heads, time, headDim)
+          .assign(qkv.reshape(batch, time, 3, heads, headDim).permute(2, 0, 3, 1, 4));
+    } else {
+      INDArray split = qkv.reshape(batch, time, heads + 2 * kvHeads, headDim);               // [B, T, H+2K, D]
+      head(qkvHeads, 0).reshape(batch, heads, time, headDim).assign(part(split, 0));
+      for (int part = 1; part < 3; part++) {            // each key/value head copied to the H/K query heads it serves
+        INDArray groups = head(qkvHeads, part).reshape(batch, kvHeads, heads / kvHeads, time, headDim);
+        for (int g = 0; g < heads / kvHeads; g++) {
+          group(groups, g).assign(part(split, part));
+        }
+      }
+    }
+    if (rope != null) {
+      rope.rotate(head(qkvHeads, 0), 0, false);
+      rope.rotate(head(qkvHeads, 1), 0, false);
+    }
 
     INDArray scores = pool.get(key + "weights", type, bh, time, time);                       // [B·H, T, T]
     Nd4j.exec(new Mmul(head(qkvHeads, 0), head(qkvHeads, 1), scores, TRANSPOSE_B));         // Q Kᵀ
@@ -79,7 +108,7 @@ final class CausalSelfAttention {
         .assign(context.reshape(batch, heads, time, headDim).permute(0, 2, 1, 3));      // [B,H,T,D] -> [B,T,H,D]
     INDArray out = pool.get(key + "out", type, n, c);
     Nd4j.gemm(merged, p.get(name(ParamNames.ATTENTION_OUT_WEIGHT)), out, false, false, 1.0, 0.0);
-    return out.addiRowVector(p.get(name(ParamNames.ATTENTION_OUT_BIAS)));
+    return outBias ? out.addiRowVector(p.get(name(ParamNames.ATTENTION_OUT_BIAS))) : out;
   }
 
   /** dOut [N, C] -> dx [N, C] (a buffer of this layer); adds the projection gradients into {@code g}. */
@@ -89,7 +118,9 @@ final class CausalSelfAttention {
     long bh = (long) batch * heads;
     int c = heads * headDim;
     MatMul.accumulate(merged, dOut, g.get(name(ParamNames.ATTENTION_OUT_WEIGHT)), true, false);
-    Reductions.addColumnSums(dOut, g.get(name(ParamNames.ATTENTION_OUT_BIAS)), pool);
+    if (outBias) {
+      Reductions.addColumnSums(dOut, g.get(name(ParamNames.ATTENTION_OUT_BIAS)), pool);
+    }
     INDArray dMerged = pool.get("scratch.att.d_merged", type, n, c);                          // [N, C]
     Nd4j.gemm(dOut, p.get(name(ParamNames.ATTENTION_OUT_WEIGHT)), dMerged, false, true, 1.0, 0.0);
     INDArray dContext = pool.get("scratch.att.d_context", type, bh, time, headDim);
@@ -111,9 +142,26 @@ final class CausalSelfAttention {
     Nd4j.exec(new Mmul(dWeights, head(qkvHeads, 1), head(dHeads, 0), MMulTranspose.allFalse())); // dQ = dS K
     Nd4j.exec(new Mmul(dWeights, head(qkvHeads, 0), head(dHeads, 1), TRANSPOSE_A));          // dK = dSᵀ Q
 
-    INDArray dQkv = pool.get("scratch.att.d_qkv", type, n, 3L * c);                          // [N, 3C]
-    dQkv.reshape(batch, time, 3, heads, headDim)
-        .assign(dHeads.reshape(3, batch, heads, time, headDim).permute(1, 3, 0, 2, 4)); // [3,B,H,T,D] -> [B,T,3,H,D]
+    if (rope != null) {
+      rope.rotate(head(dHeads, 0), 0, true);
+      rope.rotate(head(dHeads, 1), 0, true);
+    }
+    int width = (heads + 2 * kvHeads) * headDim;
+    INDArray dQkv = pool.get("scratch.att.d_qkv", type, n, width);                          // [N, (H+2K)·D]
+    if (kvHeads == heads) {                                 // [3,B,H,T,D] -> [B,T,3,H,D]
+      dQkv.reshape(batch, time, 3, heads, headDim)
+          .assign(dHeads.reshape(3, batch, heads, time, headDim).permute(1, 3, 0, 2, 4));
+    } else {
+      INDArray dSplit = dQkv.reshape(batch, time, heads + 2 * kvHeads, headDim);
+      part(dSplit, 0).assign(head(dHeads, 0).reshape(batch, heads, time, headDim));
+      for (int part = 1; part < 3; part++) {                // a key/value head's gradient: Σ over its query heads
+        INDArray groups = head(dHeads, part).reshape(batch, kvHeads, heads / kvHeads, time, headDim);
+        INDArray target = part(dSplit, part).assign(group(groups, 0));
+        for (int copy = 1; copy < heads / kvHeads; copy++) {
+          target.addi(group(groups, copy));
+        }
+      }
+    }
     MatMul.accumulate(input, dQkv, g.get(name(ParamNames.QKV_WEIGHT)), true, false);
     if (qkvBias) {
       Reductions.addColumnSums(dQkv, g.get(name(ParamNames.QKV_BIAS)), pool);
@@ -121,6 +169,20 @@ final class CausalSelfAttention {
     INDArray dx = pool.get(key + "dx", type, n, c);
     Nd4j.gemm(dQkv, p.get(name(ParamNames.QKV_WEIGHT)), dx, false, true, 1.0, 0.0);
     return dx;
+  }
+
+  /** Queries (0), keys (1) or values (2) of [B, T, H+2K, D] as a [B, H or K, T, D] view. */
+  private INDArray part(INDArray split, int part) {
+    int from = part == 0 ? 0 : heads + (part - 1) * kvHeads;
+    int to = part == 0 ? heads : from + kvHeads;
+    return split.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(from, to), NDArrayIndex.all())
+        .permute(0, 2, 1, 3);
+  }
+
+  /** Copy {@code g} of every key/value head in [B, K, H/K, T, D]: the [B, K, T, D] view of query heads k·H/K + g. */
+  private static INDArray group(INDArray grouped, int g) {
+    return grouped.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(g), NDArrayIndex.all(),
+        NDArrayIndex.all());
   }
 
   private static INDArray head(INDArray stacked, int part) {

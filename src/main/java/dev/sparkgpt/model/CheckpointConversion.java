@@ -22,16 +22,16 @@ import org.apache.hadoop.fs.FileSystem;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
- * Checkpoints between the interchange format and ours: a Hugging Face GPT-2 directory becomes a SparkGPT run
- * directory (one checkpoint, step 0, no optimizer state, the GPT-2 tokenizer recorded) that generate, eval and
- * forward load like any run; any checkpoint ModelLoader reads becomes a Hugging Face directory that transformers'
- * GPT2LMHeadModel loads. Neither writes into a directory that already holds something, and neither leaves a
- * half-written result: both write beside the target and rename.
+ * Checkpoints between the interchange format and ours: a Hugging Face GPT-2 or Llama directory becomes a SparkGPT
+ * run directory (one checkpoint, step 0, no optimizer state, the GPT-2 tokenizer recorded for GPT-2) that generate,
+ * eval and forward load like any run; any checkpoint ModelLoader reads becomes a Hugging Face directory that
+ * transformers' GPT2LMHeadModel or LlamaForCausalLM loads. Neither writes into a directory that already holds
+ * something, and neither leaves a half-written result: both write beside the target and rename.
  */
 public final class CheckpointConversion {
   private CheckpointConversion() {}
 
-  /** HF GPT-2 directory → SparkGPT run directory {@code to}; returns the checkpoint's directory. */
+  /** HF GPT-2 or Llama directory → SparkGPT run directory {@code to}; returns the checkpoint's directory. */
   public static org.apache.hadoop.fs.Path hfToSparkGpt(Path from, String to) {
     if (!HfGpt2Checkpoint.isHfDirectory(from)) {
       throw new InputException(from + ": not a Hugging Face checkpoint (config.json + model.safetensors or "
@@ -39,24 +39,26 @@ public final class CheckpointConversion {
     }
     Configuration conf = HadoopConf.create();
     refuseNonEmpty(to, conf);
-    HfGpt2Checkpoint.Loaded hf = HfGpt2Checkpoint.load(from);
-    Tokenizer gpt2 = Tokenizers.load("gpt2");
+    HfGpt2Checkpoint.Loaded hf = HfCheckpoints.load(from);
     Map<String, Object> state = new LinkedHashMap<>();
     state.put("tokens_seen", 0);
     state.put("model", ModelConfigs.describe(hf.config()));
-    state.put("tokenizer", Map.of("name", gpt2.name(), "hash", gpt2.hash()));
+    if (hf.config().hasGpt2Architecture()) { // a Llama's SentencePiece vocabulary is not one of our tokenizers
+      Tokenizer gpt2 = Tokenizers.load("gpt2");
+      state.put("tokenizer", Map.of("name", gpt2.name(), "hash", gpt2.hash()));
+    }
     state.put("converted_from", from.toAbsolutePath().toString());
     return new CheckpointStore(to, conf, 1).save(0, hf.weights(), Map.of(), state);
   }
 
-  /** A SparkGPT run/step directory (or an HF directory) → HF GPT-2 directory {@code to}, tensors as {@code dtype}. */
+  /** A SparkGPT run/step directory (or an HF directory) → HF GPT-2 or Llama directory {@code to} ({@code dtype}). */
   public static void sparkGptToHf(String from, Path to, SafetensorsDtype dtype) {
     refuseNonEmpty(to.toString(), HadoopConf.create());
     ModelLoader.Loaded loaded = ModelLoader.load(from);
     GptParameters p = loaded.model().parameters();
     Path staging = to.toAbsolutePath().resolveSibling("." + to.getFileName() + ".staging-" + UUID.randomUUID());
     try {
-      HfGpt2Checkpoint.save(staging, p.config(), p.toMap(DataType.FLOAT), dtype);
+      HfCheckpoints.save(staging, p.config(), p.toMap(DataType.FLOAT), dtype);
       Files.deleteIfExists(to); // an empty directory, checked above
       Files.move(staging, to, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException | RuntimeException e) {

@@ -8,18 +8,26 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * Token + learned position embeddings: x[b, t] = tok_emb[id[b, t]] + pos_emb[t], then dropout. The token lookup is
+ * Token + learned position embeddings: x[b, t] = tok_emb[id[b, t]] + pos_emb[t], then dropout (with RoPE there is
+ * no position table: the attention rotates queries and keys instead). The token lookup is
  * a row gather forward and a row scatter-add backward, written out here (ND4J's gather gradient is wrong:
  * SameDiffOpChecksTest.gatherGradientIsWrong).
  */
 final class Embeddings {
   private final BufferPool pool;
+  private final boolean positions;
   private int[] ids;          // [B·T] token ids of the last forward
   private int time;
   private INDArray mask;      // [B·T, C] dropout mask or null
 
+  /** With a learned position table (GPT-2). */
   Embeddings(BufferPool pool) {
+    this(true, pool);
+  }
+
+  Embeddings(boolean learnedPositions, BufferPool pool) {
     this.pool = pool;
+    this.positions = learnedPositions;
   }
 
   /** ids [B][T] -> [B·T, C] (a buffer of this layer). */
@@ -34,26 +42,28 @@ final class Embeddings {
     long c = tokens.size(1);
     INDArray x = pool.get("embeddings.out", tokens.dataType(), ids.length, c);               // [B·T, C]
     Nd4j.pullRows(tokens, x, 1, ids);
-    INDArray positions = params.get(ParamNames.POSITION_EMBEDDING)
-        .get(NDArrayIndex.interval(0, time), NDArrayIndex.all());                            // [T, C]
-    x.reshape(batch, time * c).addiRowVector(positions.reshape(1, time * c));                // [B, T·C] + [T·C]
+    if (positions) {
+      INDArray table = params.get(ParamNames.POSITION_EMBEDDING)
+          .get(NDArrayIndex.interval(0, time), NDArrayIndex.all());                          // [T, C]
+      x.reshape(batch, time * c).addiRowVector(table.reshape(1, time * c));                  // [B, T·C] + [T·C]
+    }
     mask = dropoutMask;
     return mask == null ? x : x.muli(mask);
   }
 
   /**
    * dx [B·T, C] (modified in place): adds into the token rows that were looked up (repeated ids add up) and the
-   * first T position rows. One Java pass over dx: an ND4J row view plus an add cost ≈ 0.2 ms per row here.
+   * first T position rows (if there is a position table). One Java pass over dx: an ND4J row view plus an add cost ≈ 0.2 ms per row here.
    */
   void backward(GptParameters grads, INDArray dx) {
     INDArray d = mask == null ? dx : dx.muli(mask);
     INDArray tokens = grads.get(ParamNames.TOKEN_EMBEDDING);
-    INDArray positions = grads.get(ParamNames.POSITION_EMBEDDING);
+    INDArray positionGradient = positions ? grads.get(ParamNames.POSITION_EMBEDDING) : null; // null with RoPE
     int c = (int) d.size(1);
     if (d.dataType() == DataType.FLOAT) {
       FloatBuffer source = DirectBuffers.floats(d);
       FloatBuffer tokenRows = DirectBuffers.floats(tokens);
-      FloatBuffer positionRows = DirectBuffers.floats(positions);
+      FloatBuffer positionRows = positions ? DirectBuffers.floats(positionGradient) : null;
       for (int row = 0; row < ids.length; row++) {
         int from = row * c;
         int token = ids[row] * c;
@@ -61,13 +71,15 @@ final class Embeddings {
         for (int j = 0; j < c; j++) {
           float value = source.get(from + j);
           tokenRows.put(token + j, tokenRows.get(token + j) + value);
-          positionRows.put(position + j, positionRows.get(position + j) + value);
+          if (positionRows != null) {
+            positionRows.put(position + j, positionRows.get(position + j) + value);
+          }
         }
       }
     } else {
       DoubleBuffer source = DirectBuffers.doubles(d);
       DoubleBuffer tokenRows = DirectBuffers.doubles(tokens);
-      DoubleBuffer positionRows = DirectBuffers.doubles(positions);
+      DoubleBuffer positionRows = positions ? DirectBuffers.doubles(positionGradient) : null;
       for (int row = 0; row < ids.length; row++) {
         int from = row * c;
         int token = ids[row] * c;
@@ -75,7 +87,9 @@ final class Embeddings {
         for (int j = 0; j < c; j++) {
           double value = source.get(from + j);
           tokenRows.put(token + j, tokenRows.get(token + j) + value);
-          positionRows.put(position + j, positionRows.get(position + j) + value);
+          if (positionRows != null) {
+            positionRows.put(position + j, positionRows.get(position + j) + value);
+          }
         }
       }
     }

@@ -6,18 +6,19 @@ import org.nd4j.linalg.api.ops.impl.transforms.strict.Sigmoid;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The position-wise feed-forward network: C -> 4C, GELU (tanh approximation, as GPT-2), 4C -> C. GELU is written
+ * The position-wise feed-forward network: C -> hidden (4C), GELU (tanh approximation, as GPT-2), 4C -> C. GELU is written
  * out from elementwise ops: ND4J's gelu is the sigmoid approximation and its preciseGelu is neither formula
  * (SameDiffOpChecksTest.preciseGeluIsNotTheTanhApproximation). It is computed as h · σ(2u) with
  * u = √(2/π)(h + 0.044715 h³), which is exactly 0.5 h (1 + tanh u) and takes fewer passes (ND4J's sigmoid is also
  * faster than its tanh: 5.7 against 10 ms on [512, 3072]).
  */
-final class FeedForward {
+final class FeedForward implements TokenLayer {
   /** 2 · √(2/π): the argument of the sigmoid is this × (h + 0.044715 h³). */
   static final double TWICE_GELU_SCALE = 2 * Math.sqrt(2 / Math.PI);
   static final double GELU_CUBIC = 0.044715;
 
   private final int layer;
+  private final boolean bias;
   private final BufferPool pool;
   private final String key;
   private INDArray input;      // [N, C]
@@ -25,14 +26,21 @@ final class FeedForward {
   private INDArray gate;       // [N, 4C] σ(2u) = 0.5 (1 + tanh u)
   private INDArray activated;  // [N, 4C] after GELU
 
+  /** GPT-2's network, with biases. */
   FeedForward(int layer, BufferPool pool) {
+    this(layer, true, pool);
+  }
+
+  FeedForward(int layer, boolean bias, BufferPool pool) {
     this.layer = layer;
+    this.bias = bias;
     this.pool = pool;
     this.key = ParamNames.block(layer, "ff.");
   }
 
   /** [N, C] -> [N, C] (a buffer of this layer). */
-  INDArray forward(GptParameters p, INDArray x) {
+  @Override
+  public INDArray forward(GptParameters p, INDArray x) {
     input = x;
     DataType type = x.dataType();
     long n = x.size(0);
@@ -40,23 +48,24 @@ final class FeedForward {
     long h = up.size(1);
     hidden = pool.get(key + "hidden", type, n, h);                                           // [N, 4C]
     Nd4j.gemm(x, up, hidden, false, false, 1.0, 0.0);
-    hidden.addiRowVector(p.get(name(ParamNames.FF_UP_BIAS)));
+    addBias(p, hidden, ParamNames.FF_UP_BIAS);
     gate = pool.get(key + "gate", type, n, h);                                               // σ(2u)
     hidden.mul(hidden, gate).muli(TWICE_GELU_SCALE * GELU_CUBIC).addi(TWICE_GELU_SCALE).muli(hidden);
     Nd4j.exec(new Sigmoid(gate, gate));
     activated = hidden.mul(gate, pool.get(key + "activated", type, n, h));                   // h · σ(2u)
     INDArray out = pool.get(key + "out", type, n, x.size(1));                                 // [N, C]
     Nd4j.gemm(activated, p.get(name(ParamNames.FF_DOWN_WEIGHT)), out, false, false, 1.0, 0.0);
-    return out.addiRowVector(p.get(name(ParamNames.FF_DOWN_BIAS)));
+    return addBias(p, out, ParamNames.FF_DOWN_BIAS);
   }
 
   /** dOut [N, C] -> dx [N, C] (a buffer of this layer); adds both layers' gradients into {@code g}. */
-  INDArray backward(GptParameters p, GptParameters g, INDArray dOut) {
+  @Override
+  public INDArray backward(GptParameters p, GptParameters g, INDArray dOut) {
     DataType type = dOut.dataType();
     long n = dOut.size(0);
     long h = hidden.size(1);
     MatMul.accumulate(activated, dOut, g.get(name(ParamNames.FF_DOWN_WEIGHT)), true, false);
-    Reductions.addColumnSums(dOut, g.get(name(ParamNames.FF_DOWN_BIAS)), pool);
+    addBiasGradient(g, dOut, ParamNames.FF_DOWN_BIAS);
     INDArray dHidden = pool.get("scratch.ff.d_hidden", type, n, h);                          // [N, 4C]
     Nd4j.gemm(dOut, p.get(name(ParamNames.FF_DOWN_WEIGHT)), dHidden, false, true, 1.0, 0.0); // dGELU output
     // GELU'(h) = s + h · s (1 - s) · 2u'(h), s = σ(2u), 2u'(h) = 2√(2/π) (1 + 3 · 0.044715 h²)
@@ -66,10 +75,20 @@ final class FeedForward {
     slope.muli(gate).muli(gate.rsub(1.0, term)).addi(gate);
     dHidden.muli(slope);
     MatMul.accumulate(input, dHidden, g.get(name(ParamNames.FF_UP_WEIGHT)), true, false);
-    Reductions.addColumnSums(dHidden, g.get(name(ParamNames.FF_UP_BIAS)), pool);
+    addBiasGradient(g, dHidden, ParamNames.FF_UP_BIAS);
     INDArray dx = pool.get(key + "dx", type, n, input.size(1));
     Nd4j.gemm(dHidden, p.get(name(ParamNames.FF_UP_WEIGHT)), dx, false, true, 1.0, 0.0);
     return dx;
+  }
+
+  private INDArray addBias(GptParameters p, INDArray x, String suffix) {
+    return bias ? x.addiRowVector(p.get(name(suffix))) : x;
+  }
+
+  private void addBiasGradient(GptParameters g, INDArray d, String suffix) {
+    if (bias) {
+      Reductions.addColumnSums(d, g.get(name(suffix)), pool);
+    }
   }
 
   private String name(String suffix) {

@@ -8,10 +8,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A GPT-2 model (the book's GPTModel) with an explicit forward and backward pass on ND4J arrays: embeddings,
- * n_layers pre-LayerNorm blocks, final LayerNorm and the LM head fused with the cross-entropy. Gradients accumulate
- * into {@link #gradients()} until {@link #zeroGradients()}. Dropout draws from a seeded {@link RandomStream} whose
- * state a checkpoint saves. {@code dev.sparkgpt.model.graph.GptGraph} is the same function as a SameDiff graph;
- * GptGraphTest checks that both agree. Not thread-safe: one model per thread.
+ * n_layers pre-LayerNorm blocks, final LayerNorm and the LM head fused with the cross-entropy. The same class runs the
+ * Llama architecture (RMSNorm or DyT, SwiGLU, RoPE, grouped-query attention) when the {@link ModelConfig} says so.
+ * Gradients accumulate into {@link #gradients()} until {@link #zeroGradients()}. Dropout draws from a seeded
+ * {@link RandomStream} whose state a checkpoint saves. {@code dev.sparkgpt.model.graph.GptGraph} is the same
+ * function as a SameDiff graph for GPT-2; GptGraphTest checks that both agree. Not thread-safe: one model per thread.
  */
 public final class GptModel {
   /** Phases of {@link #phaseSeconds(boolean)}. */
@@ -21,9 +22,9 @@ public final class GptModel {
   private final GptParameters parameters;
   private final RandomStream random;
   private final BufferPool pool = new BufferPool();
-  private final Embeddings embeddings = new Embeddings(pool);
+  private final Embeddings embeddings;
   private final TransformerBlock[] blocks;
-  private final LayerNorm finalNorm = new LayerNorm(ParamNames.FINAL_NORM_SCALE, ParamNames.FINAL_NORM_SHIFT, pool);
+  private final TokenLayer finalNorm;
   private final LanguageModelHead head = new LanguageModelHead(pool);
   private final long[] phaseNanos = new long[PHASES.length];
   private GptParameters gradients;
@@ -33,9 +34,12 @@ public final class GptModel {
     this.config = parameters.config();
     this.parameters = parameters;
     this.random = new RandomStream(dropoutSeed);
+    this.embeddings = new Embeddings(!config.usesRope(), pool);
+    this.finalNorm = TokenLayer.finalNorm(config, pool);
     this.blocks = new TransformerBlock[config.numLayers()];
+    RotaryEmbedding rope = RotaryEmbedding.of(config);
     for (int i = 0; i < blocks.length; i++) {
-      blocks[i] = new TransformerBlock(config, i, pool);
+      blocks[i] = new TransformerBlock(config, i, rope, pool);
     }
   }
 

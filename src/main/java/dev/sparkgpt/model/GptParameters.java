@@ -64,7 +64,7 @@ public final class GptParameters {
   /**
    * GPT-2's initialization, seeded: weights N(0, 0.02²), the two projections that write into the residual stream
    * (attention out_proj, feed-forward proj) N(0, (0.02 / √(2 · n_layers))²), biases 0, LayerNorm gains 1 and
-   * shifts 0. Each tensor draws from its own stream (seed and name), so adding a tensor changes no other.
+   * shifts 0, DyT α 0.5. Each tensor draws from its own stream (seed and name), so adding a tensor changes no other.
    */
   public static GptParameters initialize(ModelConfig config, DataType dataType, long seed) {
     GptParameters p = zeros(config, dataType);
@@ -74,6 +74,8 @@ public final class GptParameters {
       INDArray view = e.getValue();
       if (name.endsWith(".scale")) {
         view.assign(1.0);
+      } else if (name.endsWith(".alpha")) {
+        view.assign(DynamicTanh.INITIAL_ALPHA);
       } else if (view.rank() == 2) {
         boolean residual = name.endsWith(ParamNames.ATTENTION_OUT_WEIGHT) || name.endsWith(ParamNames.FF_DOWN_WEIGHT);
         double[] values = new double[(int) view.length()];

@@ -10,7 +10,6 @@ import dev.sparkgpt.io.SafetensorsReader;
 import dev.sparkgpt.io.SafetensorsWriter;
 import dev.sparkgpt.io.TensorInfo;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -46,12 +45,7 @@ public final class HfGpt2Checkpoint {
   /** The model config of an HF {@code config.json} (GPT-2 keys); unknown architectures are refused by name. */
   public static ModelConfig readConfig(Path dir) {
     Path file = dir.resolve(CONFIG);
-    JsonNode c;
-    try {
-      c = JsonFiles.MAPPER.readTree(Files.readString(file, StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      throw new CheckpointException(file + ": unreadable (" + e.getMessage() + ")", e);
-    }
+    JsonNode c = HfCheckpoints.readConfigJson(dir);
     String type = c.path("model_type").asText("");
     if (!"gpt2".equals(type)) {
       throw new CheckpointException(file + ": model_type \"" + type + "\" (architectures " + c.path("architectures")
@@ -71,7 +65,8 @@ public final class HfGpt2Checkpoint {
     int positions = c.has("n_positions") ? c.get("n_positions").asInt() : required(c, "n_ctx", file);
     return new ModelConfig(required(c, "vocab_size", file), positions, embd, required(c, "n_head", file),
         required(c, "n_layer", file), c.path("resid_pdrop").asDouble(0.0), true,
-        c.path("tie_word_embeddings").asBoolean(true));
+        c.path("tie_word_embeddings").asBoolean(true), 0, ModelConfig.LAYERNORM,
+        c.path("layer_norm_epsilon").asDouble(1e-5), null, null, null, null, null, null);
   }
 
   private static int required(JsonNode c, String key, Path file) {
@@ -196,8 +191,7 @@ public final class HfGpt2Checkpoint {
       if (weights.get(ParamNames.OUT_HEAD).equals(weights.get(ParamNames.TOKEN_EMBEDDING))) {
         weights.remove(ParamNames.OUT_HEAD);
       } else {
-        actual = new ModelConfig(config.vocabSize(), config.contextLength(), config.embeddingDim(), config.numHeads(),
-            config.numLayers(), config.dropRate(), config.qkvBias(), false);
+        actual = config.withTiedEmbeddings(false);
       }
     }
     Set<String> missing = new TreeSet<>(ParamNames.shapes(actual).keySet());
@@ -210,6 +204,16 @@ public final class HfGpt2Checkpoint {
     return new Loaded(actual, weights);
   }
 
+  /** The config.json {@code torch_dtype} of a stored dtype (F32, F16 or BF16). */
+  static String torchDtype(SafetensorsDtype dtype) {
+    return switch (dtype) {
+      case F32 -> "float32";
+      case F16 -> "float16";
+      case BF16 -> "bfloat16";
+      default -> throw new IllegalArgumentException("Hugging Face export stores F32, F16 or BF16, not " + dtype);
+    };
+  }
+
   /** Writes {@code config.json} + {@code model.safetensors} as transformers' GPT2LMHeadModel expects them. */
   public static void save(Path dir, ModelConfig config, Map<String, INDArray> weights) {
     save(dir, config, weights, SafetensorsDtype.F32);
@@ -217,12 +221,11 @@ public final class HfGpt2Checkpoint {
 
   /** As {@link #save(Path, ModelConfig, Map)} with tensors stored as {@code dtype} (F32, F16 or BF16). */
   public static void save(Path dir, ModelConfig config, Map<String, INDArray> weights, SafetensorsDtype dtype) {
-    String torchDtype = switch (dtype) {
-      case F32 -> "float32";
-      case F16 -> "float16";
-      case BF16 -> "bfloat16";
-      default -> throw new IllegalArgumentException("Hugging Face export stores F32, F16 or BF16, not " + dtype);
-    };
+    String torchDtype = torchDtype(dtype);
+    if (!config.hasGpt2Architecture()) {
+      throw new CheckpointException(dir + ": " + config + " is not GPT-2's architecture. Fix: export it with "
+          + "HfCheckpoints.save, which writes Llama's layout for a Llama config");
+    }
     if (config.numClasses() > 0) {
       throw new CheckpointException(dir + ": a classifier (num_classes=" + config.numClasses() + ") has no GPT-2 "
           + "language-model head to export. Fix: export the pretrained model it was finetuned from");
@@ -240,7 +243,7 @@ public final class HfGpt2Checkpoint {
       c.put("n_head", config.numHeads());
       c.putNull("n_inner");
       c.put("activation_function", "gelu_new");
-      c.put("layer_norm_epsilon", 1e-5);
+      c.put("layer_norm_epsilon", config.normEps());
       c.put("resid_pdrop", config.dropRate());
       c.put("embd_pdrop", config.dropRate());
       c.put("attn_pdrop", config.dropRate());

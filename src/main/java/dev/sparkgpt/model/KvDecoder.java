@@ -14,40 +14,42 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * logits of the last one. A prompt goes in one call (prefill), then one token per call, so a step costs the same at
  * token 200 as at token 20 apart from the attention over the cache. The same function as {@link GptModel#logits}
  * (KvDecoderTest checks both agree position by position). Holds up to context_length positions: past that, {@link
- * #reset} and append the last window again (a learned position embedding cannot slide).
+ * #reset} and append the last window again (a learned position embedding cannot slide). With RoPE the new queries
+ * and keys are rotated at their absolute positions (cache offset + i) and the cache holds rotated keys; with
+ * grouped-query attention it holds n_kv_groups heads, query head h reading head h / (n_heads / n_kv_groups).
  */
 public final class KvDecoder {
   private final ModelConfig config;
   private final GptParameters p;
   private final BufferPool pool = new BufferPool();
-  private final LayerNorm[] norm1;
-  private final LayerNorm[] norm2;
-  private final FeedForward[] feedForward;
-  private final LayerNorm finalNorm;
-  private final INDArray[] keys;    // per layer [H, context, D]
-  private final INDArray[] values;  // per layer [H, context, D]
+  private final TokenLayer[] norm1;
+  private final TokenLayer[] norm2;
+  private final TokenLayer[] feedForward;
+  private final TokenLayer finalNorm;
+  private final RotaryEmbedding rope; // null with learned positions
+  private final INDArray[] keys;    // per layer [K, context, D]
+  private final INDArray[] values;  // per layer [K, context, D]
   private int length;
 
   KvDecoder(GptParameters parameters) {
     this.p = parameters;
     this.config = parameters.config();
     int layers = config.numLayers();
-    norm1 = new LayerNorm[layers];
-    norm2 = new LayerNorm[layers];
-    feedForward = new FeedForward[layers];
+    norm1 = new TokenLayer[layers];
+    norm2 = new TokenLayer[layers];
+    feedForward = new TokenLayer[layers];
     keys = new INDArray[layers];
     values = new INDArray[layers];
     DataType type = parameters.dataType();
     for (int i = 0; i < layers; i++) {
-      norm1[i] = new LayerNorm(ParamNames.block(i, ParamNames.NORM1_SCALE), ParamNames.block(i,
-          ParamNames.NORM1_SHIFT), pool);
-      norm2[i] = new LayerNorm(ParamNames.block(i, ParamNames.NORM2_SCALE), ParamNames.block(i,
-          ParamNames.NORM2_SHIFT), pool);
-      feedForward[i] = new FeedForward(i, pool);
-      keys[i] = Nd4j.zeros(type, config.numHeads(), config.contextLength(), config.headDim());
-      values[i] = Nd4j.zeros(type, config.numHeads(), config.contextLength(), config.headDim());
+      norm1[i] = TokenLayer.blockNorm(config, i, true, pool);
+      norm2[i] = TokenLayer.blockNorm(config, i, false, pool);
+      feedForward[i] = TokenLayer.feedForward(config, i, pool);
+      keys[i] = Nd4j.zeros(type, config.numKvGroups(), config.contextLength(), config.headDim());
+      values[i] = Nd4j.zeros(type, config.numKvGroups(), config.contextLength(), config.headDim());
     }
-    finalNorm = new LayerNorm(ParamNames.FINAL_NORM_SCALE, ParamNames.FINAL_NORM_SHIFT, pool);
+    finalNorm = TokenLayer.finalNorm(config, pool);
+    rope = RotaryEmbedding.of(config);
   }
 
   /** Positions cached so far. */
@@ -78,44 +80,56 @@ public final class KvDecoder {
     DataType type = p.dataType();
     int c = config.embeddingDim();
     int heads = config.numHeads();
+    int kvHeads = config.numKvGroups();
+    int group = heads / kvHeads;
     int d = config.headDim();
     int total = length + n;
     INDArray x = pool.get("kv.x", type, n, c);                                                 // [n, C]
     Nd4j.pullRows(p.get(ParamNames.TOKEN_EMBEDDING), x, 1, ids);
-    x.addi(p.get(ParamNames.POSITION_EMBEDDING).get(NDArrayIndex.interval(length, total), NDArrayIndex.all()));
+    if (rope == null) {
+      x.addi(p.get(ParamNames.POSITION_EMBEDDING).get(NDArrayIndex.interval(length, total), NDArrayIndex.all()));
+    }
     INDArray mask = causalMask(type, n, total);                                                // [n, total]
     for (int layer = 0; layer < config.numLayers(); layer++) {
       INDArray a = norm1[layer].forward(p, x);
-      INDArray qkv = pool.get("kv.qkv", type, n, 3L * c);
+      INDArray qkv = pool.get("kv.qkv", type, n, config.qkvWidth());
       Nd4j.gemm(a, p.get(ParamNames.block(layer, ParamNames.QKV_WEIGHT)), qkv, false, false, 1.0, 0.0);
       if (config.qkvBias()) {
         qkv.addiRowVector(p.get(ParamNames.block(layer, ParamNames.QKV_BIAS)));
       }
-      INDArray split = qkv.reshape(n, 3, heads, d).permute(1, 2, 0, 3);                       // [3, H, n, D]
-      INDArray q = split.get(NDArrayIndex.point(0)).dup('c');                                  // [H, n, D]
-      keys[layer].get(NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all())
-          .assign(split.get(NDArrayIndex.point(1)));
+      INDArray split = qkv.reshape(n, heads + 2 * kvHeads, d).permute(1, 0, 2);              // [H+2K, n, D]
+      INDArray q = split.get(NDArrayIndex.interval(0, heads)).dup('c');                         // [H, n, D]
+      INDArray k = split.get(NDArrayIndex.interval(heads, heads + kvHeads)).dup('c');           // [K, n, D]
+      if (rope != null) {
+        rope.rotate(q, length, false);
+        rope.rotate(k, length, false);
+      }
+      keys[layer].get(NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all()).assign(k);
       values[layer].get(NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all())
-          .assign(split.get(NDArrayIndex.point(2)));
+          .assign(split.get(NDArrayIndex.interval(heads + kvHeads, heads + 2 * kvHeads)));
       // per head, on contiguous [positions, D] slabs of the cache: no copy of the cache per step
       INDArray scores = pool.get("kv.scores", type, heads, n, total);                          // [H, n, total]
       INDArray context = pool.get("kv.context", type, heads, n, d);                            // [H, n, D]
       for (int h = 0; h < heads; h++) {
-        INDArray k = keys[layer].get(NDArrayIndex.point(h), NDArrayIndex.interval(0, total), NDArrayIndex.all());
-        Nd4j.gemm(q.get(NDArrayIndex.point(h)), k, scores.get(NDArrayIndex.point(h)), false, true,
+        INDArray cached = keys[layer].get(NDArrayIndex.point(h / group), NDArrayIndex.interval(0, total),
+            NDArrayIndex.all());
+        Nd4j.gemm(q.get(NDArrayIndex.point(h)), cached, scores.get(NDArrayIndex.point(h)), false, true,
             1.0 / Math.sqrt(d), 0.0);                                                           // Q Kᵀ / √D
       }
       scores.reshape(heads, (long) n * total).addiRowVector(mask.reshape(1, (long) n * total));
       INDArray weights = scores.reshape((long) heads * n, total);
       Nd4j.exec(new SoftMax(weights, weights, 1));
       for (int h = 0; h < heads; h++) {
-        INDArray v = values[layer].get(NDArrayIndex.point(h), NDArrayIndex.interval(0, total), NDArrayIndex.all());
+        INDArray v = values[layer].get(NDArrayIndex.point(h / group), NDArrayIndex.interval(0, total),
+            NDArrayIndex.all());
         Nd4j.gemm(scores.get(NDArrayIndex.point(h)), v, context.get(NDArrayIndex.point(h)), false, false, 1.0, 0.0);
       }
       INDArray merged = context.permute(1, 0, 2).dup('c').reshape(n, c);                       // [n, C]
       INDArray out = pool.get("kv.att_out", type, n, c);
       Nd4j.gemm(merged, p.get(ParamNames.block(layer, ParamNames.ATTENTION_OUT_WEIGHT)), out, false, false, 1.0, 0.0);
-      out.addiRowVector(p.get(ParamNames.block(layer, ParamNames.ATTENTION_OUT_BIAS)));
+      if (config.linearBias()) {
+        out.addiRowVector(p.get(ParamNames.block(layer, ParamNames.ATTENTION_OUT_BIAS)));
+      }
       x.addi(out);
       x.addi(feedForward[layer].forward(p, norm2[layer].forward(p, x)));
     }

@@ -3,15 +3,18 @@ package dev.sparkgpt.model;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * LayerNorm over the channels of each token, y = (x - mean) / √(var + 1e-5) · scale + shift (biased variance, as
- * GPT-2 and the book). Forward keeps x̂ and 1/σ for the backward pass. Written as Java loops over rows (statistics
- * in double): the same work as nine ND4J ops took 5–11 ms on [512, 768] and 0.1–0.2 ms per op on a test model.
+ * LayerNorm over the channels of each token, y = (x - mean) / √(var + ε) · scale + shift (biased variance, ε 1e-5
+ * by default, as GPT-2 and the book); without a shift name it is RMSNorm (Llama): no centering, no shift,
+ * y = x / √(mean(x²) + ε) · scale. Forward keeps x̂ and 1/σ for the backward pass. Written as Java loops over rows
+ * (statistics in double): the same work as nine ND4J ops took 5–11 ms on [512, 768] and 0.1–0.2 ms per op on a test
+ * model.
  */
-final class LayerNorm {
+final class LayerNorm implements TokenLayer {
   static final double EPS = 1e-5;
 
   private final String scaleName;
-  private final String shiftName;
+  private final String shiftName; // null: RMSNorm
+  private final double eps;
   private final BufferPool pool;
   private final String key;
   private INDArray normalized; // [N, C] x̂ of the last forward
@@ -19,20 +22,28 @@ final class LayerNorm {
 
   /** {@code scaleName}/{@code shiftName}: parameter names, e.g. {@link ParamNames#FINAL_NORM_SCALE}. */
   LayerNorm(String scaleName, String shiftName, BufferPool pool) {
+    this(scaleName, shiftName, EPS, pool);
+  }
+
+  /** As above with ε {@code eps}; {@code shiftName} null makes it RMSNorm. */
+  LayerNorm(String scaleName, String shiftName, double eps, BufferPool pool) {
     this.scaleName = scaleName;
     this.shiftName = shiftName;
+    this.eps = eps;
     this.pool = pool;
     this.key = scaleName + ".";
   }
 
   /** [N, C] -> [N, C] (a buffer of this layer, valid until its next forward). */
-  INDArray forward(GptParameters params, INDArray x) {
+  @Override
+  public INDArray forward(GptParameters params, INDArray x) {
     int n = (int) x.size(0);
     int c = (int) x.size(1);
     normalized = pool.get(key + "normalized", x.dataType(), n, c);
     INDArray y = pool.get(key + "out", x.dataType(), n, c);
     double[] scale = params.get(scaleName).toDoubleVector();
-    double[] shift = params.get(shiftName).toDoubleVector();
+    boolean centered = shiftName != null;
+    double[] shift = centered ? params.get(shiftName).toDoubleVector() : new double[c];
     RowBuffer in = new RowBuffer(x);
     RowBuffer xHat = new RowBuffer(normalized);
     RowBuffer out = new RowBuffer(y);
@@ -41,7 +52,7 @@ final class LayerNorm {
     for (int i = 0; i < n; i++) {
       in.read(i, row);
       double mean = 0;
-      for (int j = 0; j < c; j++) {
+      for (int j = 0; centered && j < c; j++) {
         mean += row[j];
       }
       mean /= c;
@@ -50,7 +61,7 @@ final class LayerNorm {
         row[j] -= mean;
         variance += row[j] * row[j];
       }
-      double inverse = 1 / Math.sqrt(variance / c + EPS);
+      double inverse = 1 / Math.sqrt(variance / c + eps);
       inverseStd[i] = inverse;
       for (int j = 0; j < c; j++) {
         row[j] *= inverse;
@@ -66,9 +77,10 @@ final class LayerNorm {
 
   /**
    * dy [N, C] -> dx [N, C] (a buffer of this layer); adds the scale and shift gradients into {@code grads}.
-   * dx = (dx̂ - mean(dx̂) - x̂ · mean(dx̂ · x̂)) / σ with dx̂ = dy · scale.
+   * dx = (dx̂ - mean(dx̂) - x̂ · mean(dx̂ · x̂)) / σ with dx̂ = dy · scale (RMSNorm: without the mean(dx̂) term).
    */
-  INDArray backward(GptParameters params, GptParameters grads, INDArray dy) {
+  @Override
+  public INDArray backward(GptParameters params, GptParameters grads, INDArray dy) {
     int n = (int) dy.size(0);
     int c = (int) dy.size(1);
     INDArray dx = pool.get(key + "dx", dy.dataType(), n, c);
@@ -92,7 +104,7 @@ final class LayerNorm {
         meanD += d[j];
         meanDx += d[j] * h[j];
       }
-      meanD /= c;
+      meanD = shiftName == null ? 0 : meanD / c;                 // RMSNorm: x̂ was not centered
       meanDx /= c;
       for (int j = 0; j < c; j++) {
         d[j] = (d[j] - meanD - h[j] * meanDx) * inverseStd[i];
@@ -100,11 +112,14 @@ final class LayerNorm {
       out.write(i, d);
     }
     addInto(grads.get(scaleName), dScale);
-    addInto(grads.get(shiftName), dShift);
+    if (shiftName != null) {
+      addInto(grads.get(shiftName), dShift);
+    }
     return dx;
   }
 
-  private static void addInto(INDArray target, double[] values) {
+  /** target (a contiguous gradient view) += values. */
+  static void addInto(INDArray target, double[] values) {
     RowBuffer row = new RowBuffer(target);
     double[] current = new double[values.length];
     row.read(0, current);

@@ -12,7 +12,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 
 /**
  * Loads a GPT for inference from what users point at: a SparkGPT run directory (its {@code latest} checkpoint), one
- * {@code step-NNNNNN} checkpoint, or a Hugging Face GPT-2 directory ({@code config.json} + safetensors).
+ * {@code step-NNNNNN} checkpoint, or a Hugging Face GPT-2 or Llama directory ({@code config.json} + safetensors,
+ * {@link HfCheckpoints}).
  */
 public final class ModelLoader {
   private ModelLoader() {}
@@ -51,7 +52,7 @@ public final class ModelLoader {
   public static Loaded load(String path) {
     Path dir = Path.of(path);
     if (HfGpt2Checkpoint.isHfDirectory(dir)) {
-      HfGpt2Checkpoint.Loaded hf = HfGpt2Checkpoint.load(dir);
+      HfGpt2Checkpoint.Loaded hf = HfCheckpoints.load(dir);
       return new Loaded(new GptModel(GptParameters.fromMap(hf.config(), hf.weights(), DataType.FLOAT), 0), path, -1);
     }
     CheckpointStore.Loaded ck;
@@ -62,7 +63,7 @@ public final class ModelLoader {
       ck = new CheckpointStore(path, HadoopConf.create(), 1).loadLatest().orElseThrow();
     } else {
       throw new CheckpointException(path + ": not a checkpoint: expected a run directory (with 'latest'), a "
-          + "step-NNNNNN directory (with state.json) or a Hugging Face GPT-2 directory (config.json + "
+          + "step-NNNNNN directory (with state.json) or a Hugging Face GPT-2/Llama directory (config.json + "
           + "model.safetensors). Fix: point --checkpoint at one of those");
     }
     JsonNode model = ck.state().path("model");

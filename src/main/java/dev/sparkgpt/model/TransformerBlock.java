@@ -4,25 +4,29 @@ import dev.sparkgpt.config.ModelConfig;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * One pre-LayerNorm GPT-2 block: x + drop(attention(norm1(x))), then + drop(feedForward(norm2(·))).
+ * One pre-norm block: x + drop(attention(norm1(x))), then + drop(feedForward(norm2(·))); GPT-2's (LayerNorm, GELU)
+ * or Llama's (RMSNorm, SwiGLU) layers as the config says.
  */
 final class TransformerBlock {
-  private final LayerNorm norm1;
+  private final TokenLayer norm1;
   private final CausalSelfAttention attention;
-  private final LayerNorm norm2;
-  private final FeedForward feedForward;
+  private final TokenLayer norm2;
+  private final TokenLayer feedForward;
   private final BufferPool pool;
   private final String key;
   private INDArray attentionMask;   // [N, C] residual dropout masks of the last forward, or null
   private INDArray feedForwardMask;
 
   TransformerBlock(ModelConfig config, int layer, BufferPool pool) {
-    norm1 = new LayerNorm(ParamNames.block(layer, ParamNames.NORM1_SCALE), ParamNames.block(layer,
-        ParamNames.NORM1_SHIFT), pool);
-    attention = new CausalSelfAttention(config, layer, pool);
-    norm2 = new LayerNorm(ParamNames.block(layer, ParamNames.NORM2_SCALE), ParamNames.block(layer,
-        ParamNames.NORM2_SHIFT), pool);
-    feedForward = new FeedForward(layer, pool);
+    this(config, layer, RotaryEmbedding.of(config), pool);
+  }
+
+  /** With the model's shared RoPE tables ({@code rope} null for learned positions). */
+  TransformerBlock(ModelConfig config, int layer, RotaryEmbedding rope, BufferPool pool) {
+    norm1 = TokenLayer.blockNorm(config, layer, true, pool);
+    attention = new CausalSelfAttention(config, layer, rope, pool);
+    norm2 = TokenLayer.blockNorm(config, layer, false, pool);
+    feedForward = TokenLayer.feedForward(config, layer, pool);
     this.pool = pool;
     this.key = ParamNames.block(layer, "");
   }

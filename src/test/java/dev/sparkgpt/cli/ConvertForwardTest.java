@@ -104,6 +104,42 @@ class ConvertForwardTest {
   }
 
   @Test
+  void llamaForwardAndConvertRoundTripKeepTheReferenceLogits(@TempDir Path dir) throws Exception {
+    // the LlamaForCausalLM fixture (RMSNorm, SwiGLU, RoPE, grouped-query attention), same independent reference
+    Path llama = Path.of("src/test/resources/fixtures/llama-hf-tiny");
+    int[] ids;
+    INDArray reference;
+    try (SafetensorsReader r = SafetensorsReader.open(llama.resolve("reference-logits.safetensors"))) {
+      ids = java.util.Arrays.stream(r.readDoubles("input_ids")).mapToInt(v -> (int) Math.round(v)).toArray();
+      reference = r.readArray("logits", DataType.DOUBLE);
+    }
+    Path out = dir.resolve("logits.safetensors");
+    String[] r = MainTest.run("", "forward", "--checkpoint", llama.toString(), "--ids", csv(ids), "--out",
+        out.toString());
+    assertEquals("0", r[0], r[2]);
+    try (SafetensorsReader written = SafetensorsReader.open(out)) {
+      assertArrayEquals(new long[] {ids.length, 32000}, written.info("logits").shape());
+      double error = maxError(written.readArray("logits", DataType.FLOAT), reference);
+      assertTrue(error < 1e-4, "max |logit - reference| = " + error);
+    }
+    Path run = dir.resolve("run");
+    r = MainTest.run("", "convert", "hf-to-sparkgpt", "--from", llama.toString(), "--to", run.toString());
+    assertEquals("0", r[0], r[2]);
+    double error = maxError(ForwardCommand.logits(ModelLoader.load(run.toString()).model(), ids), reference);
+    assertTrue(error < 1e-4, "converted checkpoint: max |logit - reference| = " + error);
+    Path back = dir.resolve("hf");
+    r = MainTest.run("", "convert", "sparkgpt-to-hf", "--from", run.toString(), "--to", back.toString());
+    assertEquals("0", r[0], r[2]);
+    try (SafetensorsReader original = SafetensorsReader.open(llama); SafetensorsReader again =
+        SafetensorsReader.open(back)) {
+      assertEquals(original.names(), again.names());
+      for (String name : original.names()) {
+        assertArrayEquals(original.readFloats(name), again.readFloats(name), 0f, name + " identical after the trip");
+      }
+    }
+  }
+
+  @Test
   void badInputGetsOneLineWithTheFix(@TempDir Path dir) throws Exception {
     Path taken = Files.createDirectories(dir.resolve("taken"));
     Files.writeString(taken.resolve("notes.txt"), "mine");

@@ -13,6 +13,7 @@ import dev.sparkgpt.config.TokenizeConfig;
 import dev.sparkgpt.data.ShardFormatException;
 import dev.sparkgpt.io.CheckpointStore;
 import dev.sparkgpt.io.HadoopConf;
+import dev.sparkgpt.model.ModelLoader;
 import dev.sparkgpt.train.TrainingLoop;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -85,6 +86,21 @@ class PretrainJobTest extends SparkTestBase {
         "train.lr_warmup_steps=10", "data.val_fraction=0.2", "eval.interval=0", "train.save_interval=1000",
         "optimizer.weight_decay=0"), QUIET);
     assertTrue(r.trainLoss() < 0.5, "train loss after 150 steps: " + r.trainLoss());
+  }
+
+  @Test
+  void aTinyLlamaTrainsThroughTheSameLoop(@TempDir Path dir) throws Exception {
+    // conf/model/llama-tiny.yaml (RMSNorm, SwiGLU, RoPE, grouped-query attention, untied head) shrunk to width 32
+    Path text = dir.resolve("few.txt");
+    Files.writeString(text, Files.readString(Path.of(VERDICT)).substring(0, 1000)); // ~220 tokens
+    TrainingLoop.Result r = PretrainJob.run(null, tiny(dir.resolve("run"), "model_name=llama-tiny",
+        "data.text=" + text, "model.emb_dim=32", "model.hidden_dim=64", "model.drop_rate=0", "train.max_steps=150",
+        "optimizer.lr=0.02", "optimizer.min_lr=0.002", "train.lr_warmup_steps=10", "data.val_fraction=0.2",
+        "eval.interval=0", "train.save_interval=1000", "optimizer.weight_decay=0"), QUIET);
+    assertTrue(r.trainLoss() < 0.5, "train loss after 150 steps: " + r.trainLoss());
+    ModelLoader.Loaded loaded = ModelLoader.load(dir.resolve("run").toString());
+    assertTrue(loaded.model().config().usesRope() && loaded.model().config().numKvGroups() == 2,
+        loaded.model().config().toString());
   }
 
   @Test

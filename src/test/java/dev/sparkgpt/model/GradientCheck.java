@@ -27,6 +27,15 @@ final class GradientCheck {
     return new ModelConfig(11, 6, 8, 2, 2, 0.1, qkvBias, tied);
   }
 
+  /**
+   * A tiny float64 Llama-style config: 11 tokens, context 6, width 16, 4 query heads sharing 2 key/value heads, RoPE,
+   * SwiGLU 12 wide, the given norm, dropout 0.1, untied head; {@code bias} puts biases on every projection.
+   */
+  static ModelConfig tinyLlama(String norm, boolean bias) {
+    return new ModelConfig(11, 6, 16, 4, 2, 0.1, bias, false, 0, norm, 1e-5, ModelConfig.SWIGLU, 12,
+        ModelConfig.ROPE, 10000.0, 2, bias);
+  }
+
   /** Parameters with every entry N(0, std²) (LayerNorm gains and biases included), so no term hides at 0 or 1. */
   static GptParameters randomParameters(ModelConfig config, double std, long seed) {
     GptParameters p = GptParameters.zeros(config, DataType.DOUBLE);

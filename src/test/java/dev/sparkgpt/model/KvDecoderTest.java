@@ -49,8 +49,42 @@ class KvDecoderTest {
   }
 
   @Test
+  void llamaPrefillThenOneTokenAtATimeRotatesAtTheCachedOffset() {
+    // RoPE + grouped-query attention (4 query heads on 2 cached key/value heads), RMSNorm or DyT, SwiGLU: random
+    // weights (std 0.3) so that every layer matters; the cache must rotate each new key at its absolute position
+    for (String norm : new String[] {ModelConfig.RMSNORM, ModelConfig.DYT}) {
+      ModelConfig config = new ModelConfig(300, 24, 32, 4, 2, 0.0, false, false, 0, norm, 1e-5, ModelConfig.SWIGLU,
+          40, ModelConfig.ROPE, 10000.0, 2, false);
+      GptParameters p = GradientCheck.randomParameters(config, 0.3, 5).copy(DataType.FLOAT);
+      GptModel m = new GptModel(p, 0);
+      int[] ids = new Random(4).ints(20, 0, 300).toArray();
+      INDArray full = m.logits(new int[][] {ids});
+      KvDecoder decoder = m.decoder();
+      assertArrayEquals(row(full, 5), decoder.append(java.util.Arrays.copyOf(ids, 6)), 1e-4f, norm + " prefill");
+      for (int t = 6; t < ids.length; t++) {
+        assertArrayEquals(row(full, t), decoder.append(new int[] {ids[t]}), 1e-4f, norm + " position " + t);
+      }
+      // the same token at another offset gives other logits: the position is in the keys, not in an embedding
+      decoder.reset();
+      float[] atZero = decoder.append(new int[] {ids[0]});
+      decoder.append(new int[] {ids[1]});
+      assertTrue(!java.util.Arrays.equals(atZero, decoder.append(new int[] {ids[0]})), "position-dependent");
+    }
+  }
+
+  @Test
   void greedyOutputIsIdenticalWithAndWithoutTheCacheAcrossTheWindow() {
-    GptModel m = model(true);
+    assertCachedGenerationEqualsPlain(model(true));
+  }
+
+  @Test
+  void llamaGreedyOutputIsIdenticalWithAndWithoutTheCacheAcrossTheWindow() {
+    ModelConfig llama = ModelConfig.llama(50257, 24, 32, 4, 2, 2, 48, 10000);
+    assertCachedGenerationEqualsPlain(new GptModel(GradientCheck.randomParameters(llama, 0.2, 8).copy(
+        DataType.FLOAT), 0));
+  }
+
+  private static void assertCachedGenerationEqualsPlain(GptModel m) {
     Tokenizer tok = Tokenizers.load("gpt2");
     Generator.NextTokenLogits scorer = new GptStepModel(m, null).scorer();
     int[] prompt = tok.encode("Every effort moves you");

@@ -71,6 +71,29 @@ class LoraTest {
   }
 
   @Test
+  void adaptersOnALlamaAreExactToo() {
+    // the same targets by name on RMSNorm/SwiGLU/RoPE/GQA: the fused qkv is [C, (H + 2K)·D] = [16, 32], mlp_fc is
+    // SwiGLU's up projection (the gate is not a target)
+    ModelConfig c = new ModelConfig(11, 6, 16, 4, 1, 0.0, false, false, 0, ModelConfig.RMSNORM, 1e-5,
+        ModelConfig.SWIGLU, 12, ModelConfig.ROPE, 10000.0, 2, false);
+    GptModel model = new GptModel(GradientCheck.randomParameters(c, 0.5, 14), 0);
+    LoraAdapters lora = new LoraAdapters(c, model.parameters(), 2, 4, ALL, 15);
+    assertArrayEquals(new long[] {2, 32}, lora.parameters().get(ParamNames.block(0, ParamNames.QKV_WEIGHT) + ".lora_B")
+        .shape());
+    lora.parameters().vector().assign(GradientCheck.random(16, 0.3, lora.parameters().size()));
+    TokenBatch batch = batch(c, 17);
+    lora.applyTo(model.parameters());
+    model.zeroGradients();
+    model.accumulateGradients(batch, batch.weightSum(), null);
+    GptParameters analytic = lora.parameters().zerosLike();
+    lora.gradients(model.gradients(), analytic);
+    GradientCheck.assertGradients(lora.parameters().views(), analytic.views(), () -> {
+      lora.applyTo(model.parameters());
+      return model.loss(batch);
+    }, 4, 18);
+  }
+
+  @Test
   void onlyAdaptersTrainAndCheckpointsHoldAdaptersOnly() {
     ModelConfig c = new ModelConfig(11, 6, 8, 2, 1, 0.0, false, false);
     GptModel model = GptModel.initialize(c, DataType.FLOAT, 9);

@@ -68,6 +68,45 @@ class ModelConfigTest {
   }
 
   @Test
+  void llamaPresetsHaveTheirDocumentedShapesAndCounts() throws Exception {
+    ModelConfig tiny = preset("llama-tiny");
+    assertEquals(new ModelConfig(50257, 128, 128, 4, 2, 0.0, false, false, 0, ModelConfig.RMSNORM, 1e-5,
+        ModelConfig.SWIGLU, 344, ModelConfig.ROPE, 10000.0, 2, false), tiny);
+    assertEquals(13_228_928L, tiny.parameterCount()); // the figure its YAML comment quotes
+    ModelConfig llama2 = preset("llama2-7b");
+    assertEquals(ModelConfig.llama(32000, 4096, 4096, 32, 32, 32, 11008, 10000), llama2);
+    assertEquals(6_738_415_616L, llama2.parameterCount()); // Meta's and Hugging Face's figure for Llama 2 7B
+    assertEquals(128, llama2.headDim());
+    assertEquals(tiny, ConfigLoader.yamlMapper().readValue(PRESETS.resolve("llama-tiny.yaml").toFile(),
+        ModelConfig.class));
+  }
+
+  @Test
+  void architectureKeysDefaultToGpt2AndBadCombinationsAreRefusedByKey() {
+    ModelConfig gpt2 = new ModelConfig(10, 4, 8, 2, 1, 0, false, true);
+    assertTrue(gpt2.hasGpt2Architecture());
+    assertEquals(32, gpt2.hiddenDim());
+    assertEquals(2, gpt2.numKvGroups());
+    assertEquals(24, gpt2.qkvWidth());
+    ConfigException groups = assertThrows(ConfigException.class, () -> new ModelConfig(10, 4, 12, 3, 1, 0, false,
+        false, 0, ModelConfig.RMSNORM, 1e-5, ModelConfig.SWIGLU, 16, ModelConfig.ROPE, 1e4, 2, false));
+    assertEquals("model.n_kv_groups", groups.key());
+    assertTrue(groups.getMessage().contains("n_kv_groups=2 does not divide n_heads=3"), groups.getMessage());
+    ConfigException odd = assertThrows(ConfigException.class, () -> new ModelConfig(10, 4, 6, 2, 1, 0, false,
+        false, 0, null, null, null, null, ModelConfig.ROPE, null, null, null));
+    assertEquals("model.positional", odd.key());
+    assertTrue(odd.getMessage().contains("head width emb_dim / n_heads = 3 is odd"), odd.getMessage());
+    ConfigException norm = assertThrows(ConfigException.class, () -> new ModelConfig(10, 4, 8, 2, 1, 0, false,
+        false, 0, "batchnorm", null, null, null, null, null, null, null));
+    assertEquals("model.norm", norm.key());
+    assertTrue(norm.getMessage().contains("use one of layernorm, rmsnorm, dyt"), norm.getMessage());
+    assertEquals("model.mlp", assertThrows(ConfigException.class, () -> new ModelConfig(10, 4, 8, 2, 1, 0, false,
+        false, 0, null, null, "relu", null, null, null, null, null)).key());
+    assertEquals("model.norm_eps", assertThrows(ConfigException.class, () -> new ModelConfig(10, 4, 8, 2, 1, 0,
+        false, false, 0, null, 0.0, null, null, null, null, null, null)).key());
+  }
+
+  @Test
   void everyPresetKeyCarriesAComment() throws Exception {
     try (Stream<Path> files = Files.list(PRESETS)) {
       for (Path file : files.toList()) {
@@ -135,6 +174,13 @@ class ModelConfigTest {
         "vocab_size: 10\ncontext_length: 4\nemb_dim: 8\nn_heads: 3\nn_layers: 1\ndrop_rate: 0\nqkv_bias: false\n"
             + "tie_embeddings: true\n", ModelConfig.class));
     assertTrue(e.getCause() instanceof ConfigException, String.valueOf(e.getCause()));
+  }
+
+  @Test
+  void trainingFlopsOfALlamaCountTheNarrowKeyValueAndTheGate() {
+    ModelConfig c = ModelConfig.llama(100, 16, 8, 2, 1, 1, 12, 10000);
+    // qkv 8·(2+2·1)·4 = 128, out 64, gate/up/down 3·8·12 = 288: 480 weights; head 800; attention 12·8·16 = 1536
+    assertEquals(6 * (480 + 800) + 1536, c.trainingFlopsPerToken(16), 1e-9);
   }
 
   @Test

@@ -63,6 +63,10 @@ public final class GptGraph {
   /** Builds the graph over copies of {@code parameters}; {@code training} adds the dropout-mask placeholders. */
   public static GptGraph build(GptParameters parameters, int batch, int time, boolean training) {
     ModelConfig config = parameters.config();
+    if (!config.hasGpt2Architecture()) {
+      throw new IllegalArgumentException("the SameDiff reference graph is GPT-2 only (layernorm, gelu, learned "
+          + "positions, no grouped-query attention, biases); " + config + " is not");
+    }
     DataType type = parameters.dataType();
     int rows = batch * time;
     SameDiff sd = SameDiff.create();

@@ -1,0 +1,61 @@
+package dev.sparkgpt.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sparkgpt.config.ModelConfig;
+import dev.sparkgpt.io.CheckpointException;
+import dev.sparkgpt.io.JsonFiles;
+import dev.sparkgpt.io.SafetensorsDtype;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Hugging Face checkpoint directories of either supported architecture: config.json's {@code architectures} /
+ * {@code model_type} picks {@link HfGpt2Checkpoint} (GPT2LMHeadModel, gpt2) or {@link HfLlamaCheckpoint}
+ * (LlamaForCausalLM, llama); anything else is refused by name. Export picks the layout from the model config.
+ */
+public final class HfCheckpoints {
+  /** The architectures the loaders read, as named in a refusal. */
+  static final String SUPPORTED = "GPT2LMHeadModel (model_type gpt2), LlamaForCausalLM (model_type llama)";
+
+  private HfCheckpoints() {}
+
+  /** Loads {@code dir} (config.json + safetensors) as float32 weights under our names. */
+  public static HfGpt2Checkpoint.Loaded load(Path dir) {
+    Path file = dir.resolve(HfGpt2Checkpoint.CONFIG);
+    JsonNode c = readConfigJson(dir);
+    String type = c.path("model_type").asText("");
+    String architectures = c.path("architectures").toString();
+    if (type.equals("gpt2") || architectures.contains("\"GPT2LMHeadModel\"")) {
+      return HfGpt2Checkpoint.load(dir);
+    }
+    if (type.equals(HfLlamaCheckpoint.MODEL_TYPE) || architectures.contains("\"" + HfLlamaCheckpoint.ARCHITECTURE
+        + "\"")) {
+      return HfLlamaCheckpoint.load(dir, c);
+    }
+    throw new CheckpointException(file + ": architecture " + (architectures.equals("") ? "(none)" : architectures)
+        + " with model_type \"" + type + "\" is not supported; supported: " + SUPPORTED);
+  }
+
+  /** The parsed {@code config.json} of {@code dir}. */
+  static JsonNode readConfigJson(Path dir) {
+    Path file = dir.resolve(HfGpt2Checkpoint.CONFIG);
+    try {
+      return JsonFiles.MAPPER.readTree(Files.readString(file, StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new CheckpointException(file + ": unreadable (" + e.getMessage() + ")", e);
+    }
+  }
+
+  /** Writes {@code weights} (our names) as a GPT-2 or Llama Hugging Face directory, as {@code config} is. */
+  public static void save(Path dir, ModelConfig config, Map<String, INDArray> weights, SafetensorsDtype dtype) {
+    if (config.hasGpt2Architecture()) {
+      HfGpt2Checkpoint.save(dir, config, weights, dtype);
+    } else {
+      HfLlamaCheckpoint.save(dir, config, weights, dtype);
+    }
+  }
+}
