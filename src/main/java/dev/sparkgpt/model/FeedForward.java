@@ -47,14 +47,14 @@ final class FeedForward implements TokenLayer {
     INDArray up = p.get(name(ParamNames.FF_UP_WEIGHT));
     long h = up.size(1);
     hidden = pool.get(key + "hidden", type, n, h);                                           // [N, 4C]
-    Nd4j.gemm(x, up, hidden, false, false, 1.0, 0.0);
+    MatMul.into(x, up, hidden, false);
     addBias(p, hidden, ParamNames.FF_UP_BIAS);
     gate = pool.get(key + "gate", type, n, h);                                               // σ(2u)
     hidden.mul(hidden, gate).muli(TWICE_GELU_SCALE * GELU_CUBIC).addi(TWICE_GELU_SCALE).muli(hidden);
     Nd4j.exec(new Sigmoid(gate, gate));
     activated = hidden.mul(gate, pool.get(key + "activated", type, n, h));                   // h · σ(2u)
     INDArray out = pool.get(key + "out", type, n, x.size(1));                                 // [N, C]
-    Nd4j.gemm(activated, p.get(name(ParamNames.FF_DOWN_WEIGHT)), out, false, false, 1.0, 0.0);
+    MatMul.into(activated, p.get(name(ParamNames.FF_DOWN_WEIGHT)), out, false);
     return addBias(p, out, ParamNames.FF_DOWN_BIAS);
   }
 

@@ -93,7 +93,7 @@ public final class KvDecoder {
     for (int layer = 0; layer < config.numLayers(); layer++) {
       INDArray a = norm1[layer].forward(p, x);
       INDArray qkv = pool.get("kv.qkv", type, n, config.qkvWidth());
-      Nd4j.gemm(a, p.get(ParamNames.block(layer, ParamNames.QKV_WEIGHT)), qkv, false, false, 1.0, 0.0);
+      MatMul.into(a, p.get(ParamNames.block(layer, ParamNames.QKV_WEIGHT)), qkv, false);
       if (config.qkvBias()) {
         qkv.addiRowVector(p.get(ParamNames.block(layer, ParamNames.QKV_BIAS)));
       }
@@ -126,7 +126,7 @@ public final class KvDecoder {
       }
       INDArray merged = context.permute(1, 0, 2).dup('c').reshape(n, c);                       // [n, C]
       INDArray out = pool.get("kv.att_out", type, n, c);
-      Nd4j.gemm(merged, p.get(ParamNames.block(layer, ParamNames.ATTENTION_OUT_WEIGHT)), out, false, false, 1.0, 0.0);
+      MatMul.into(merged, p.get(ParamNames.block(layer, ParamNames.ATTENTION_OUT_WEIGHT)), out, false);
       if (config.linearBias()) {
         out.addiRowVector(p.get(ParamNames.block(layer, ParamNames.ATTENTION_OUT_BIAS)));
       }
@@ -136,7 +136,7 @@ public final class KvDecoder {
     INDArray last = finalNorm.forward(p, x.get(NDArrayIndex.interval(n - 1, n), NDArrayIndex.all()).dup('c'));
     INDArray head = p.get(ParamNames.headWeight(config));                                      // [V, C]
     INDArray logits = pool.get("kv.logits", type, 1, head.size(0));
-    Nd4j.gemm(last, head, logits, false, true, 1.0, 0.0);
+    MatMul.into(last, head, logits, true);
     length = total;
     return logits.castTo(DataType.FLOAT).toFloatVector();
   }

@@ -68,7 +68,7 @@ final class SwiGluFeedForward implements TokenLayer {
   /** x · W (+ b) into the pooled buffer {@code buffer} [N, width]. */
   private INDArray project(GptParameters p, INDArray x, String weight, String biasName, String buffer, long width) {
     INDArray out = pool.get(buffer, x.dataType(), x.size(0), width);
-    Nd4j.gemm(x, p.get(name(weight)), out, false, false, 1.0, 0.0);
+    MatMul.into(x, p.get(name(weight)), out, false);
     return bias ? out.addiRowVector(p.get(name(biasName))) : out;
   }
 
