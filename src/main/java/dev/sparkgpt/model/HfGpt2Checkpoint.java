@@ -7,9 +7,7 @@ import dev.sparkgpt.io.CheckpointException;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.io.SafetensorsDtype;
 import dev.sparkgpt.io.SafetensorsReader;
-import dev.sparkgpt.io.SafetensorsWriter;
 import dev.sparkgpt.io.TensorInfo;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -221,7 +219,6 @@ public final class HfGpt2Checkpoint {
 
   /** As {@link #save(Path, ModelConfig, Map)} with tensors stored as {@code dtype} (F32, F16 or BF16). */
   public static void save(Path dir, ModelConfig config, Map<String, INDArray> weights, SafetensorsDtype dtype) {
-    String torchDtype = torchDtype(dtype);
     if (!config.hasGpt2Architecture()) {
       throw new CheckpointException(dir + ": " + config + " is not GPT-2's architecture. Fix: export it with "
           + "HfCheckpoints.save, which writes Llama's layout for a Llama config");
@@ -230,34 +227,27 @@ public final class HfGpt2Checkpoint {
       throw new CheckpointException(dir + ": a classifier (num_classes=" + config.numClasses() + ") has no GPT-2 "
           + "language-model head to export. Fix: export the pretrained model it was finetuned from");
     }
-    try {
-      Files.createDirectories(dir);
-      ObjectNode c = JsonFiles.MAPPER.createObjectNode();
-      c.putArray("architectures").add("GPT2LMHeadModel");
-      c.put("model_type", "gpt2");
-      c.put("vocab_size", config.vocabSize());
-      c.put("n_positions", config.contextLength());
-      c.put("n_ctx", config.contextLength());
-      c.put("n_embd", config.embeddingDim());
-      c.put("n_layer", config.numLayers());
-      c.put("n_head", config.numHeads());
-      c.putNull("n_inner");
-      c.put("activation_function", "gelu_new");
-      c.put("layer_norm_epsilon", config.normEps());
-      c.put("resid_pdrop", config.dropRate());
-      c.put("embd_pdrop", config.dropRate());
-      c.put("attn_pdrop", config.dropRate());
-      c.put("initializer_range", 0.02);
-      c.put("bos_token_id", 50256);
-      c.put("eos_token_id", 50256);
-      c.put("tie_word_embeddings", config.tieEmbeddings());
-      c.put("torch_dtype", torchDtype);
-      Files.writeString(dir.resolve(CONFIG), JsonFiles.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(c));
-      SafetensorsWriter w = new SafetensorsWriter().putMetadata("format", "pt");
-      weights.forEach((name, value) -> w.add(toHf(name), value, dtype));
-      w.write(dir.resolve(SafetensorsReader.MODEL_FILE));
-    } catch (IOException e) {
-      throw new CheckpointException(dir + ": cannot write Hugging Face checkpoint: " + e.getMessage(), e);
-    }
+    ObjectNode c = JsonFiles.MAPPER.createObjectNode();
+    c.putArray("architectures").add("GPT2LMHeadModel");
+    c.put("model_type", "gpt2");
+    c.put("vocab_size", config.vocabSize());
+    c.put("n_positions", config.contextLength());
+    c.put("n_ctx", config.contextLength());
+    c.put("n_embd", config.embeddingDim());
+    c.put("n_layer", config.numLayers());
+    c.put("n_head", config.numHeads());
+    c.putNull("n_inner");
+    c.put("activation_function", "gelu_new");
+    c.put("layer_norm_epsilon", config.normEps());
+    c.put("resid_pdrop", config.dropRate());
+    c.put("embd_pdrop", config.dropRate());
+    c.put("attn_pdrop", config.dropRate());
+    c.put("initializer_range", 0.02);
+    c.put("bos_token_id", 50256);
+    c.put("eos_token_id", 50256);
+    c.put("tie_word_embeddings", config.tieEmbeddings());
+    Map<String, INDArray> hf = new LinkedHashMap<>();
+    weights.forEach((name, value) -> hf.put(toHf(name), value));
+    HfCheckpoints.write(dir, c, hf, dtype);
   }
 }
