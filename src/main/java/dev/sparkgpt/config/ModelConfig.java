@@ -9,7 +9,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * unchanged); Llama is norm rmsnorm, mlp swiglu, positional rope, no biases, an untied head (conf/model/llama-*.yaml).
  *
  * @param vocabSize token ids are in [0, vocab_size)
- * @param contextLength longest sequence: rows of the learned position embedding
+ * @param contextLength longest sequence: rows of the learned position embedding (with RoPE: of the KV cache)
  * @param embeddingDim model width C
  * @param numHeads attention heads; each is embedding_dim / n_heads wide
  * @param numLayers transformer blocks
