@@ -1,16 +1,11 @@
 package dev.sparkgpt.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparkgpt.config.ConfigException;
-import dev.sparkgpt.data.TokenizerSpec;
+import dev.sparkgpt.finetune.Classifier;
 import dev.sparkgpt.finetune.ClassifyFinetune;
-import dev.sparkgpt.io.CheckpointStore;
 import dev.sparkgpt.io.HadoopConf;
-import dev.sparkgpt.io.JsonFiles;
-import dev.sparkgpt.model.ModelLoader;
 import dev.sparkgpt.tokenizer.Tokenizer;
 import java.util.concurrent.Callable;
-import org.apache.hadoop.fs.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -29,26 +24,18 @@ public final class ClassifyCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    ModelLoader.Loaded loaded = ModelLoader.load(checkpoint);
-    JsonNode state = JsonFiles.read(new Path(loaded.source(), CheckpointStore.STATE), JsonNode.class,
-        HadoopConf.create());
-    JsonNode labels = state.path("labels");
-    if (!labels.isArray() || loaded.model().config().numClasses() != labels.size()) {
-      throw new ConfigException("--checkpoint", checkpoint + " is not a classify finetune (no labels in its "
-          + "state.json)", "point it at the out_dir of 'sparkgpt finetune classify'");
-    }
-    Tokenizer tok = TokenizerSpec.resolve(state.path("tokenizer").path("name").asText("gpt2"), HadoopConf.create())
-        .get();
+    Classifier.Loaded c = Classifier.load(checkpoint);
+    Tokenizer tok = Classifier.tokenizer(c, HadoopConf.create());
     int[] ids = tok.encode(text);
     if (ids.length == 0) {
       throw new ConfigException("--text", "the text is empty", "give some text to label");
     }
-    double[] p = ClassifyFinetune.probabilities(loaded.model(), ids, state.path("max_length").asInt(ids.length));
+    double[] p = ClassifyFinetune.probabilities(c.model(), ids, c.maxLength());
     int best = 0;
     for (int i = 1; i < p.length; i++) {
       best = p[i] > p[best] ? i : best;
     }
-    System.out.printf("%s %.4f%n", labels.get(best).asText(), p[best]);
+    System.out.printf("%s %.4f%n", c.labels().get(best), p[best]);
     return 0;
   }
 }

@@ -50,12 +50,17 @@ final class GenerationOptions {
 
   /** Loads the checkpoint and tokenizer; refuses a tokenizer with more ids than the model has rows. */
   Loaded load() {
+    return load(checkpoint, tokenizer, !noKvCache);
+  }
+
+  /** Loads {@code checkpoint} with {@code tokenizer} ("gpt2" or a directory); refuses a vocabulary that does not fit. */
+  static Loaded load(String checkpoint, String tokenizer, boolean useCache) {
     Tokenizer tok = TokenizerSpec.resolve(tokenizer, HadoopConf.create()).get();
     GptModel model = ModelLoader.load(checkpoint).model();
     if (model.config().vocabSize() < tok.vocabSize()) {
       throw new ConfigException("--tokenizer", tok.name() + " has " + tok.vocabSize() + " ids but the model only "
           + model.config().vocabSize(), "use the tokenizer the model was trained with");
     }
-    return new Loaded(model, tok, new Generator(new GptStepModel(model, null).scorer(), tok, !noKvCache));
+    return new Loaded(model, tok, new Generator(new GptStepModel(model, null).scorer(), tok, useCache));
   }
 }

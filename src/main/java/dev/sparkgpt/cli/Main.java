@@ -32,6 +32,8 @@ public final class Main implements Runnable {
     VERBS.put("chat", ChatCommand::new);
     VERBS.put("forward", ForwardCommand::new);
     VERBS.put("eval", EvalJob::new);
+    VERBS.put("judge", JudgeCommand::new);
+    VERBS.put("serve", ServeCommand::new);
     VERBS.put("report", dev.sparkgpt.report.ReportCommand::new);
     VERBS.put("convert", ConvertCommand::new);
     VERBS.put("encode", EncodeCommand::new);

@@ -62,8 +62,12 @@ public record ClassifyConfig(
    * @param maxNorm global gradient-norm clip (0 = off)
    * @param logInterval steps between metrics lines within an epoch
    * @param evalBatches batches of each split scored for the per-epoch accuracy (0 = all)
+   * @param strategy "local" (this process) or "parameter_averaging" (Spark workers, as pretraining)
+   * @param workers parameter_averaging: Spark tasks training side by side on their share of each round's batches
+   * @param averagingFrequency parameter_averaging: optimizer steps each worker takes between averagings
    */
-  public record Train(int epochs, int batchSize, String trainable, double maxNorm, int logInterval, int evalBatches) {}
+  public record Train(int epochs, int batchSize, String trainable, double maxNorm, int logInterval, int evalBatches,
+      String strategy, int workers, int averagingFrequency) {}
 
   public ClassifyConfig {
     model = model == null ? Map.of() : new LinkedHashMap<>(model);
@@ -73,7 +77,7 @@ public record ClassifyConfig(
   public static ClassifyConfig defaults() {
     return new ClassifyConfig("runs/classify", "random", "gpt2-tiny", Map.of(),
         new Data(null, "tsv", "text", "label", List.of("ham", "spam"), true, 0.7, 0.1, 0, "gpt2"),
-        new Train(5, 8, "last_block_and_head", 1.0, 10, 0),
+        new Train(5, 8, "last_block_and_head", 1.0, 10, 0, "local", 2, 1),
         new PretrainConfig.Optimizer(5e-5, 5e-5, 0.1, 0.9, 0.999, 1e-8),
         LoraConfig.defaults(),
         123);
@@ -106,6 +110,7 @@ public record ClassifyConfig(
     if (train.maxNorm() < 0) {
       p.add("train.max_norm: must be ≥ 0 (0 = no clipping)");
     }
+    PretrainConfig.strategyProblems(train.strategy(), train.workers(), train.averagingFrequency(), p);
     if (!p.isEmpty()) {
       throw new ConfigException("finetune config", String.join("; ", p), "correct the keys named above");
     }

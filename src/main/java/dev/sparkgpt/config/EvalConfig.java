@@ -13,6 +13,8 @@ import java.util.Set;
  * @param numFewshot examples from the same task put before each item (never the item itself)
  * @param limit items per task, the first ones (-1 = all), for quick looks
  * @param seed seed of the few-shot draw (1234, the harness's default)
+ * @param classification labelled files (label TAB text, or .csv/.jsonl with text and label) scored by a classify
+ *     finetune checkpoint: accuracy, loss and confusion matrix per file (task name = file name)
  * @param perplexity tokenize output directories (their perplexity_split is scored) or .txt files
  * @param perplexitySplit split of a tokenize output to score: val or train
  * @param perplexityStride targets per window; 0 = the model's context (non-overlapping windows)
@@ -30,6 +32,7 @@ public record EvalConfig(
     int numFewshot,
     int limit,
     long seed,
+    List<String> classification,
     List<String> perplexity,
     String perplexitySplit,
     int perplexityStride,
@@ -44,12 +47,13 @@ public record EvalConfig(
 
   public EvalConfig {
     tasks = tasks == null ? List.of() : List.copyOf(tasks);
+    classification = classification == null ? List.of() : List.copyOf(classification);
     perplexity = perplexity == null ? List.of() : List.copyOf(perplexity);
   }
 
   /** Defaults: every key present, as in conf/eval/*.yaml. */
   public static EvalConfig defaults() {
-    return new EvalConfig(null, List.of(), 0, -1, 1234L, List.of(), "val", 0, -1L, "gpt2", 8, true, 0, null);
+    return new EvalConfig(null, List.of(), 0, -1, 1234L, List.of(), List.of(), "val", 0, -1L, "gpt2", 8, true, 0, null);
   }
 
   /** Every problem of this config at once; empty when usable. {@code needCheckpoint}: the model comes from it. */
@@ -58,11 +62,14 @@ public record EvalConfig(
     if (needCheckpoint && (checkpoint == null || checkpoint.isBlank())) {
       problems.add("checkpoint: no checkpoint given. Fix: --checkpoint DIR or 'checkpoint:' in the YAML");
     }
-    if (tasks.isEmpty() && perplexity.isEmpty()) {
-      problems.add("tasks, perplexity: nothing to evaluate. Fix: --tasks FILE[,FILE...] and/or --perplexity PATH");
+    if (tasks.isEmpty() && perplexity.isEmpty() && classification.isEmpty()) {
+      problems.add("tasks, classification, perplexity: nothing to evaluate. Fix: --tasks FILE[,FILE...], "
+          + "--classification FILE and/or --perplexity PATH");
     }
     Set<String> names = new HashSet<>();
-    for (String task : tasks) {
+    List<String> named = new ArrayList<>(tasks);
+    named.addAll(classification);
+    for (String task : named) {
       String name = task.substring(task.lastIndexOf('/') + 1).replaceFirst("\\.[^.]*$", "");
       if (!names.add(name)) {
         problems.add("tasks: two files give the task name '" + name + "'. Fix: rename one");

@@ -53,8 +53,12 @@ public record InstructConfig(
    * @param batchSize examples per optimizer step (the book: 8)
    * @param maxNorm global gradient-norm clip (0 = off)
    * @param logInterval steps between metrics lines
+   * @param strategy "local" (this process) or "parameter_averaging" (Spark workers, as pretraining)
+   * @param workers parameter_averaging: Spark tasks training side by side on their share of each round's batches
+   * @param averagingFrequency parameter_averaging: optimizer steps each worker takes between averagings
    */
-  public record Train(int epochs, int batchSize, double maxNorm, int logInterval) {}
+  public record Train(int epochs, int batchSize, double maxNorm, int logInterval, String strategy, int workers,
+      int averagingFrequency) {}
 
   /**
    * Responses for the test split.
@@ -72,7 +76,7 @@ public record InstructConfig(
   public static InstructConfig defaults() {
     return new InstructConfig("runs/instruct", "random", "gpt2-tiny", Map.of(),
         new Data(null, 0.85, 0.05, 0, false, "gpt2"),
-        new Train(2, 8, 1.0, 10),
+        new Train(2, 8, 1.0, 10, "local", 2, 1),
         new PretrainConfig.Optimizer(5e-5, 5e-5, 0.1, 0.9, 0.999, 1e-8),
         new Generate(256, 0),
         LoraConfig.defaults(),
@@ -93,6 +97,7 @@ public record InstructConfig(
     if (train.epochs() < 1 || train.batchSize() < 1 || train.logInterval() < 1 || train.maxNorm() < 0) {
       p.add("train.epochs / batch_size / log_interval: must be ≥ 1; train.max_norm ≥ 0");
     }
+    PretrainConfig.strategyProblems(train.strategy(), train.workers(), train.averagingFrequency(), p);
     if (generate.maxNewTokens() < 1 || generate.limit() < 0) {
       p.add("generate.max_new_tokens ≥ 1 and generate.limit ≥ 0 (0 = all) are required");
     }

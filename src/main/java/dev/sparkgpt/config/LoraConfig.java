@@ -11,7 +11,7 @@ import java.util.List;
  *     where a separate dropout on their path cannot be expressed)
  * @param targets attn_qkv, attn_proj, mlp_fc, mlp_proj, head
  */
-public record LoraConfig(int r, double alpha, double dropout, List<String> targets) {
+public record LoraConfig(int r, double alpha, double dropout, List<String> targets) implements java.io.Serializable {
   public static LoraConfig defaults() {
     return new LoraConfig(0, 16, 0, List.of("attn_qkv", "attn_proj", "mlp_fc", "mlp_proj", "head"));
   }

@@ -113,6 +113,16 @@ public record PretrainConfig(
     }
   }
 
+  /** train.strategy / workers / averaging_frequency, shared by pretraining and the finetunes. */
+  static void strategyProblems(String strategy, int workers, int frequency, List<String> p) {
+    if (!STRATEGIES.contains(strategy)) {
+      p.add("train.strategy: '" + strategy + "' is not one of " + STRATEGIES);
+    }
+    if (workers < 1 || frequency < 1) {
+      p.add("train.workers / averaging_frequency: must be ≥ 1");
+    }
+  }
+
   /** Throws one ConfigException listing every problem (LitGPT's validate_args). */
   public PretrainConfig validate() {
     List<String> p = new ArrayList<>();
@@ -128,9 +138,7 @@ public record PretrainConfig(
     if (data.stride() < 0) {
       p.add("data.stride: must be ≥ 0 (0 = context length), got " + data.stride());
     }
-    if (!STRATEGIES.contains(train.strategy())) {
-      p.add("train.strategy: '" + train.strategy() + "' is not one of " + STRATEGIES);
-    }
+    strategyProblems(train.strategy(), train.workers(), train.averagingFrequency(), p);
     if (train.microBatchSize() < 1) {
       p.add("train.micro_batch_size: must be ≥ 1, got " + train.microBatchSize());
     }
@@ -150,9 +158,6 @@ public record PretrainConfig(
     }
     if (train.maxNorm() < 0) {
       p.add("train.max_norm: must be ≥ 0 (0 = no clipping)");
-    }
-    if (train.workers() < 1 || train.averagingFrequency() < 1) {
-      p.add("train.workers / averaging_frequency: must be ≥ 1");
     }
     if (train.logInterval() < 1 || train.saveInterval() < 1 || train.keepLast() < 1) {
       p.add("train.log_interval / save_interval / keep_last: must be ≥ 1");

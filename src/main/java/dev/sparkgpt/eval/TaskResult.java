@@ -1,6 +1,7 @@
 package dev.sparkgpt.eval;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.List;
 
 /**
  * The metrics of one task as report.json holds them. Standard errors are those of a mean of 0/1 scores, the
@@ -14,12 +15,23 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param seconds wall time of the task: encoding, scoring and metrics
  * @param numFewshot examples before each item
  * @param requests loglikelihood requests scored (one per choice, or one per item)
- * @param kind multiple_choice or last_word
+ * @param kind multiple_choice, last_word or classification
  * @param file the task file
+ * @param loss classification: mean cross-entropy of the true label
+ * @param labels classification: the checkpoint's labels, in class-id order
+ * @param confusion classification: counts, rows = true label, columns = predicted
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record TaskResult(int n, double acc, Double accNorm, Double accStderr, Double accNormStderr, Double perplexity,
-    double seconds, int numFewshot, long requests, String kind, String file) {
+    double seconds, int numFewshot, long requests, String kind, String file, Double loss, List<String> labels,
+    long[][] confusion) {
+
+  /** A multiple-choice or last-word result. */
+  public TaskResult(int n, double acc, Double accNorm, Double accStderr, Double accNormStderr, Double perplexity,
+      double seconds, int numFewshot, long requests, String kind, String file) {
+    this(n, acc, accNorm, accStderr, accNormStderr, perplexity, seconds, numFewshot, requests, kind, file, null, null,
+        null);
+  }
 
   /** Standard error of the mean of {@code n} scores of which {@code correct} are 1; null when n < 2. */
   public static Double meanStderr(long correct, long n) {
@@ -33,6 +45,6 @@ public record TaskResult(int n, double acc, Double accNorm, Double accStderr, Do
   /** The same metrics with another wall time (results of two runs differ only there). */
   public TaskResult withSeconds(double newSeconds) {
     return new TaskResult(n, acc, accNorm, accStderr, accNormStderr, perplexity, newSeconds, numFewshot, requests,
-        kind, file);
+        kind, file, loss, labels, confusion);
   }
 }

@@ -11,6 +11,7 @@ import dev.sparkgpt.model.GptModel;
 import dev.sparkgpt.model.ParamNames;
 import dev.sparkgpt.model.TokenBatch;
 import dev.sparkgpt.tokenizer.Tokenizer;
+import dev.sparkgpt.train.AveragingRounds;
 import dev.sparkgpt.train.GptStepModel;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -26,6 +27,7 @@ import java.util.TreeSet;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -53,8 +55,13 @@ public final class ClassifyFinetune {
   private ClassifyFinetune() {}
 
   public static Result run(ClassifyConfig config, PrintStream console) {
+    return run(null, config, console);
+  }
+
+  /** Finetunes as configured; {@code spark} may be null for the local strategy. */
+  public static Result run(SparkSession spark, ClassifyConfig config, PrintStream console) {
     config.validate();
-    Configuration conf = HadoopConf.create();
+    Configuration conf = spark == null ? HadoopConf.create() : spark.sparkContext().hadoopConfiguration();
     Tokenizer tok = TokenizerSpec.resolve(config.data().tokenizer(), conf).get();
     List<String> labels = config.data().labels();
     GptModel model = BaseModels.load(config.baseCheckpoint(), config.modelName(), config.model(), tok, config.seed(),
@@ -76,10 +83,12 @@ public final class ClassifyFinetune {
         train.size(), val.size(), test.size(), labels, maxLength,
         truncated[0] > 0 ? " (" + truncated[0] + " longer examples truncated)" : "");
 
-    GptStepModel step = BaseModels.trainable(model, config.optimizer(), config.lora(),
-        frozen(mc, config.train().trainable()), config.seed(), "finetune classify", console);
-
+    Set<String> frozen = frozen(mc, config.train().trainable());
+    GptStepModel step = BaseModels.trainable(model, config.optimizer(), config.lora(), frozen, config.seed(),
+        "finetune classify", console);
     ClassifyConfig.Train t = config.train();
+    AveragingRounds rounds = FinetuneWorkers.rounds(spark, t.strategy(), t.workers(), model, step,
+        config.optimizer(), config.lora(), frozen, config.seed());
     Map<String, Object> state = new LinkedHashMap<>();
     state.put("kind", "classify");
     state.put("labels", labels);
@@ -102,7 +111,8 @@ public final class ClassifyFinetune {
     };
     Score[] testScore = new Score[1];
     long steps = EpochLoop.run(new EpochLoop.Settings(config.outDir(), t.epochs(), t.batchSize(),
-        config.optimizer().lr(), t.maxNorm(), t.logInterval(), config.seed(), "finetune classify"), step, train.size(),
+        config.optimizer().lr(), t.maxNorm(), t.logInterval(), config.seed(), "finetune classify", t.workers(),
+        t.averagingFrequency()), step, rounds, train.size(),
         rows -> batch(train, rows, tok.eotId()), end, state, () -> {
           testScore[0] = score(model, test, labels.size(), 0, t.batchSize(), tok.eotId());
           return Map.of("epoch", t.epochs(), "test_acc", testScore[0].accuracy(), EpochLoop.FINAL_KEY, true);

@@ -3,11 +3,14 @@ package dev.sparkgpt.finetune;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparkgpt.io.CheckpointStore;
 import dev.sparkgpt.model.TokenBatch;
+import dev.sparkgpt.train.AveragingRounds;
 import dev.sparkgpt.train.GptStepModel;
 import dev.sparkgpt.train.MetricsLog;
 import dev.sparkgpt.train.StepModel;
+import dev.sparkgpt.train.WindowCursor;
 import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,9 +27,20 @@ import org.apache.hadoop.conf.Configuration;
  * metrics up to it, so it ends exactly where a straight run ends.
  */
 public final class EpochLoop {
-  /** Settings shared by every finetune. */
+  /**
+   * Settings shared by every finetune; {@code workers} and {@code frequency} matter under parameter averaging: each
+   * round hands {@code workers × frequency} consecutive batches of the epoch's order out round-robin (the epoch's
+   * last round spreads what is left), and one round counts as many optimizer steps as its busiest worker took.
+   */
   public record Settings(String outDir, int epochs, int batchSize, double lr, double maxNorm, int logInterval,
-      long seed, String name) {}
+      long seed, String name, int workers, int frequency) {
+
+    /** The local strategy. */
+    public Settings(String outDir, int epochs, int batchSize, double lr, double maxNorm, int logInterval, long seed,
+        String name) {
+      this(outDir, epochs, batchSize, lr, maxNorm, logInterval, seed, name, 1, 1);
+    }
+  }
 
   /** The batch of the given example indices. */
   public interface Batches {
@@ -46,9 +60,11 @@ public final class EpochLoop {
   /**
    * Runs the epochs not yet done and returns the optimizer steps taken in all. {@code state} goes into every
    * checkpoint's state.json (model description, labels …); {@code lastLine} (may be null) adds a final metrics line.
+   * With {@code rounds} (null = local) the steps run on Spark workers and their states are averaged into {@code step}.
    */
-  public static long run(Settings s, GptStepModel step, int examples, Batches batches, EpochEnd end,
-      Map<String, Object> state, Supplier<Map<String, Object>> lastLine, Configuration conf, PrintStream console) {
+  public static long run(Settings s, GptStepModel step, AveragingRounds rounds, int examples, Batches batches,
+      EpochEnd end, Map<String, Object> state, Supplier<Map<String, Object>> lastLine, Configuration conf,
+      PrintStream console) {
     CheckpointStore store = new CheckpointStore(s.outDir(), conf, 2);
     int epochsDone = 0;
     long steps = 0;
@@ -76,21 +92,51 @@ public final class EpochLoop {
         double lossSum = 0;
         int count = 0;
         long epochStart = System.nanoTime();
-        for (int from = 0; from < order.size(); from += s.batchSize()) {
-          TokenBatch b = batches.batch(order.subList(from, Math.min(order.size(), from + s.batchSize())));
-          StepModel.StepResult r = step.step(new int[][][] {b.inputs()}, new int[][][] {b.targets()}, s.lr(),
-              s.maxNorm());
-          steps++;
-          count++;
-          lossSum += r.loss();
-          if (steps % s.logInterval() == 0) {
+        int perRound = rounds == null ? 1 : s.workers() * s.frequency();
+        for (int from = 0; from < order.size(); ) {
+          List<List<WindowCursor.Batches>> perWorker = new ArrayList<>();
+          for (int w = 0; w < (rounds == null ? 1 : s.workers()); w++) {
+            perWorker.add(new ArrayList<>());
+          }
+          for (int j = 0; j < perRound && from < order.size(); j++) {
+            TokenBatch b = batches.batch(order.subList(from, Math.min(order.size(), from + s.batchSize())));
+            from += b.batchSize();
+            perWorker.get(j % perWorker.size()).add(new WindowCursor.Batches(new int[][][] {b.inputs()},
+                new int[][][] {b.targets()}, (long) b.batchSize() * b.inputs()[0].length));
+          }
+          double loss;
+          double gradNorm;
+          Map<String, Object> roundMetrics = Map.of();
+          int localSteps = 0;
+          for (List<WindowCursor.Batches> w : perWorker) {
+            localSteps += w.size();
+          }
+          if (rounds == null) {
+            WindowCursor.Batches b = perWorker.get(0).get(0);
+            StepModel.StepResult r = step.step(b.inputs(), b.targets(), s.lr(), s.maxNorm());
+            loss = r.loss();
+            gradNorm = r.gradNorm();
+          } else {
+            double[] lrs = new double[s.frequency()];
+            Arrays.fill(lrs, s.lr());
+            AveragingRounds.Round r = rounds.run(perWorker, lrs, s.maxNorm(), steps);
+            loss = r.loss();
+            gradNorm = r.gradNorm();
+            roundMetrics = r.metrics();
+          }
+          long before = steps;
+          steps += perWorker.get(0).size(); // round-robin: the first worker is the busiest
+          count += localSteps;
+          lossSum += loss * localSteps;
+          if (steps / s.logInterval() > before / s.logInterval()) {
             Map<String, Object> line = new LinkedHashMap<>();
             line.put("step", steps);
-            line.put("train_loss", r.loss());
+            line.put("train_loss", loss);
             line.put("lr", s.lr());
-            line.put("grad_norm", r.gradNorm());
-            line.put("examples_per_sec", (from + b.batchSize()) / ((System.nanoTime() - epochStart) / 1e9));
+            line.put("grad_norm", gradNorm);
+            line.put("examples_per_sec", from / ((System.nanoTime() - epochStart) / 1e9));
             line.put("elapsed_s", (System.nanoTime() - start) / 1e9);
+            line.putAll(roundMetrics);
             metrics.write(line);
           }
         }

@@ -13,6 +13,7 @@ import dev.sparkgpt.io.OutputException;
 import dev.sparkgpt.model.GptModel;
 import dev.sparkgpt.model.TokenBatch;
 import dev.sparkgpt.tokenizer.Tokenizer;
+import dev.sparkgpt.train.AveragingRounds;
 import dev.sparkgpt.train.GptStepModel;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -26,6 +27,7 @@ import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
 
 /**
  * The book's chapter 7 as a job: a GPT trained as a language model on Alpaca-formatted prompt + response, the
@@ -42,8 +44,13 @@ public final class InstructFinetune {
   private InstructFinetune() {}
 
   public static Result run(InstructConfig config, PrintStream console) {
+    return run(null, config, console);
+  }
+
+  /** Finetunes as configured; {@code spark} may be null for the local strategy. */
+  public static Result run(SparkSession spark, InstructConfig config, PrintStream console) {
     config.validate();
-    Configuration conf = HadoopConf.create();
+    Configuration conf = spark == null ? HadoopConf.create() : spark.sparkContext().hadoopConfiguration();
     Tokenizer tok = TokenizerSpec.resolve(config.data().tokenizer(), conf).get();
     GptModel model = BaseModels.load(config.baseCheckpoint(), config.modelName(), config.model(), tok, config.seed(),
         0);
@@ -63,6 +70,8 @@ public final class InstructFinetune {
     GptStepModel step = BaseModels.trainable(model, config.optimizer(), config.lora(), java.util.Set.of(),
         config.seed(), "finetune instruct", console);
     InstructConfig.Train t = config.train();
+    AveragingRounds rounds = FinetuneWorkers.rounds(spark, t.strategy(), t.workers(), model, step,
+        config.optimizer(), config.lora(), java.util.Set.of(), config.seed());
     boolean mask = config.data().maskPrompt();
     int pad = tok.eotId();
     Map<String, Object> state = new LinkedHashMap<>();
@@ -84,8 +93,8 @@ public final class InstructFinetune {
       return Map.of("val_loss", lastVal[0]);
     };
     long steps = EpochLoop.run(new EpochLoop.Settings(config.outDir(), t.epochs(), t.batchSize(),
-        config.optimizer().lr(), t.maxNorm(), t.logInterval(), config.seed(), "finetune instruct"), step,
-        train.size(), rows -> InstructionExamples.collate(pick(train, rows), pad, mask), end, state, null, conf,
+        config.optimizer().lr(), t.maxNorm(), t.logInterval(), config.seed(), "finetune instruct", t.workers(),
+        t.averagingFrequency()), step, rounds, train.size(), rows -> InstructionExamples.collate(pick(train, rows), pad, mask), end, state, null, conf,
         console);
     if (Double.isNaN(lastVal[0])) {
       lastVal[0] = loss(model, val, t.batchSize(), pad, mask);
@@ -158,8 +167,7 @@ public final class InstructFinetune {
       FileSystem fs = target.getFileSystem(conf);
       try (OutputStream out = fs.create(temp, true)) {
         for (Map<String, Object> line : lines) {
-          out.write(JsonFiles.MAPPER.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
-              .writeValueAsString(line).concat("\n").getBytes(StandardCharsets.UTF_8));
+          out.write(JsonFiles.line(line).getBytes(StandardCharsets.UTF_8));
         }
       }
       fs.delete(target, false);

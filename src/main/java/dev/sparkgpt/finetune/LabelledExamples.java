@@ -27,7 +27,7 @@ import org.apache.hadoop.fs.Path;
  */
 public final class LabelledExamples {
   /** One example: its class id (index into the labels), text, and line in the file (1-based). */
-  public record Example(int label, String text, int line) {}
+  public record Example(int label, String text, int line) implements java.io.Serializable {}
 
   /** The three splits. */
   public record Splits(List<Example> train, List<Example> val, List<Example> test) {}

@@ -47,8 +47,16 @@ public final class ChatSession {
 
   /** The prompt for {@code user} after the kept history: the newest turns that fit with room for the answer. */
   public String prompt(String user) {
+    return prompt(template, tokenizer, history, user, contextLength - maxNewTokens);
+  }
+
+  /**
+   * The prompt for {@code user} after the newest turns of {@code history} whose tokens, with the new turn's, fit in
+   * {@code budget} (the oldest turns are dropped first; the new turn always stays).
+   */
+  public static String prompt(InstructionTemplate template, Tokenizer tokenizer, List<Turn> history, String user,
+      int budget) {
     String current = template.format(user, "");
-    int budget = contextLength - maxNewTokens;
     String prompt = current;
     for (int i = history.size() - 1; i >= 0; i--) {
       Turn t = history.get(i);

@@ -27,11 +27,16 @@ public record InstructionTemplate(String preamble, String instruction, String in
 
   /** The prompt up to and including the response header; the model's answer continues it. */
   public String format(String instructionText, String inputText) {
+    return formatInput(instructionText, inputText) + "\n\n" + response;
+  }
+
+  /** Preamble, instruction and (non-empty) input without the response header: the book's {@code format_input}. */
+  public String formatInput(String instructionText, String inputText) {
     StringBuilder text = new StringBuilder(preamble).append(instruction).append(instructionText);
     if (inputText != null && !inputText.isBlank()) {
       text.append("\n\n").append(input).append(inputText);
     }
-    return text.append("\n\n").append(response).toString();
+    return text.toString();
   }
 
   /**

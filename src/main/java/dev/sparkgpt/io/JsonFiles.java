@@ -21,6 +21,15 @@ public final class JsonFiles {
 
   private JsonFiles() {}
 
+  /** Serialises a value as one line of compact JSON followed by a newline (JSON Lines, server-sent events). */
+  public static String line(Object value) {
+    try {
+      return MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(value) + "\n";
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write JSON for " + value.getClass().getSimpleName(), e);
+    }
+  }
+
   /** Serialises a value as pretty JSON text. */
   public static String toJson(Object value) {
     try {

@@ -4,6 +4,7 @@ import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.EvalConfig;
 import dev.sparkgpt.data.TokenizerSpec;
 import dev.sparkgpt.eval.CheckpointInfo;
+import dev.sparkgpt.eval.ClassificationTask;
 import dev.sparkgpt.eval.EvalReport;
 import dev.sparkgpt.eval.LocalRunner;
 import dev.sparkgpt.eval.GptScoringModel;
@@ -55,6 +56,10 @@ public final class EvalJob implements Callable<Integer> {
   @Option(names = "--tasks", split = ",", paramLabel = "FILE", description = "Task files (.jsonl).")
   List<String> tasks;
 
+  @Option(names = "--classification", split = ",", paramLabel = "FILE",
+      description = "Labelled files (label TAB text, .csv or .jsonl) scored by a classify-finetune checkpoint.")
+  List<String> classification;
+
   @Option(names = "--perplexity", split = ",", paramLabel = "PATH",
       description = "Tokenize outputs (val split) or .txt files.")
   List<String> perplexity;
@@ -94,6 +99,7 @@ public final class EvalJob implements Callable<Integer> {
     Map<String, Object> flags = new LinkedHashMap<>();
     flags.put("checkpoint", checkpoint);
     flags.put("tasks", tasks);
+    flags.put("classification", classification);
     flags.put("perplexity", perplexity);
     flags.put("out", out);
     flags.put("num_fewshot", numFewshot);
@@ -148,6 +154,7 @@ public final class EvalJob implements Callable<Integer> {
             : "local, one thread");
 
     Map<String, TaskResult> taskResults = scoreTasks(taskList, config, tokenizer, runner, console);
+    taskResults.putAll(scoreClassification(spark, config, hadoop, console));
     Map<String, PerplexityResult> perplexities = scorePerplexity(config, tokenizer, model, runner, hadoop, console);
     @SuppressWarnings("unchecked")
     Map<String, Object> configMap = JsonFiles.MAPPER.convertValue(config, Map.class);
@@ -181,6 +188,24 @@ public final class EvalJob implements Callable<Integer> {
       console.printf(Locale.ROOT, "eval: %-20s %5d items, %6d requests in %.1f s (%.1f items/s) | acc %.4f%s%n",
           task.name(), r.n(), r.requests(), r.seconds(), r.n() / r.seconds(), r.acc(),
           r.accNorm() == null ? "" : String.format(Locale.ROOT, " | acc_norm %.4f", r.accNorm()));
+    }
+    return results;
+  }
+
+  private static Map<String, TaskResult> scoreClassification(SparkSession spark, EvalConfig config,
+      Configuration hadoop, PrintStream console) {
+    Map<String, TaskResult> results = new LinkedHashMap<>();
+    for (String file : config.classification()) {
+      String name = file.substring(file.lastIndexOf('/') + 1).replaceFirst("\\.[^.]*$", "");
+      if (config.distributed()) {
+        spark.sparkContext().setJobDescription("sparkgpt eval classification " + name);
+      }
+      TaskResult r = ClassificationTask.evaluate(config.distributed()
+          ? JavaSparkContext.fromSparkContext(spark.sparkContext()) : null, config.checkpoint(), file,
+          config.limit(), config.batchSize(), config.partitions(), hadoop);
+      results.put(name, r);
+      console.printf(Locale.ROOT, "eval: %-20s %5d examples in %.1f s (%.1f examples/s) | acc %.4f | loss %.4f%n",
+          name, r.n(), r.seconds(), r.n() / r.seconds(), r.acc(), r.loss());
     }
     return results;
   }

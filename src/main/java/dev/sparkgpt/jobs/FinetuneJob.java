@@ -70,7 +70,8 @@ public final class FinetuneJob implements Runnable {
         int n = LabelledExamples.read(config.data(), HadoopConf.create()).size();
         return Jobs.dryRun(config, "config valid, " + n + " labelled examples in " + config.data().path());
       }
-      ClassifyFinetune.run(config, System.out);
+      Jobs.withSession("sparkgpt-finetune-classify", !"local".equals(config.train().strategy()),
+          spark -> ClassifyFinetune.run(spark, config, System.out));
       return 0;
     }
   }
@@ -88,7 +89,8 @@ public final class FinetuneJob implements Runnable {
         int n = InstructionExamples.read(config.data().path(), HadoopConf.create()).size();
         return Jobs.dryRun(config, "config valid, " + n + " instruction entries in " + config.data().path());
       }
-      InstructFinetune.run(config, System.out);
+      Jobs.withSession("sparkgpt-finetune-instruct", !"local".equals(config.train().strategy()),
+          spark -> InstructFinetune.run(spark, config, System.out));
       return 0;
     }
   }

@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Hugging Face {@code GPT2LMHeadModel} checkpoints ({@code config.json} + {@code model.safetensors}, or a sharded
@@ -248,6 +249,12 @@ public final class HfGpt2Checkpoint {
     c.put("tie_word_embeddings", config.tieEmbeddings());
     Map<String, INDArray> hf = new LinkedHashMap<>();
     weights.forEach((name, value) -> hf.put(toHf(name), value));
+    if (!config.qkvBias()) { // GPT-2 always has a c_attn bias: zeros compute the same as none
+      for (int layer = 0; layer < config.numLayers(); layer++) {
+        hf.put(toHf(ParamNames.block(layer, ParamNames.QKV_BIAS)), Nd4j.zeros(DataType.FLOAT,
+            3L * config.embeddingDim()));
+      }
+    }
     HfCheckpoints.write(dir, c, hf, dtype);
   }
 }

@@ -72,9 +72,7 @@ public final class MetricsLog implements AutoCloseable {
   /** Appends one line (keys as given; values JSON-serialisable) and flushes it. */
   public void write(Map<String, Object> line) {
     try {
-      String json = JsonFiles.MAPPER.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
-          .writeValueAsString(line);
-      out.write((json + "\n").getBytes(StandardCharsets.UTF_8));
+      out.write(JsonFiles.line(line).getBytes(StandardCharsets.UTF_8));
       out.hflush();
     } catch (IOException e) {
       throw new InputException(FILE + ": cannot write: " + e.getMessage(), e);

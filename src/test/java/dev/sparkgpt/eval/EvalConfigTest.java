@@ -58,7 +58,7 @@ class EvalConfigTest {
     EvalConfig bad = ConfigLoader.load(EvalConfig.class, EvalConfig.defaults(), null,
         List.of("num_fewshot=-1", "batch_size=0", "limit=0", "perplexity_split=test"), null);
     var e = assertThrows(ConfigException.class, () -> bad.validate(true));
-    List<String> expected = new ArrayList<>(List.of("checkpoint: no checkpoint given", "tasks, perplexity: nothing",
+    List<String> expected = new ArrayList<>(List.of("checkpoint: no checkpoint given", "tasks, classification, perplexity: nothing",
         "num_fewshot: must be ≥ 0, got -1", "limit: must be ≥ 1, or -1", "perplexity_split: 'test'",
         "batch_size: must be ≥ 1, got 0", "out: no report path given"));
     for (String fragment : expected) {

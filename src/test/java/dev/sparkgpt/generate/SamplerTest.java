@@ -63,4 +63,27 @@ class SamplerTest {
     assertThrows(IllegalArgumentException.class, () -> new Sampler(1, -2, 1, 0));
     assertThrows(IllegalArgumentException.class, () -> new Sampler(1, 0, 0, 0));
   }
+
+  @Test
+  void theOrderIsLogitsDescendingThenIdsAsAComparatorSortGivesIt() {
+    java.util.Random r = new java.util.Random(3);
+    float[] logits = new float[5000];
+    for (int i = 0; i < logits.length; i++) {
+      logits[i] = switch (i % 7) {
+        case 0 -> 1.5f;                          // ties
+        case 1 -> -0.0f;
+        case 2 -> 0.0f;
+        case 3 -> Float.NEGATIVE_INFINITY;
+        default -> (float) r.nextGaussian() * 10;
+      };
+    }
+    Integer[] expected = new Integer[logits.length];
+    for (int i = 0; i < expected.length; i++) {
+      expected[i] = i;
+    }
+    java.util.Arrays.sort(expected, (a, b) -> logits[a] != logits[b] ? Float.compare(logits[b], logits[a])
+        : Integer.compare(a, b));
+    org.junit.jupiter.api.Assertions.assertArrayEquals(java.util.Arrays.stream(expected).mapToInt(Integer::intValue)
+        .toArray(), Sampler.byLogitDescending(logits, logits.length));
+  }
 }

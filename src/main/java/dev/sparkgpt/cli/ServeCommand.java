@@ -1,0 +1,88 @@
+package dev.sparkgpt.cli;
+
+import dev.sparkgpt.config.ConfigException;
+import dev.sparkgpt.serve.OpenAiServer;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code sparkgpt serve}: an OpenAI-compatible HTTP API over a checkpoint until Ctrl-C. */
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Serve a checkpoint over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions "
+        + "with streaming, /v1/models, /health).")
+public final class ServeCommand implements Callable<Integer> {
+  @Option(names = "--checkpoint", required = true, paramLabel = "DIR", description = "Run, step or HF directory.")
+  String checkpoint;
+
+  @Option(names = "--tokenizer", defaultValue = "gpt2", paramLabel = "gpt2|DIR", description = "The model's tokenizer.")
+  String tokenizer;
+
+  @Option(names = "--host", defaultValue = "127.0.0.1",
+      description = "Address to bind (default: ${DEFAULT-VALUE}; 0.0.0.0 exposes the server to the network).")
+  String host;
+
+  @Option(names = "--port", defaultValue = "8000", description = "Port (0 = any free one; default: ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(names = "--model-name", paramLabel = "NAME",
+      description = "The model id clients send and /v1/models lists (default: the checkpoint directory's name).")
+  String modelName;
+
+  @Option(names = "--workers", defaultValue = "1",
+      description = "Model instances answering side by side (each holds the weights; default: ${DEFAULT-VALUE}).")
+  int workers;
+
+  @Option(names = "--queue", defaultValue = "16",
+      description = "Requests waiting for a worker before new ones get 429 (default: ${DEFAULT-VALUE}).")
+  int queue;
+
+  @Option(names = "--max-request-bytes", defaultValue = "1048576", description = "Larger bodies get 413.")
+  int maxRequestBytes;
+
+  @Option(names = "--default-max-tokens", defaultValue = "128",
+      description = "max_tokens of a request without one, cut to what the context leaves (default: ${DEFAULT-VALUE}).")
+  int defaultMaxTokens;
+
+  @Option(names = {"-v", "--verbose"}, description = "Print stack traces with errors.")
+  boolean verbose;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    if (workers < 1 || queue < 0 || maxRequestBytes < 1 || defaultMaxTokens < 1) {
+      throw new ConfigException("serve", "--workers, --max-request-bytes and --default-max-tokens must be ≥ 1, "
+          + "--queue ≥ 0", "see serve --help");
+    }
+    List<OpenAiServer.Worker> instances = new ArrayList<>();
+    for (int i = 0; i < workers; i++) {
+      GenerationOptions.Loaded loaded = GenerationOptions.load(checkpoint, tokenizer, true);
+      instances.add(new OpenAiServer.Worker(loaded.generator(), loaded.tokenizer(),
+          loaded.model().config().contextLength()));
+    }
+    String name = modelName != null ? modelName : Path.of(checkpoint).toAbsolutePath().normalize().getFileName()
+        .toString();
+    OpenAiServer server = new OpenAiServer(name, instances, queue, maxRequestBytes, defaultMaxTokens, System.err);
+    int bound;
+    try {
+      bound = server.start(host, port);
+    } catch (IOException e) {
+      throw new ConfigException("--port", "cannot listen on " + host + ":" + port + ": " + e.getMessage(),
+          "choose a free port (--port 0 picks one) or stop what uses it");
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      System.err.println("serve: stopping (finishing running requests)");
+      server.stop(10);
+      stopped.countDown();
+    }));
+    System.out.printf("serve: model '%s' on http://%s:%d/v1 (%d worker%s, queue %d); Ctrl-C stops%n", name, host,
+        bound, workers, workers == 1 ? "" : "s", queue);
+    System.out.flush();
+    stopped.await();
+    return 0;
+  }
+}
