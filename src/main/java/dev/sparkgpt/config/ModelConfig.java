@@ -9,7 +9,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * unchanged); Llama is norm rmsnorm, mlp swiglu, positional rope, no biases, an untied head (conf/model/llama-*.yaml).
  *
  * @param vocabSize token ids are in [0, vocab_size)
- * @param contextLength longest sequence: rows of the learned position embedding
+ * @param contextLength longest sequence: rows of the learned position embedding (with RoPE: of the KV cache)
  * @param embeddingDim model width C
  * @param numHeads attention heads; each is embedding_dim / n_heads wide
  * @param numLayers transformer blocks
@@ -20,7 +20,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  *     chapter 6: loss and prediction on the last real token), and the head cannot be tied
  * @param norm {@value #LAYERNORM} (GPT-2), {@value #RMSNORM} (Llama: scale only) or {@value #DYT} (Dynamic Tanh,
  *     "Transformers without Normalization": γ·tanh(α·x)+β with a learned scalar α, initialized to 0.5)
- * @param normEps ε under the square root of LayerNorm and RMSNorm (1e-5; Llama 2 uses 1e-5, Llama 3 1e-5)
+ * @param normEps ε under the square root of LayerNorm and RMSNorm (1e-5, as GPT-2 and Llama 2 7B)
  * @param mlp {@value #GELU} (GPT-2: up, GELU, down) or {@value #SWIGLU} (Llama: down(silu(gate(x)) ⊙ up(x)))
  * @param hiddenDim feed-forward hidden width (default 4 × emb_dim; Llama 2 7B: 11008)
  * @param positional {@value #LEARNED} position embeddings (GPT-2) or {@value #ROPE} rotary embeddings on queries and

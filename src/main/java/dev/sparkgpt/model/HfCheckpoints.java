@@ -1,10 +1,13 @@
 package dev.sparkgpt.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.io.CheckpointException;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.io.SafetensorsDtype;
+import dev.sparkgpt.io.SafetensorsReader;
+import dev.sparkgpt.io.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -47,6 +50,24 @@ public final class HfCheckpoints {
       return JsonFiles.MAPPER.readTree(Files.readString(file, StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new CheckpointException(file + ": unreadable (" + e.getMessage() + ")", e);
+    }
+  }
+
+  /**
+   * Writes {@code config} (plus its {@code torch_dtype}) as config.json and {@code tensors} (Hugging Face names) as
+   * model.safetensors in {@code dtype} into {@code dir}.
+   */
+  static void write(Path dir, ObjectNode config, Map<String, INDArray> tensors, SafetensorsDtype dtype) {
+    config.put("torch_dtype", HfGpt2Checkpoint.torchDtype(dtype));
+    try {
+      Files.createDirectories(dir);
+      Files.writeString(dir.resolve(HfGpt2Checkpoint.CONFIG),
+          JsonFiles.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(config));
+      SafetensorsWriter w = new SafetensorsWriter().putMetadata("format", "pt");
+      tensors.forEach((name, value) -> w.add(name, value, dtype));
+      w.write(dir.resolve(SafetensorsReader.MODEL_FILE));
+    } catch (IOException e) {
+      throw new CheckpointException(dir + ": cannot write Hugging Face checkpoint: " + e.getMessage(), e);
     }
   }
 

@@ -7,9 +7,7 @@ import dev.sparkgpt.io.CheckpointException;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.io.SafetensorsDtype;
 import dev.sparkgpt.io.SafetensorsReader;
-import dev.sparkgpt.io.SafetensorsWriter;
 import dev.sparkgpt.io.TensorInfo;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,6 +19,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Hugging Face {@code GPT2LMHeadModel} checkpoints ({@code config.json} + {@code model.safetensors}, or a sharded
@@ -221,7 +220,6 @@ public final class HfGpt2Checkpoint {
 
   /** As {@link #save(Path, ModelConfig, Map)} with tensors stored as {@code dtype} (F32, F16 or BF16). */
   public static void save(Path dir, ModelConfig config, Map<String, INDArray> weights, SafetensorsDtype dtype) {
-    String torchDtype = torchDtype(dtype);
     if (!config.hasGpt2Architecture()) {
       throw new CheckpointException(dir + ": " + config + " is not GPT-2's architecture. Fix: export it with "
           + "HfCheckpoints.save, which writes Llama's layout for a Llama config");
@@ -230,40 +228,33 @@ public final class HfGpt2Checkpoint {
       throw new CheckpointException(dir + ": a classifier (num_classes=" + config.numClasses() + ") has no GPT-2 "
           + "language-model head to export. Fix: export the pretrained model it was finetuned from");
     }
-    try {
-      Files.createDirectories(dir);
-      ObjectNode c = JsonFiles.MAPPER.createObjectNode();
-      c.putArray("architectures").add("GPT2LMHeadModel");
-      c.put("model_type", "gpt2");
-      c.put("vocab_size", config.vocabSize());
-      c.put("n_positions", config.contextLength());
-      c.put("n_ctx", config.contextLength());
-      c.put("n_embd", config.embeddingDim());
-      c.put("n_layer", config.numLayers());
-      c.put("n_head", config.numHeads());
-      c.putNull("n_inner");
-      c.put("activation_function", "gelu_new");
-      c.put("layer_norm_epsilon", config.normEps());
-      c.put("resid_pdrop", config.dropRate());
-      c.put("embd_pdrop", config.dropRate());
-      c.put("attn_pdrop", config.dropRate());
-      c.put("initializer_range", 0.02);
-      c.put("bos_token_id", 50256);
-      c.put("eos_token_id", 50256);
-      c.put("tie_word_embeddings", config.tieEmbeddings());
-      c.put("torch_dtype", torchDtype);
-      Files.writeString(dir.resolve(CONFIG), JsonFiles.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(c));
-      SafetensorsWriter w = new SafetensorsWriter().putMetadata("format", "pt");
-      weights.forEach((name, value) -> w.add(toHf(name), value, dtype));
-      if (!config.qkvBias()) { // GPT-2 always has a c_attn bias: zeros compute the same as none
-        for (int layer = 0; layer < config.numLayers(); layer++) {
-          w.add(toHf(ParamNames.block(layer, ParamNames.QKV_BIAS)), org.nd4j.linalg.factory.Nd4j.zeros(
-              org.nd4j.linalg.api.buffer.DataType.FLOAT, 3L * config.embeddingDim()), dtype);
-        }
+    ObjectNode c = JsonFiles.MAPPER.createObjectNode();
+    c.putArray("architectures").add("GPT2LMHeadModel");
+    c.put("model_type", "gpt2");
+    c.put("vocab_size", config.vocabSize());
+    c.put("n_positions", config.contextLength());
+    c.put("n_ctx", config.contextLength());
+    c.put("n_embd", config.embeddingDim());
+    c.put("n_layer", config.numLayers());
+    c.put("n_head", config.numHeads());
+    c.putNull("n_inner");
+    c.put("activation_function", "gelu_new");
+    c.put("layer_norm_epsilon", config.normEps());
+    c.put("resid_pdrop", config.dropRate());
+    c.put("embd_pdrop", config.dropRate());
+    c.put("attn_pdrop", config.dropRate());
+    c.put("initializer_range", 0.02);
+    c.put("bos_token_id", 50256);
+    c.put("eos_token_id", 50256);
+    c.put("tie_word_embeddings", config.tieEmbeddings());
+    Map<String, INDArray> hf = new LinkedHashMap<>();
+    weights.forEach((name, value) -> hf.put(toHf(name), value));
+    if (!config.qkvBias()) { // GPT-2 always has a c_attn bias: zeros compute the same as none
+      for (int layer = 0; layer < config.numLayers(); layer++) {
+        hf.put(toHf(ParamNames.block(layer, ParamNames.QKV_BIAS)), Nd4j.zeros(DataType.FLOAT,
+            3L * config.embeddingDim()));
       }
-      w.write(dir.resolve(SafetensorsReader.MODEL_FILE));
-    } catch (IOException e) {
-      throw new CheckpointException(dir + ": cannot write Hugging Face checkpoint: " + e.getMessage(), e);
     }
+    HfCheckpoints.write(dir, c, hf, dtype);
   }
 }

@@ -7,9 +7,6 @@ import dev.sparkgpt.io.CheckpointException;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.io.SafetensorsDtype;
 import dev.sparkgpt.io.SafetensorsReader;
-import dev.sparkgpt.io.SafetensorsWriter;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -203,31 +200,21 @@ final class HfLlamaCheckpoint {
       throw new CheckpointException(dir + ": " + config + " is neither GPT-2 nor Llama (rmsnorm, swiglu, rope, no "
           + "biases, a language-model head); Hugging Face export supports only those two");
     }
-    try {
-      Files.createDirectories(dir);
-      ObjectNode c = JsonFiles.MAPPER.createObjectNode();
-      c.putArray("architectures").add(ARCHITECTURE);
-      c.put("model_type", MODEL_TYPE);
-      c.put("hidden_size", config.embeddingDim());
-      c.put("intermediate_size", config.hiddenDim());
-      c.put("num_attention_heads", config.numHeads());
-      c.put("num_key_value_heads", config.numKvGroups());
-      c.put("num_hidden_layers", config.numLayers());
-      c.put("vocab_size", config.vocabSize());
-      c.put("max_position_embeddings", config.contextLength());
-      c.put("rms_norm_eps", config.normEps());
-      c.put("rope_theta", config.ropeTheta());
-      c.put("hidden_act", "silu");
-      c.put("tie_word_embeddings", config.tieEmbeddings());
-      c.put("attention_bias", false);
-      c.put("torch_dtype", HfGpt2Checkpoint.torchDtype(dtype));
-      Files.writeString(dir.resolve(HfGpt2Checkpoint.CONFIG),
-          JsonFiles.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(c));
-      SafetensorsWriter w = new SafetensorsWriter().putMetadata("format", "pt");
-      toHf(config, weights).forEach((name, value) -> w.add(name, value, dtype));
-      w.write(dir.resolve(SafetensorsReader.MODEL_FILE));
-    } catch (IOException e) {
-      throw new CheckpointException(dir + ": cannot write Hugging Face checkpoint: " + e.getMessage(), e);
-    }
+    ObjectNode c = JsonFiles.MAPPER.createObjectNode();
+    c.putArray("architectures").add(ARCHITECTURE);
+    c.put("model_type", MODEL_TYPE);
+    c.put("hidden_size", config.embeddingDim());
+    c.put("intermediate_size", config.hiddenDim());
+    c.put("num_attention_heads", config.numHeads());
+    c.put("num_key_value_heads", config.numKvGroups());
+    c.put("num_hidden_layers", config.numLayers());
+    c.put("vocab_size", config.vocabSize());
+    c.put("max_position_embeddings", config.contextLength());
+    c.put("rms_norm_eps", config.normEps());
+    c.put("rope_theta", config.ropeTheta());
+    c.put("hidden_act", "silu");
+    c.put("tie_word_embeddings", config.tieEmbeddings());
+    c.put("attention_bias", false);
+    HfCheckpoints.write(dir, c, toHf(config, weights), dtype);
   }
 }

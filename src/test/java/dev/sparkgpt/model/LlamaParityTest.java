@@ -119,6 +119,28 @@ class LlamaParityTest {
   }
 
   @Test
+  void aTiedLlamaUsesTheTokenEmbeddingAsItsHeadAndExportsNoLmHead(@TempDir Path dir) throws Exception {
+    Path tied = rewrite(dir.resolve("tied"), "lm_head.weight", null);
+    Files.writeString(tied.resolve("config.json"), Files.readString(DIR.resolve("config.json"))
+        .replace("\"tie_word_embeddings\": false", "\"tie_word_embeddings\": true"));
+    HfGpt2Checkpoint.Loaded loaded = HfCheckpoints.load(tied);
+    assertTrue(loaded.config().tieEmbeddings());
+    assertTrue(!loaded.weights().containsKey(ParamNames.OUT_HEAD));
+    GptModel tiedModel = new GptModel(GptParameters.fromMap(loaded.config(), loaded.weights(), DataType.FLOAT), 0);
+    // = the untied fixture model whose lm_head is replaced by the token embedding
+    HfGpt2Checkpoint.Loaded untied = HfCheckpoints.load(DIR);
+    untied.weights().put(ParamNames.OUT_HEAD, untied.weights().get(ParamNames.TOKEN_EMBEDDING));
+    GptModel reference = new GptModel(GptParameters.fromMap(untied.config(), untied.weights(), DataType.FLOAT), 0);
+    assertArrayEquals(reference.nextLogits(tokens), tiedModel.nextLogits(tokens), 1e-5f);
+    Path out = dir.resolve("out");
+    HfCheckpoints.save(out, loaded.config(), loaded.weights(), SafetensorsDtype.F32);
+    try (SafetensorsReader r = SafetensorsReader.open(out)) {
+      assertTrue(!r.names().contains("lm_head.weight") && r.names().contains("model.embed_tokens.weight"));
+    }
+    assertTrue(Files.readString(out.resolve("config.json")).contains("\"tie_word_embeddings\" : true"));
+  }
+
+  @Test
   void anUnknownArchitectureIsRefusedWithTheSupportedOnes(@TempDir Path dir) throws Exception {
     Files.writeString(dir.resolve("config.json"), "{\"architectures\": [\"MistralForCausalLM\"], \"model_type\": "
         + "\"mistral\"}");
