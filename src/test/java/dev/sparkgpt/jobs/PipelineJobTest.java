@@ -114,6 +114,19 @@ class PipelineJobTest extends SparkTestBase {
   }
 
   @Test
+  void setOnTheCommandLineReachesIntoAStagesOverrides(@TempDir Path dir) {
+    PipelineConfig c = ConfigLoader.load(PipelineConfig.class, PipelineConfig.defaults(),
+        Path.of("conf/pipeline/verdict.yaml"), List.of("pretrain.set.train.max_steps=7", "eval.set.num_fewshot=2"),
+        Map.of("out_dir", dir.toString()), null);
+    PipelineJob.Resolved r = PipelineJob.resolve(c);
+    assertEquals(7, r.pretrain().train().maxSteps());
+    assertEquals(20, r.pretrain().train().saveInterval(), "the YAML's other train keys stay");
+    assertEquals(2, r.eval().numFewshot());
+    assertEquals(dir + "/pretrain", r.eval().checkpoint());
+    assertEquals(List.of(dir + "/shards"), r.eval().perplexity());
+  }
+
+  @Test
   void refusesAnOverrideOfAKeyThePipelineWires(@TempDir Path dir) {
     PipelineConfig c = tinyPipeline(dir);
     PipelineConfig bad = new PipelineConfig(c.outDir(), c.input(), c.tokenize(),
