@@ -23,6 +23,7 @@ public final class Main implements Runnable {
 
   static {
     VERBS.put("demo", DemoCommand::new);
+    VERBS.put("pipeline", dev.sparkgpt.jobs.PipelineJob::new);
     VERBS.put("tokenize", TokenizeJob::new);
     VERBS.put("train-tokenizer", TrainTokenizerJob::new);
     VERBS.put("pretrain", PretrainJob::new);

@@ -218,12 +218,18 @@ public final class ConfigLoader {
     return out;
   }
 
-  /** The mapping that holds {@code key}'s last part; every part must be a known key (except inside open maps). */
+  /**
+   * The mapping that holds {@code key}'s last part; every part must be a known key, except inside open maps, where
+   * missing mappings are created (--set pretrain.set.train.max_steps=20 in a pipeline's free-form overrides).
+   */
   private static ObjectNode parentOf(ObjectNode tree, String key, Set<String> openMaps) {
     String[] parts = key.split("\\.");
     ObjectNode node = tree;
     for (int i = 0; i < parts.length - 1; i++) {
       JsonNode child = node.get(parts[i]);
+      if (child == null && insideOpenMap(String.join(".", java.util.Arrays.copyOf(parts, i)), openMaps)) {
+        child = node.putObject(parts[i]);
+      }
       if (child == null || !child.isObject()) {
         throw unknownKey(String.join(".", java.util.Arrays.copyOf(parts, i + 1)), node, "command line");
       }
@@ -231,10 +237,20 @@ public final class ConfigLoader {
     }
     String leaf = parts[parts.length - 1];
     String parentPath = String.join(".", java.util.Arrays.copyOf(parts, parts.length - 1));
-    if (!node.has(leaf) && !openMaps.contains(parentPath)) {
+    if (!node.has(leaf) && !insideOpenMap(parentPath, openMaps)) {
       throw unknownKey(key, node, "command line");
     }
     return node;
+  }
+
+  /** Whether {@code path} is an open map or lies inside one. */
+  private static boolean insideOpenMap(String path, Set<String> openMaps) {
+    for (String open : openMaps) {
+      if (path.equals(open) || path.startsWith(open + ".")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static ConfigException unknownKey(String key, ObjectNode siblings, String source) {

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DemoTest extends SparkTestBase {
   @Test
   void quickDemoProducesConsistentOutputs(@TempDir Path dir) throws Exception {
-    DemoCommand.Outputs out = DemoCommand.run(spark, dir, true, 0);
+    dev.sparkgpt.jobs.PipelineJob.Outputs out = DemoCommand.run(spark, dir, true, 0);
 
     Manifest m = out.shards();
     assertTrue(Files.exists(dir.resolve("shards/_SUCCESS")));

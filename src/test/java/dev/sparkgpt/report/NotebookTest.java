@@ -90,12 +90,103 @@ class NotebookTest {
     assertTrue(r.output.contains("error: " + nb + ": code cell 2 of 2 failed"), r.output);
   }
 
+  @Test
+  void everyNotebookIsNbformat4WithoutOutputs() throws IOException {
+    for (String name : List.of("shards", "eval_compare", "serve")) {
+      JsonNode nb = JsonFiles.MAPPER.readTree(Path.of("notebooks", name + ".ipynb").toFile());
+      assertEquals(4, nb.get("nbformat").asInt(), name);
+      for (JsonNode cell : nb.get("cells")) {
+        assertTrue(!cell.get("cell_type").asText().equals("code") || cell.get("outputs").isEmpty(), name);
+      }
+    }
+  }
+
+  @Test
+  void shardsAndEvalNotebooksRunOnFixtures(@TempDir Path tmp) throws Exception {
+    String python = System.getenv().getOrDefault("PYTHON", "python3");
+    assumeTrue(run(List.of(python, "-c", "import pandas, matplotlib"), tmp).exitCode == 0, "no pandas/matplotlib");
+    Path shards = Files.createDirectories(tmp.resolve("run/shards"));
+    Files.writeString(shards.resolve("manifest.json"), """
+        {"format": "sparkgpt-tokens", "format_version": 1, "created_by": "test", "seq_len": 4, "row_tokens": 5,
+         "split_mode": "tokens", "tokenizer": {"name": "gpt2", "hash": "x", "vocab_size": 50257, "eot_id": 50256},
+         "splits": {"train": {"tokens": 40, "rows": 10, "documents": 1, "shards": [
+                      {"path": "train/part-00000.parquet", "rows": 6, "bytes": 900},
+                      {"path": "train/part-00001.parquet", "rows": 4, "bytes": 700}]},
+                    "val": {"tokens": 8, "rows": 2, "documents": 1, "shards": [
+                      {"path": "val/part-00000.parquet", "rows": 2, "bytes": 400}]}}}
+        """);
+    Path plots = tmp.resolve("plots");
+    Result r = run(List.of(python, RUNNER.toString(), "notebooks/shards.ipynb", "--run-dir", tmp.resolve("run")
+        .toString(), "--plot-dir", plots.toString()), tmp);
+    assertEquals(0, r.exitCode, r.output);
+    String squeezed = r.output.replaceAll("[ \\t]+", " ");
+    assertTrue(squeezed.contains("train 2 10 50") && r.output.contains("train: 40 tokens in 10 rows")
+        && r.output.contains("shards.ipynb: 3 shards"), r.output);
+    assertTrue(Files.size(plots.resolve("shards.png")) > 1000);
+
+    for (String[] run : new String[][] {{"a", "0.25", "31.5"}, {"b", "0.75", "12.25"}}) {
+      Path eval = Files.createDirectories(tmp.resolve("runs/" + run[0] + "/pretrain/eval"));
+      Files.writeString(eval.resolve("report.json"), "{\"tasks\": {\"copa\": {\"n\": 4, \"acc\": " + run[1]
+          + ", \"acc_norm\": 0.5}}, \"perplexity\": {\"shards\": {\"perplexity\": " + run[2]
+          + ", \"bits_per_byte\": 1.5}}}");
+    }
+    r = run(List.of(python, RUNNER.toString(), "notebooks/eval_compare.ipynb", "--run-dir",
+        tmp.resolve("runs/a").toString(), "--run-dir", tmp.resolve("runs/b").toString(), "--plot-dir",
+        plots.toString()), tmp);
+    assertEquals(0, r.exitCode, r.output);
+    assertTrue(r.output.contains("2 eval reports") && r.output.contains("0.75") && r.output.contains("12.25")
+        && r.output.contains("eval_compare.ipynb: 2 task results, 2 perplexities"), r.output);
+  }
+
+  @Test
+  void serveNotebookPostsCompletionsAndSkipsWithoutAServer(@TempDir Path tmp) throws Exception {
+    String python = System.getenv().getOrDefault("PYTHON", "python3");
+    assumeTrue(run(List.of(python, "-c", "import json"), tmp).exitCode == 0, "no " + python);
+    List<String> bodies = new java.util.concurrent.CopyOnWriteArrayList<>();
+    com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext("/v1/completions", exchange -> {
+      bodies.add(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+      byte[] answer = "{\"choices\": [{\"text\": \" and more\"}], \"usage\": {\"completion_tokens\": 2}}"
+          .getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(200, answer.length);
+      exchange.getResponseBody().write(answer);
+      exchange.close();
+    });
+    server.start();
+    try {
+      String url = "http://127.0.0.1:" + server.getAddress().getPort();
+      Result r = run(List.of(python, RUNNER.toString(), "notebooks/serve.ipynb", "--run-dir", tmp.toString()), tmp,
+          java.util.Map.of("SERVE_URL", url));
+      assertEquals(0, r.exitCode, r.output);
+      assertTrue(r.output.contains("'ROMEO:' -> ' and more'") && r.output.contains("serve.ipynb: 2 completions"),
+          r.output);
+      JsonNode first = JsonFiles.MAPPER.readTree(bodies.get(0));
+      assertEquals("Every effort moves you", first.get("prompt").asText());
+      assertEquals(30, first.get("max_tokens").asInt());
+    } finally {
+      server.stop(0);
+    }
+    Result none = run(List.of(python, RUNNER.toString(), "notebooks/serve.ipynb", "--run-dir", tmp.toString()), tmp,
+        java.util.Map.of("SERVE_URL", "http://127.0.0.1:9"));
+    assertEquals(0, none.exitCode, none.output);
+    assertTrue(none.output.contains("no server at") && none.output.contains("serve.ipynb: 0 completions"),
+        none.output);
+  }
+
   private record Result(int exitCode, String output) {}
 
   private static Result run(List<String> command, Path dir) throws InterruptedException {
+    return run(command, dir, java.util.Map.of());
+  }
+
+  private static Result run(List<String> command, Path dir, java.util.Map<String, String> env)
+      throws InterruptedException {
     try {
-      Process p = new ProcessBuilder(new ArrayList<>(command)).directory(Path.of("").toAbsolutePath().toFile())
-          .redirectErrorStream(true).redirectOutput(dir.resolve("python.log").toFile()).start();
+      ProcessBuilder pb = new ProcessBuilder(new ArrayList<>(command)).directory(Path.of("").toAbsolutePath().toFile())
+          .redirectErrorStream(true).redirectOutput(dir.resolve("python.log").toFile());
+      pb.environment().putAll(env);
+      Process p = pb.start();
       if (!p.waitFor(180, TimeUnit.SECONDS)) {
         p.destroyForcibly();
         return new Result(-1, "timed out");

@@ -1,0 +1,177 @@
+package dev.sparkgpt.jobs;
+
+import dev.sparkgpt.config.ClassifyConfig;
+import dev.sparkgpt.config.ConfigLoader;
+import dev.sparkgpt.config.EvalConfig;
+import dev.sparkgpt.config.InstructConfig;
+import dev.sparkgpt.config.PipelineConfig;
+import dev.sparkgpt.config.PretrainConfig;
+import dev.sparkgpt.config.TokenizeConfig;
+import dev.sparkgpt.data.InputFiles;
+import dev.sparkgpt.data.Manifest;
+import dev.sparkgpt.eval.EvalReport;
+import dev.sparkgpt.eval.GptScoringModel;
+import dev.sparkgpt.finetune.ClassifyFinetune;
+import dev.sparkgpt.finetune.InstructFinetune;
+import dev.sparkgpt.io.HadoopConf;
+import dev.sparkgpt.io.OutputDir;
+import dev.sparkgpt.report.RunMetrics;
+import dev.sparkgpt.report.RunReport;
+import dev.sparkgpt.train.TrainingLoop;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * Runs the whole chain on a user's corpus: tokenize → pretrain → [finetune] → eval → report, each stage's job
+ * configured by its own YAML + overrides (conf/pipeline/*.yaml), every output under out_dir. A re-run skips the
+ * stages whose output is complete (_SUCCESS, report.json, report.html) and resumes a crashed pretrain from its
+ * checkpoint; removing one stage's output re-runs it and every stage after it.
+ *
+ * <p>Usage: {@code sparkgpt pipeline --config conf/pipeline/verdict.yaml [--set pretrain.set.train.max_steps=20]
+ * [--force]}; under spark-submit: {@code --class dev.sparkgpt.jobs.PipelineJob sparkgpt.jar <same args>}.
+ */
+@Command(name = "pipeline", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Run tokenize -> pretrain -> [finetune] -> eval -> report on your corpus; finished stages are "
+        + "skipped, a crashed pretrain resumes.")
+public final class PipelineJob implements Callable<Integer> {
+  @Mixin
+  JobOptions options = new JobOptions();
+
+  @Option(names = "--out-dir", paramLabel = "DIR", description = "Where every stage writes.")
+  String outDir;
+
+  @Option(names = "--force", description = "Run every stage even when its output is complete (outputs replaced).")
+  boolean force;
+
+  /** The pipeline's stage layout under out_dir. */
+  public record Layout(String shards, String pretrain, String evalReport, String report, String finetune) {
+    static Layout of(String outDir) {
+      String pretrain = outDir + "/pretrain";
+      // eval and report inside the run: `sparkgpt report RUN_DIR` charts the eval too
+      return new Layout(outDir + "/shards", pretrain, pretrain + "/eval/report.json",
+          pretrain + "/" + RunReport.DEFAULT_DIR, outDir + "/finetune");
+    }
+  }
+
+  /** Every stage's resolved job config, so a bad key in any of them fails before anything runs. */
+  public record Resolved(PipelineConfig pipeline, Layout layout, TokenizeConfig tokenize, PretrainConfig pretrain,
+      Object finetune, EvalConfig eval) {}
+
+  /** What a run produced: the stages that ran and the results of those that did (null when skipped). */
+  public record Outputs(List<String> ran, Manifest shards, TrainingLoop.Result training, EvalReport report) {}
+
+  public static void main(String[] args) {
+    System.exit(Jobs.execute(new PipelineJob(), args));
+  }
+
+  @Override
+  public Integer call() {
+    Map<String, Object> flags = new LinkedHashMap<>();
+    flags.put("out_dir", outDir);
+    PipelineConfig config = options.resolve(PipelineConfig.class, PipelineConfig.defaults(), flags).validate();
+    Resolved resolved = resolve(config);
+    if (options.dryRun()) {
+      Configuration conf = HadoopConf.create();
+      int files = InputFiles.list(resolved.tokenize().input(), resolved.tokenize().format(), conf).size();
+      for (String task : resolved.eval().tasks()) {
+        dev.sparkgpt.eval.TaskFiles.read(task, conf);
+      }
+      for (StageRunner.Stage stage : stages(null, resolved, System.out)) {
+        System.out.printf("%-9s %s (%s)%n", stage.name(), force || !StageRunner.exists(stage.done(), conf)
+            ? "would run" : "complete, would be skipped", stage.done());
+      }
+      return Jobs.dryRun(config, "every stage's config valid, " + files + " input files, "
+          + resolved.eval().tasks().size() + " task files read");
+    }
+    Jobs.withSession("sparkgpt-pipeline", true, spark -> run(spark, resolved, force, System.out));
+    return 0;
+  }
+
+  /** Resolves every stage's job config: its YAML, then its {@code set} overrides, then the pipeline's wiring. */
+  public static Resolved resolve(PipelineConfig config) {
+    config.validate();
+    Layout layout = Layout.of(config.outDir());
+    Map<String, Object> tokenizeWiring = new LinkedHashMap<>();
+    tokenizeWiring.put("output", layout.shards());
+    tokenizeWiring.put("input", config.input().isEmpty() ? null : config.input());
+    TokenizeConfig tokenize = load(TokenizeConfig.class, TokenizeConfig.defaults(), config.tokenize(), List.of(),
+        tokenizeWiring).validate();
+    PretrainConfig pretrain = load(PretrainConfig.class, PretrainConfig.defaults(), config.pretrain(),
+        List.of("data.text=null"), // the shards replace a text file the pretrain YAML may name
+        Map.of("out_dir", layout.pretrain(), "data.shards", layout.shards(), "data.tokenizer", tokenize.tokenizer()))
+        .validate();
+    Object finetune = null;
+    if (config.finetune().enabled()) {
+      Map<String, Object> wiring = Map.of("out_dir", layout.finetune(), "base_checkpoint", layout.pretrain());
+      finetune = "classify".equals(config.finetune().kind())
+          ? load(ClassifyConfig.class, ClassifyConfig.defaults(), config.finetune().stage(), List.of(), wiring).validate()
+          : load(InstructConfig.class, InstructConfig.defaults(), config.finetune().stage(), List.of(), wiring)
+              .validate();
+    }
+    EvalConfig eval = load(EvalConfig.class, EvalConfig.defaults(), config.eval(), List.of(),
+        Map.of("checkpoint", layout.pretrain(), "out", layout.evalReport(), "tokenizer", tokenize.tokenizer()));
+    if (eval.perplexity().isEmpty()) { // score the held-out split of the pipeline's own shards by default
+      eval = load(EvalConfig.class, eval, new PipelineConfig.Stage(null, Map.of()), List.of(),
+          Map.of("perplexity", List.of(layout.shards())));
+    }
+    return new Resolved(config, layout, tokenize, pretrain, finetune, eval.validate(true));
+  }
+
+  /** {@code defaults}, the stage's YAML, {@code cleared} ("key=null" overrides), its set, then the wiring. */
+  private static <T> T load(Class<T> type, T defaults, PipelineConfig.Stage stage, List<String> cleared,
+      Map<String, Object> wiring) {
+    Map<String, Object> flags = new LinkedHashMap<>(stage.flatSet());
+    flags.putAll(wiring); // wiring last: it wins (and PipelineConfig.validate refused it in set)
+    return ConfigLoader.load(type, defaults, stage.config() == null ? null : Path.of(stage.config()), cleared,
+        flags, null);
+  }
+
+  /** Runs the stages of {@code resolved}; {@code force}: every stage, even when complete. */
+  public static Outputs run(SparkSession spark, Resolved resolved, boolean force, PrintStream console) {
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    StageRunner.Ran ran = StageRunner.run(stages(spark, resolved, console), force, conf, console);
+    return new Outputs(ran.stages(), (Manifest) ran.results().get("tokenize"),
+        (TrainingLoop.Result) ran.results().get("pretrain"), (EvalReport) ran.results().get("eval"));
+  }
+
+  /** The stage list; {@code spark} is only used when a stage's work runs. */
+  static List<StageRunner.Stage> stages(SparkSession spark, Resolved r, PrintStream console) {
+    Layout at = r.layout();
+    List<StageRunner.Stage> stages = new ArrayList<>();
+    stages.add(new StageRunner.Stage("tokenize", String.join(",", r.tokenize().input()) + " -> " + at.shards(),
+        at.shards() + "/" + OutputDir.SUCCESS, at.shards(), false,
+        () -> TokenizeJob.run(spark, r.tokenize(), console)));
+    stages.add(new StageRunner.Stage("pretrain", r.pretrain().modelName() + " on the shards -> " + at.pretrain(),
+        at.pretrain() + "/" + OutputDir.SUCCESS, at.pretrain(), true,
+        () -> PretrainJob.run(spark, r.pretrain(), console)));
+    if (r.finetune() instanceof ClassifyConfig classify) {
+      stages.add(new StageRunner.Stage("finetune", "classify from the pretrained model -> " + at.finetune(),
+          at.finetune() + "/" + OutputDir.SUCCESS, at.finetune(), true,
+          () -> ClassifyFinetune.run(classify, console)));
+    } else if (r.finetune() instanceof InstructConfig instruct) {
+      stages.add(new StageRunner.Stage("finetune", "instruct from the pretrained model -> " + at.finetune(),
+          at.finetune() + "/" + OutputDir.SUCCESS, at.finetune(), true,
+          () -> InstructFinetune.run(instruct, console)));
+    }
+    stages.add(new StageRunner.Stage("eval", r.eval().tasks().size() + " tasks + perplexity of "
+        + String.join(",", r.eval().perplexity()) + " -> " + at.evalReport(), at.evalReport(), at.evalReport(), false,
+        () -> EvalJob.run(spark, r.eval(), GptScoringModel.factory(at.pretrain()), console)));
+    if (r.pipeline().report()) {
+      stages.add(new StageRunner.Stage("report", "charts of the run -> " + at.report(),
+          at.report() + "/" + RunReport.HTML_FILE, null, false,
+          () -> RunReport.write(RunMetrics.load(at.pretrain(), spark.sparkContext().hadoopConfiguration()),
+              at.report(), false, spark.sparkContext().hadoopConfiguration())));
+    }
+    return stages;
+  }
+}

@@ -1,0 +1,100 @@
+package dev.sparkgpt.jobs;
+
+import dev.sparkgpt.io.OutputException;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * Runs a chain of job stages in order (tokenize → pretrain → [finetune] → eval → report), skipping a stage whose
+ * output is already complete, so a re-run does only what is missing. Once a stage runs, every later one runs too:
+ * its output was made from the old inputs, so it is removed first. A stage that crashed has no marker and runs
+ * again; pretrain then resumes from its latest checkpoint.
+ */
+public final class StageRunner {
+  private StageRunner() {}
+
+  /**
+   * One stage.
+   *
+   * @param name short name printed and returned (tokenize, pretrain, ...)
+   * @param describe what it does, for the console ("Tiny Shakespeare -> runs/demo/shards")
+   * @param done the file whose presence means the stage finished (its job's _SUCCESS, report.json, ...)
+   * @param stale what to remove before re-running because an earlier stage ran (its output), or null
+   * @param writeMarker true: the runner writes {@code done} (an empty _SUCCESS) after the work; false: the job does
+   * @param work the job; returns what it produced (kept in the results)
+   */
+  public record Stage(String name, String describe, String done, String stale, boolean writeMarker,
+      Supplier<Object> work) {}
+
+  /** What a run did: the stages that ran, in order, and what each returned. */
+  public record Ran(List<String> stages, Map<String, Object> results) {}
+
+  /** Runs {@code stages} in order; {@code force} runs every stage even when complete (its output replaced). */
+  public static Ran run(List<Stage> stages, boolean force, Configuration conf, PrintStream console) {
+    List<String> ran = new ArrayList<>();
+    Map<String, Object> results = new LinkedHashMap<>();
+    boolean upstreamRan = force;
+    for (int i = 0; i < stages.size(); i++) {
+      Stage stage = stages.get(i);
+      String header = String.format("== %d/%d %s: %s", i + 1, stages.size(), stage.name(), stage.describe());
+      if (!upstreamRan && exists(stage.done(), conf)) {
+        console.println(header + " — already complete (" + stage.done() + "), skipped");
+        continue;
+      }
+      console.println(header);
+      if (upstreamRan && stage.stale() != null && delete(stage.stale(), conf)) {
+        console.println("   removed " + stage.stale() + ": it was made from the previous output of an earlier stage");
+      }
+      if (stage.writeMarker()) {
+        delete(stage.done(), conf); // our marker says "finished" only once this run has finished
+      }
+      results.put(stage.name(), stage.work().get());
+      if (stage.writeMarker()) {
+        touch(stage.done(), conf);
+      }
+      ran.add(stage.name());
+      upstreamRan = true;
+    }
+    return new Ran(List.copyOf(ran), results);
+  }
+
+  /** Whether {@code path} exists (any Hadoop path). */
+  public static boolean exists(String path, Configuration conf) {
+    Path p = new Path(path);
+    try {
+      return p.getFileSystem(conf).exists(p);
+    } catch (IOException e) {
+      throw new OutputException(path + ": cannot check whether the stage finished: " + e.getMessage()
+          + ". Fix: check the path and the file system", e);
+    }
+  }
+
+  private static boolean delete(String path, Configuration conf) {
+    Path p = new Path(path);
+    try {
+      FileSystem fs = p.getFileSystem(conf);
+      return fs.exists(p) && fs.delete(p, true);
+    } catch (IOException e) {
+      throw new OutputException(path + ": cannot remove the stale output: " + e.getMessage()
+          + ". Fix: check permissions, or remove it yourself", e);
+    }
+  }
+
+  private static void touch(String path, Configuration conf) {
+    Path p = new Path(path);
+    try {
+      p.getFileSystem(conf).create(p, true).close();
+    } catch (IOException e) {
+      throw new OutputException(path + ": cannot mark the stage finished: " + e.getMessage()
+          + ". Fix: check free space and permissions, then re-run (the stage resumes)", e);
+    }
+  }
+}

@@ -1,0 +1,3 @@
+class Dataset:
+    def __init__(self, uri):
+        self.uri = uri
