@@ -63,6 +63,12 @@ public final class TrainingLoop {
       tokensSeen = s.path("tokens_seen").asLong();
       bestVal = s.path("best_val_loss").asDouble(Double.POSITIVE_INFINITY);
       console.printf("pretrain: resumed from %s (step %d, %,d tokens seen)%n", ck.dir(), step, tokensSeen);
+      String done = stopReason(step, tokensSeen, 0);
+      if (done != null) {
+        // a re-run of a finished run (a pipeline retry, a resubmitted job): no step beyond the limit
+        console.printf("pretrain: already at %s (step %d); nothing to train -> %s%n", done, step, config.outDir());
+        return new Result(step, tokensSeen, Double.NaN, null, done);
+      }
     }
     long tokensPerStep = (long) t.globalBatchSize() * val.context();
     long totalSteps = totalSteps(tokensPerStep);

@@ -91,6 +91,27 @@ class TrainingLoopTest {
     }
   }
 
+  @Test
+  void resumingAFinishedRunTrainsNoFurtherStep(@TempDir Path dir) throws Exception {
+    BigramStepModel m = new BigramStepModel(VOCAB, 7);
+    run(config(dir), m);
+    int[] steps = {0};
+    BigramStepModel again = new BigramStepModel(VOCAB, 99) {
+      @Override
+      public StepResult step(int[][][] inputs, int[][][] targets, double lr, double maxNorm) {
+        steps[0]++;
+        return super.step(inputs, targets, lr, maxNorm);
+      }
+    };
+    TrainingLoop.Result r = run(config(dir), again);
+    assertEquals(20, r.step());
+    assertEquals("max_steps", r.stopReason());
+    assertEquals(0, steps[0], "no step past max_steps");
+    assertEquals(20, Files.readAllLines(dir.resolve("metrics.jsonl")).size());
+    assertEquals(List.of(10L, 20L), new dev.sparkgpt.io.CheckpointStore(dir.toString(), HadoopConf.create(), 2).steps());
+    assertEquals(m.table, again.table, "restored, not changed");
+  }
+
   private static String field(String json, String key) throws Exception {
     return dev.sparkgpt.io.JsonFiles.MAPPER.readTree(json).get(key).asText();
   }
