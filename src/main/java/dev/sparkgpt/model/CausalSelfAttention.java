@@ -70,7 +70,7 @@ final class CausalSelfAttention {
     int c = heads * headDim;
     int width = (heads + 2 * kvHeads) * headDim;
     INDArray qkv = pool.get("scratch.att.qkv", type, n, width);                              // [N, (H+2K)·D]
-    Nd4j.gemm(x, p.get(name(ParamNames.QKV_WEIGHT)), qkv, false, false, 1.0, 0.0);
+    MatMul.into(x, p.get(name(ParamNames.QKV_WEIGHT)), qkv, false);
     if (qkvBias) {
       qkv.addiRowVector(p.get(name(ParamNames.QKV_BIAS)));
     }
@@ -107,7 +107,7 @@ final class CausalSelfAttention {
     merged.reshape(batch, time, heads, headDim)
         .assign(context.reshape(batch, heads, time, headDim).permute(0, 2, 1, 3));      // [B,H,T,D] -> [B,T,H,D]
     INDArray out = pool.get(key + "out", type, n, c);
-    Nd4j.gemm(merged, p.get(name(ParamNames.ATTENTION_OUT_WEIGHT)), out, false, false, 1.0, 0.0);
+    MatMul.into(merged, p.get(name(ParamNames.ATTENTION_OUT_WEIGHT)), out, false);
     return outBias ? out.addiRowVector(p.get(name(ParamNames.ATTENTION_OUT_BIAS))) : out;
   }
 

@@ -168,7 +168,7 @@ public final class GptModel {
     INDArray hidden = hiddenStates(inputs, null);
     INDArray last = hidden.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(context.length - 1, context.length),
         org.nd4j.linalg.indexing.NDArrayIndex.all()).dup('c');
-    return head.logits(last, parameters.get(ParamNames.headWeight(config))).castTo(DataType.FLOAT).toFloatVector();
+    return head.nextLogits(last, parameters.get(ParamNames.headWeight(config))).castTo(DataType.FLOAT).toFloatVector();
   }
 
   /** Embeddings, blocks and final norm: [B][T] ids -> [B·T, C]. */

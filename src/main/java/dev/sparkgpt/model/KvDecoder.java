@@ -2,8 +2,10 @@ package dev.sparkgpt.model;
 
 import dev.sparkgpt.config.ModelConfig;
 import java.util.Arrays;
+import org.nd4j.linalg.api.blas.params.MMulTranspose;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -19,6 +21,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * grouped-query attention it holds n_kv_groups heads, query head h reading head h / (n_heads / n_kv_groups).
  */
 public final class KvDecoder {
+  private static final MMulTranspose TRANSPOSE_B = MMulTranspose.builder().transposeB(true).build();
   private final ModelConfig config;
   private final GptParameters p;
   private final BufferPool pool = new BufferPool();
@@ -89,7 +92,6 @@ public final class KvDecoder {
     if (rope == null) {
       x.addi(p.get(ParamNames.POSITION_EMBEDDING).get(NDArrayIndex.interval(length, total), NDArrayIndex.all()));
     }
-    INDArray mask = causalMask(type, n, total);                                                // [n, total]
     for (int layer = 0; layer < config.numLayers(); layer++) {
       INDArray a = norm1[layer].forward(p, x);
       INDArray qkv = pool.get("kv.qkv", type, n, config.qkvWidth());
@@ -107,23 +109,23 @@ public final class KvDecoder {
       keys[layer].get(NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all()).assign(k);
       values[layer].get(NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all())
           .assign(split.get(NDArrayIndex.interval(heads + kvHeads, heads + 2 * kvHeads)));
-      // per head, on contiguous [positions, D] slabs of the cache: no copy of the cache per step
+      // all heads in one batched product each way, over [K, total, D] views of the cache (no copy per step); with
+      // grouped-query attention the H/K query heads of a key/value head are consecutive: [H, n, D] = [K, group·n, D]
+      INDArray cachedKeys = keys[layer].get(NDArrayIndex.all(), NDArrayIndex.interval(0, total), NDArrayIndex.all());
+      INDArray cachedValues = values[layer].get(NDArrayIndex.all(), NDArrayIndex.interval(0, total),
+          NDArrayIndex.all());
       INDArray scores = pool.get("kv.scores", type, heads, n, total);                          // [H, n, total]
       INDArray context = pool.get("kv.context", type, heads, n, d);                            // [H, n, D]
-      for (int h = 0; h < heads; h++) {
-        INDArray cached = keys[layer].get(NDArrayIndex.point(h / group), NDArrayIndex.interval(0, total),
-            NDArrayIndex.all());
-        Nd4j.gemm(q.get(NDArrayIndex.point(h)), cached, scores.get(NDArrayIndex.point(h)), false, true,
-            1.0 / Math.sqrt(d), 0.0);                                                           // Q Kᵀ / √D
+      q.muli(1.0 / Math.sqrt(d));
+      Nd4j.exec(new Mmul(q.reshape(kvHeads, (long) group * n, d), cachedKeys,
+          scores.reshape(kvHeads, (long) group * n, total), TRANSPOSE_B));                      // Q Kᵀ / √D
+      if (n > 1) {                                                   // one new row sees every cached position
+        scores.reshape(heads, (long) n * total).addiRowVector(causalMask(type, n, total).reshape(1, (long) n * total));
       }
-      scores.reshape(heads, (long) n * total).addiRowVector(mask.reshape(1, (long) n * total));
       INDArray weights = scores.reshape((long) heads * n, total);
       Nd4j.exec(new SoftMax(weights, weights, 1));
-      for (int h = 0; h < heads; h++) {
-        INDArray v = values[layer].get(NDArrayIndex.point(h / group), NDArrayIndex.interval(0, total),
-            NDArrayIndex.all());
-        Nd4j.gemm(scores.get(NDArrayIndex.point(h)), v, context.get(NDArrayIndex.point(h)), false, false, 1.0, 0.0);
-      }
+      Nd4j.exec(new Mmul(scores.reshape(kvHeads, (long) group * n, total), cachedValues,
+          context.reshape(kvHeads, (long) group * n, d), MMulTranspose.allFalse()));
       INDArray merged = context.permute(1, 0, 2).dup('c').reshape(n, c);                       // [n, C]
       INDArray out = pool.get("kv.att_out", type, n, c);
       MatMul.into(merged, p.get(ParamNames.block(layer, ParamNames.ATTENTION_OUT_WEIGHT)), out, false);

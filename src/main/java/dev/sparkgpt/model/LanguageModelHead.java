@@ -68,6 +68,13 @@ final class LanguageModelHead {
     return MatMul.product(hidden, weight, false, true);
   }
 
+  /** Logits [1, V] of one row (a pooled buffer, valid until the next call): through gemv, not a packing gemm. */
+  INDArray nextLogits(INDArray row, INDArray weight) {
+    INDArray out = pool.get("head.next_logits", row.dataType(), 1, weight.size(0));
+    MatMul.into(row, weight, out, true);
+    return out;
+  }
+
   private double chunk(INDArray hidden, INDArray weight, int[] targets, float[] tokenWeights, double normalizer,
       INDArray dHidden, INDArray dWeight, int[] rows) {
     int r = rows.length;
