@@ -61,7 +61,7 @@ public final class ServeCommand implements Callable<Integer> {
     for (int i = 0; i < workers; i++) {
       GenerationOptions.Loaded loaded = GenerationOptions.load(checkpoint, tokenizer, true);
       instances.add(new OpenAiServer.Worker(loaded.generator(), loaded.tokenizer(),
-          loaded.model().config().contextLength()));
+          loaded.model().config().contextLength(), loaded.template()));
     }
     String name = modelName != null ? modelName : Path.of(checkpoint).toAbsolutePath().normalize().getFileName()
         .toString();
@@ -79,8 +79,8 @@ public final class ServeCommand implements Callable<Integer> {
       server.stop(10);
       stopped.countDown();
     }));
-    System.out.printf("serve: model '%s' on http://%s:%d/v1 (%d worker%s, queue %d); Ctrl-C stops%n", name, host,
-        bound, workers, workers == 1 ? "" : "s", queue);
+    System.out.printf("serve: model '%s' on http://%s:%d/v1 (%d worker%s, queue %d, %s chat format); Ctrl-C stops%n",
+        name, host, bound, workers, workers == 1 ? "" : "s", queue, instances.get(0).template().name());
     System.out.flush();
     stopped.await();
     return 0;

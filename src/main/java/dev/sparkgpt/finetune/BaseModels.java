@@ -71,20 +71,6 @@ public final class BaseModels {
     return new dev.sparkgpt.train.GptStepModel(model, optimizer).freeze(frozen);
   }
 
-  /**
-   * After a LoRA finetune: the model with the adapters merged in, as a plain checkpoint in {@code outDir/merged}
-   * that generate, eval, classify and convert read like any run (its logits equal the adapted model's).
-   */
-  public static String writeMerged(String outDir, GptModel model, long step, Map<String, Object> state,
-      org.apache.hadoop.conf.Configuration conf) {
-    String merged = new org.apache.hadoop.fs.Path(outDir, "merged").toString();
-    Map<String, Object> plain = new java.util.LinkedHashMap<>(state);
-    plain.remove("lora");
-    new dev.sparkgpt.io.CheckpointStore(merged, conf, 1).save(step, model.parameters().toMap(DataType.FLOAT),
-        Map.of(), plain);
-    return merged;
-  }
-
   private static void checkVocabulary(ModelConfig mc, Tokenizer tok, String source) {
     if (mc.vocabSize() < tok.vocabSize()) {
       throw new ConfigException("data.tokenizer", tok.name() + " has " + tok.vocabSize() + " ids but " + source

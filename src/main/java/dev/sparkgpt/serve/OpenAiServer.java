@@ -39,20 +39,27 @@ import java.util.function.Consumer;
  * {@code GET /health}. A model computes one request at a time, so each of the {@code workers} (its own model
  * instance) takes requests from a bounded queue; a request that finds the queue full is answered 429 at once.
  *
- * <p>Chat messages become the instruction format the instruct finetune trains on ({@link InstructionTemplate#ALPACA}):
+ * <p>Chat messages become the instruction format the model was finetuned on (the workers' {@link InstructionTemplate},
+ * read from the checkpoint; Alpaca unless its instruct finetune set another {@code data.template}):
  * the last user message is the instruction, earlier user/assistant pairs are kept before it as history as long as
  * they fit the context with {@code max_tokens} to spare (oldest dropped first, as {@link ChatSession} does), and
- * system messages replace the template's preamble. Generation stops at end-of-text, at a stop string, at the next
- * "### " section header (chat), or after {@code max_tokens}.
+ * system messages replace the template's preamble. Generation stops at end-of-text, at a stop string, at the
+ * template's stop (chat: the next "### " section header for Alpaca), or after {@code max_tokens}.
  */
 public final class OpenAiServer implements AutoCloseable {
-  /** One model instance with its generator; used by one request at a time. */
-  public record Worker(Generator generator, Tokenizer tokenizer, int contextLength) {}
+  /** One model instance with its generator and chat format; used by one request at a time. */
+  public record Worker(Generator generator, Tokenizer tokenizer, int contextLength, InstructionTemplate template) {
+    /** A worker chatting in the Alpaca format. */
+    public Worker(Generator generator, Tokenizer tokenizer, int contextLength) {
+      this(generator, tokenizer, contextLength, InstructionTemplate.ALPACA);
+    }
+  }
 
   private final String modelName;
   private final BlockingQueue<Worker> idle;
   private final Tokenizer tokenizer;
   private final int contextLength;
+  private final InstructionTemplate template;
   private final ThreadPoolExecutor executor;
   private final int queueCapacity;
   private final int maxRequestBytes;
@@ -79,6 +86,7 @@ public final class OpenAiServer implements AutoCloseable {
     this.idle = new LinkedBlockingQueue<>(workers);
     this.tokenizer = workers.get(0).tokenizer(); // every worker is an instance of the same model
     this.contextLength = workers.get(0).contextLength();
+    this.template = workers.get(0).template();
     this.queueCapacity = queueCapacity;
     this.maxRequestBytes = maxRequestBytes;
     this.defaultMaxTokens = defaultMaxTokens;
@@ -241,14 +249,12 @@ public final class OpenAiServer implements AutoCloseable {
     String prompt;
     int maxTokens;
     if (r.chat()) {
-      stops.add("\n### ");
-      InstructionTemplate template = r.system() == null ? InstructionTemplate.ALPACA : new InstructionTemplate(
-          r.system() + "\n\n", InstructionTemplate.ALPACA.instruction(), InstructionTemplate.ALPACA.input(),
-          InstructionTemplate.ALPACA.response());
-      int current = tok.encode(template.format(r.user(), "")).length;
+      stops.addAll(template.stops());
+      InstructionTemplate format = r.system() == null ? template : template.withSystem(r.system());
+      int current = tok.encode(format.format(r.user(), "")).length;
       maxTokens = r.maxTokens() != null ? r.maxTokens() : Math.min(defaultMaxTokens, context - current);
       checkContext(current, maxTokens, context, "messages");
-      prompt = ChatSession.prompt(template, tok, r.history(), r.user(), context - maxTokens);
+      prompt = ChatSession.prompt(format, tok, r.history(), r.user(), context - maxTokens);
     } else {
       prompt = r.prompt();
       int promptTokens = tok.encode(prompt).length;

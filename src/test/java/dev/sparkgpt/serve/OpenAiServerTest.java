@@ -124,6 +124,30 @@ class OpenAiServerTest {
   }
 
   @Test
+  void chatAsksInTheWorkersTemplate() throws Exception {
+    // serve --checkpoint loads the template the checkpoint records (GenerationOptions): here phi3
+    OpenAiServer.Worker w = new OpenAiServer.Worker(generator(GptModel.initialize(TINY, DataType.FLOAT, 7)), tok, 96,
+        InstructionTemplate.PHI3);
+    try (OpenAiServer phi3 = new OpenAiServer("phi3", List.of(w), 2, 4096, 12,
+        new PrintStream(OutputStream.nullOutputStream()))) {
+      String url = "http://127.0.0.1:" + phi3.start("127.0.0.1", 0) + "/v1/chat/completions";
+      List<ChatSession.Turn> history = List.of(new ChatSession.Turn("Name a colour.", "Blue."));
+      String prompt = ChatSession.prompt(InstructionTemplate.PHI3, tok, history, "And another?", 96 - 6);
+      assertEquals("<|user|>\nName a colour.\n<|assistant|>\nBlue.\n<|user|>\nAnd another?\n<|assistant|>\n",
+          prompt);
+      Generator.Result expected = reference.generate(tok.encode(prompt), 6, Sampler.greedy(), List.of("\n<|user|>"),
+          null);
+      JsonNode body = json(post(url, "{\"messages\":[{\"role\":\"user\",\"content\":\"Name a colour.\"},"
+          + "{\"role\":\"assistant\",\"content\":\"Blue.\"},{\"role\":\"user\",\"content\":\"And another?\"}],"
+          + "\"max_tokens\":6,\"temperature\":0}"));
+      assertEquals(expected.text(), body.at("/choices/0/message/content").asText());
+      Generator.Result alpaca = reference.generate(tok.encode(ChatSession.prompt(InstructionTemplate.ALPACA, tok,
+          history, "And another?", 96 - 6)), 6, Sampler.greedy(), List.of("\n### "), null);
+      assertTrue(!alpaca.text().equals(expected.text()), "the formats differ in what the model answers");
+    }
+  }
+
+  @Test
   void chatUsesTheInstructionTemplateWithHistoryAndStreamsDeltas() throws Exception {
     List<ChatSession.Turn> history = List.of(new ChatSession.Turn("Name a colour.", "Blue."));
     String prompt = ChatSession.prompt(InstructionTemplate.ALPACA, tok, history, "And another?", 96 - 6);
@@ -149,8 +173,8 @@ class OpenAiServerTest {
     assertEquals(expected.text(), text.toString());
 
     // a system message replaces the template's preamble
-    InstructionTemplate custom = new InstructionTemplate("Answer briefly.\n\n", InstructionTemplate.ALPACA
-        .instruction(), InstructionTemplate.ALPACA.input(), InstructionTemplate.ALPACA.response());
+    InstructionTemplate custom = InstructionTemplate.ALPACA.withSystem("Answer briefly.");
+    assertEquals("Answer briefly.\n\n### Instruction:\nHi\n\n### Response:\n", custom.format("Hi", ""));
     Generator.Result sys = reference.generate(tok.encode(custom.format("Hi", "")), 5, Sampler.greedy(),
         List.of("\n### "), null);
     JsonNode withSystem = json(post(base + "/v1/chat/completions", "{\"messages\":[{\"role\":\"system\",\"content\":"
