@@ -100,10 +100,9 @@ class GptCheckpointEvalTest extends SparkTestBase {
     OneThread.pin();
     Path run = dir.resolve("run");
     writeCheckpoint(run);
-    for (String query : List.of("Colour of the sky", "Colour of fresh grass", "Colour of new snow", "Colour of blood")) {
-      int[] ids = GPT2.encode(query);
-      assertEquals(id(CUES.get(List.of("sky", "grass", "snow", "blood").indexOf(query.substring(query.lastIndexOf(' ')
-          + 1)))), ids[ids.length - 1], query + " ends with its cue token");
+    for (String cue : CUES) {
+      int[] ids = GPT2.encode("Colour of" + cue);
+      assertEquals(id(cue), ids[ids.length - 1], "a query ending in" + cue + " ends with the cue's token");
     }
     Path colours = dir.resolve("colours.jsonl");
     String four = "\"choices\": [\"red\", \"blue\", \"green\", \"white\"]";
