@@ -17,6 +17,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * Usage: OMP_NUM_THREADS=1 bench/run DecodeBench [new_tokens (default 64)] [rounds (default 3)]
  */
 public final class DecodeBench {
+  private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
   private DecodeBench() {}
 
   public static void main(String[] args) {
@@ -37,27 +38,38 @@ public final class DecodeBench {
 
     // Best of several rounds, each beside a run of the NumPy eager baseline (bench/python/decode_reference.py: the
     // same shapes and work, one BLAS call per projection) so the ratio holds on a loaded machine.
-    double plain = 0;
-    double cached = 0;
-    double[] reference = {0, 0};
+    // wall-clock and CPU-time speeds: [plain, cached] each; CPU time (one thread) leaves out waiting for a core
+    double[] wall = {0, 0};
+    double[] cpu = {0, 0};
+    double[] refWall = {0, 0};
+    double[] refCpu = {0, 0};
     for (int round = 0; round < rounds; round++) {
       double[] r = reference(newTokens);
       if (r != null) {
-        reference[0] = Math.max(reference[0], r[0]);
-        reference[1] = Math.max(reference[1], r[1]);
+        for (int i = 0; i < 2; i++) {
+          refWall[i] = Math.max(refWall[i], r[i]);
+          refCpu[i] = Math.max(refCpu[i], r[2 + i]);
+        }
       }
-      long t0 = System.nanoTime();
-      decodeStateless(model, prompt, newTokens);
-      plain = Math.max(plain, newTokens / ((System.nanoTime() - t0) / 1e9));
-      t0 = System.nanoTime();
-      decodeCached(model, prompt, newTokens);
-      cached = Math.max(cached, newTokens / ((System.nanoTime() - t0) / 1e9));
+      for (int i = 0; i < 2; i++) {
+        long w = System.nanoTime();
+        long c = CPU.getCurrentThreadCpuTime();
+        if (i == 0) {
+          decodeStateless(model, prompt, newTokens);
+        } else {
+          decodeCached(model, prompt, newTokens);
+        }
+        cpu[i] = Math.max(cpu[i], newTokens / ((CPU.getCurrentThreadCpuTime() - c) / 1e9));
+        wall[i] = Math.max(wall[i], newTokens / ((System.nanoTime() - w) / 1e9));
+      }
     }
-    System.out.printf("%d new tokens after 8 (best of %d): with cache %.1f tok/s, without %.1f tok/s (%.1fx)%n",
-        newTokens, rounds, cached, plain, cached / plain);
-    if (reference[0] > 0) {
-      System.out.printf("NumPy eager baseline, same run: with cache %.1f tok/s, without %.1f: ours %.2fx and %.2fx%n",
-          reference[0], reference[1], cached / reference[0], plain / reference[1]);
+    System.out.printf("%d new tokens after 8 (best of %d), tok/s per wall second: with cache %.1f, without %.1f; per "
+        + "CPU second: %.1f and %.1f%n", newTokens, rounds, wall[1], wall[0], cpu[1], cpu[0]);
+    if (refCpu[0] > 0) {
+      System.out.printf("NumPy eager baseline, same run: with cache %.1f, without %.1f (wall); %.1f and %.1f (CPU)%n",
+          refWall[1], refWall[0], refCpu[1], refCpu[0]);
+      System.out.printf("ours / NumPy: with cache %.2fx, without %.2fx (wall); %.2fx and %.2fx (CPU)%n",
+          wall[1] / refWall[1], wall[0] / refWall[0], cpu[1] / refCpu[1], cpu[0] / refCpu[0]);
     } else {
       System.out.println("NumPy eager baseline not run (needs python3 with numpy)");
     }
@@ -86,7 +98,7 @@ public final class DecodeBench {
         ms[255], stateless256 / ms[255]);
   }
 
-  /** {cached, plain} tok/s of the NumPy baseline on one thread, or null without python3/numpy. */
+  /** {plain, cached} tok/s per wall second, then per CPU second, of the NumPy baseline on one thread, or null without python3/numpy. */
   private static double[] reference(int newTokens) {
     try {
       ProcessBuilder pb = new ProcessBuilder("python3", "bench/python/decode_reference.py", Integer.toString(newTokens))
@@ -99,7 +111,8 @@ public final class DecodeBench {
         return null;
       }
       com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out);
-      return new double[] {json.get("cached_tok_s").asDouble(), json.get("plain_tok_s").asDouble()};
+      return new double[] {json.get("plain_tok_s").asDouble(), json.get("cached_tok_s").asDouble(),
+          json.get("plain_cpu_tok_s").asDouble(), json.get("cached_cpu_tok_s").asDouble()};
     } catch (java.io.IOException e) {
       return null;
     } catch (InterruptedException e) {
