@@ -45,7 +45,8 @@ public final class FinetuneJob implements Runnable {
     @Option(names = "--out-dir", paramLabel = "DIR", description = "Run directory (metrics, checkpoints).")
     String outDir;
 
-    @Option(names = "--base", paramLabel = "DIR|random", description = "Base checkpoint (SparkGPT or HF GPT-2).")
+    @Option(names = "--base", paramLabel = "DIR|random",
+        description = "Base checkpoint: SparkGPT run/step or Hugging Face GPT-2/Llama directory, or random.")
     String base;
 
     /** The config: defaults, YAML, --set, then these flags. */

@@ -49,8 +49,18 @@ public final class ModelLoader {
     }
   }
 
+  /** Loads {@code path} as given to {@code --checkpoint}. */
   public static Loaded load(String path) {
+    return load(path, "--checkpoint");
+  }
+
+  /** Loads {@code path}; {@code option} (e.g. "--checkpoint", "init_from") is what a refusal tells the user to fix. */
+  public static Loaded load(String path, String option) {
     Path dir = Path.of(path);
+    if (!Files.isDirectory(dir)) {
+      throw new CheckpointException(path + ": no such directory. Fix: point " + option + " at a SparkGPT run or "
+          + "step-NNNNNN directory or a Hugging Face GPT-2/Llama directory");
+    }
     if (HfGpt2Checkpoint.isHfDirectory(dir)) {
       HfGpt2Checkpoint.Loaded hf = HfCheckpoints.load(dir);
       return new Loaded(new GptModel(GptParameters.fromMap(hf.config(), hf.weights(), DataType.FLOAT), 0), path, -1);
@@ -64,7 +74,7 @@ public final class ModelLoader {
     } else {
       throw new CheckpointException(path + ": not a checkpoint: expected a run directory (with 'latest'), a "
           + "step-NNNNNN directory (with state.json) or a Hugging Face GPT-2/Llama directory (config.json + "
-          + "model.safetensors). Fix: point --checkpoint at one of those");
+          + "model.safetensors). Fix: point " + option + " at one of those");
     }
     JsonNode model = ck.state().path("model");
     ModelConfig config;
