@@ -66,20 +66,6 @@ public final class BaseModels {
   }
 
   /**
-   * After a LoRA finetune: the model with the adapters merged in, as a plain checkpoint in {@code outDir/merged}
-   * that generate, eval, classify and convert read like any run (its logits equal the adapted model's).
-   */
-  public static String writeMerged(String outDir, GptModel model, long step, Map<String, Object> state,
-      org.apache.hadoop.conf.Configuration conf) {
-    String merged = new org.apache.hadoop.fs.Path(outDir, "merged").toString();
-    Map<String, Object> plain = new java.util.LinkedHashMap<>(state);
-    plain.remove("lora");
-    new dev.sparkgpt.io.CheckpointStore(merged, conf, 1).save(step, model.parameters().toMap(DataType.FLOAT),
-        Map.of(), plain);
-    return merged;
-  }
-
-  /**
    * Refuses {@code tok} for the checkpoint at {@code path} (config {@code mc}) when it has more ids than the model's
    * vocabulary or when the checkpoint recorded another tokenizer (a Hugging Face directory records none).
    */
