@@ -11,7 +11,7 @@ import java.util.Map;
  * test split's responses generated into responses.jsonl for the judge.
  *
  * @param outDir run directory: metrics.jsonl, responses.jsonl, step-NNNNNN/ checkpoints (one per epoch), latest
- * @param baseCheckpoint a SparkGPT run/step directory, a Hugging Face GPT-2 directory, or "random"
+ * @param baseCheckpoint a SparkGPT run/step directory, a Hugging Face GPT-2/Llama directory, or "random"
  * @param modelName for "random": a preset in conf/model/ (or a model YAML)
  * @param model for "random": overrides of the preset's keys
  * @param data the instruction entries

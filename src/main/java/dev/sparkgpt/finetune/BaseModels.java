@@ -29,13 +29,7 @@ public final class BaseModels {
     }
     ModelLoader.Loaded loaded = ModelLoader.load(base);
     ModelConfig mc = loaded.model().config().withClasses(classes);
-    checkVocabulary(mc, tok, base);
-    ModelLoader.tokenizerHash(base).ifPresent(hash -> {
-      if (!hash.equals(tok.hash())) {
-        throw new ConfigException("data.tokenizer", base + " was trained with another tokenizer than " + tok.name()
-            + " (vocabulary hash differs)", "set data.tokenizer to the checkpoint's tokenizer");
-      }
-    });
+    checkTokenizer(base, mc, tok);
     GptParameters fresh = GptParameters.initialize(mc, DataType.FLOAT, seed);
     GptParameters from = loaded.model().parameters();
     for (String name : fresh.names()) {
@@ -69,6 +63,20 @@ public final class BaseModels {
     }
     console.printf("%s: trainable parameters %,d of %,d%n", name, trainable, total);
     return new dev.sparkgpt.train.GptStepModel(model, optimizer).freeze(frozen);
+  }
+
+  /**
+   * Refuses {@code tok} for the checkpoint at {@code path} (config {@code mc}) when it has more ids than the model's
+   * vocabulary or when the checkpoint recorded another tokenizer (a Hugging Face directory records none).
+   */
+  public static void checkTokenizer(String path, ModelConfig mc, Tokenizer tok) {
+    checkVocabulary(mc, tok, path);
+    ModelLoader.tokenizerHash(path).ifPresent(hash -> {
+      if (!hash.equals(tok.hash())) {
+        throw new ConfigException("data.tokenizer", path + " was trained with another tokenizer than " + tok.name()
+            + " (vocabulary hash differs)", "set data.tokenizer to the checkpoint's tokenizer");
+      }
+    });
   }
 
   private static void checkVocabulary(ModelConfig mc, Tokenizer tok, String source) {

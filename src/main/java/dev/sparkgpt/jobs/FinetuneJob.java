@@ -46,7 +46,8 @@ public final class FinetuneJob implements Runnable {
     @Option(names = "--out-dir", paramLabel = "DIR", description = "Run directory (metrics, checkpoints).")
     String outDir;
 
-    @Option(names = "--base", paramLabel = "DIR|random", description = "Base checkpoint (SparkGPT or HF GPT-2).")
+    @Option(names = "--base", paramLabel = "DIR|random",
+        description = "Base checkpoint: SparkGPT run/step or Hugging Face GPT-2/Llama directory, or random.")
     String base;
 
     @Option(names = "--lora.r", paramLabel = "R", description = "LoRA rank; 0 = off (= --set lora.r=R).")

@@ -67,13 +67,23 @@ public final class ModelLoader {
     }
   }
 
+  /** Loads {@code path} as given to {@code --checkpoint}. */
   public static Loaded load(String path) {
+    return load(path, "--checkpoint");
+  }
+
+  /** Loads {@code path}; {@code option} (e.g. "--checkpoint", "init_from") is what a refusal tells the user to fix. */
+  public static Loaded load(String path, String option) {
     Path dir = Path.of(path);
+    if (!Files.isDirectory(dir)) {
+      throw new CheckpointException(path + ": no such directory. Fix: point " + option + " at a SparkGPT run or "
+          + "step-NNNNNN directory or a Hugging Face GPT-2/Llama directory");
+    }
     if (HfGpt2Checkpoint.isHfDirectory(dir)) {
       HfGpt2Checkpoint.Loaded hf = HfCheckpoints.load(dir);
       return new Loaded(new GptModel(GptParameters.fromMap(hf.config(), hf.weights(), DataType.FLOAT), 0), path, -1);
     }
-    CheckpointStore.Loaded ck = checkpoint(path);
+    CheckpointStore.Loaded ck = checkpoint(path, option);
     if (ck.state().has("lora")) {
       return mergeAdapters(ck);
     }
@@ -95,6 +105,10 @@ public final class ModelLoader {
 
   /** The SparkGPT checkpoint at {@code path}: a run directory (its latest step) or a step-NNNNNN directory. */
   public static CheckpointStore.Loaded checkpoint(String path) {
+    return checkpoint(path, "--checkpoint");
+  }
+
+  private static CheckpointStore.Loaded checkpoint(String path, String option) {
     Path dir = Path.of(path);
     if (Files.isRegularFile(dir.resolve(CheckpointStore.STATE))) {
       return new CheckpointStore(dir.getParent() == null ? "." : dir.getParent().toString(), HadoopConf.create(), 1)
@@ -105,7 +119,7 @@ public final class ModelLoader {
     }
     throw new CheckpointException(path + ": not a checkpoint: expected a run directory (with 'latest'), a "
         + "step-NNNNNN directory (with state.json) or a Hugging Face GPT-2/Llama directory (config.json + "
-        + "model.safetensors). Fix: point --checkpoint at one of those");
+        + "model.safetensors). Fix: point " + option + " at one of those");
   }
 
   private static Loaded mergeAdapters(CheckpointStore.Loaded ck) {
