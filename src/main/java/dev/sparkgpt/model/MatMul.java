@@ -48,6 +48,9 @@ final class MatMul {
    */
   static void into(INDArray a, INDArray b, INDArray c, boolean transposeB) {
     if (GEMV && a.rank() == 2 && a.rows() == 1 && b.ordering() == 'c' && c.ordering() == 'c' && c.elementWiseStride() == 1) {
+      if (DirectBlas.gemv(b, !transposeB, a, c)) { // BLAS gemv without the op around it (CPU backend)
+        return;
+      }
       INDArray x = a.reshape(a.length());
       INDArray y = c.reshape(c.length());
       // a·b = (bᵀ a)ᵀ: gemv over b as stored (transposed unless op(b) already is bᵀ)
