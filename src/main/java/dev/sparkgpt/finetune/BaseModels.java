@@ -57,10 +57,10 @@ public final class BaseModels {
     long total = model.config().parameterCount();
     if (lora.r() > 0) {
       dev.sparkgpt.train.LoraAdapters adapters = new dev.sparkgpt.train.LoraAdapters(model.config(),
-          model.parameters(), lora.r(), lora.alpha(), lora.targets(), seed);
-      console.printf("%s: LoRA r=%d alpha=%s on %d weights: trainable parameters %,d of %,d (%.2f%%)%n", name,
-          lora.r(), lora.alpha(), adapters.targets().size(), adapters.parameters().size(), total,
-          100.0 * adapters.parameters().size() / total);
+          model.parameters(), lora.r(), lora.alpha(), lora.dropout(), lora.targets(), seed);
+      console.printf("%s: LoRA r=%d alpha=%s%s on %d weights: trainable parameters %,d of %,d (%.2f%%)%n", name,
+          lora.r(), lora.alpha(), lora.dropout() > 0 ? " dropout=" + lora.dropout() : "", adapters.targets().size(),
+          adapters.parameters().size(), total, 100.0 * adapters.parameters().size() / total);
       return new dev.sparkgpt.train.GptStepModel(model, optimizer, adapters);
     }
     long trainable = 0;
@@ -75,8 +75,9 @@ public final class BaseModels {
    * After a LoRA finetune: the model with the adapters merged in, as a plain checkpoint in {@code outDir/merged}
    * that generate, eval, classify and convert read like any run (its logits equal the adapted model's).
    */
-  public static String writeMerged(String outDir, GptModel model, long step, Map<String, Object> state,
-      org.apache.hadoop.conf.Configuration conf) {
+  public static String writeMerged(String outDir, dev.sparkgpt.train.GptStepModel trained, long step,
+      Map<String, Object> state, org.apache.hadoop.conf.Configuration conf) {
+    GptModel model = trained.merged();
     String merged = new org.apache.hadoop.fs.Path(outDir, "merged").toString();
     Map<String, Object> plain = new java.util.LinkedHashMap<>(state);
     plain.remove("lora");

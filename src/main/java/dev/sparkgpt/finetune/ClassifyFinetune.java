@@ -123,7 +123,7 @@ public final class ClassifyFinetune {
     }
     writeConfusion(config.outDir(), labels, testScore[0].confusion(), conf);
     if (config.lora().r() > 0) {
-      console.printf("finetune classify: adapters merged -> %s%n", BaseModels.writeMerged(config.outDir(), model,
+      console.printf("finetune classify: adapters merged -> %s%n", BaseModels.writeMerged(config.outDir(), step,
           steps, state, conf));
     }
     console.printf("finetune classify: test accuracy %.1f%% (%d examples; majority baseline %.1f%%) -> %s%n",
