@@ -133,7 +133,7 @@ final class CausalSelfAttention {
     Reductions.addLinearGradients(g, name(ParamNames.ATTENTION_OUT_WEIGHT),
         outBias ? name(ParamNames.ATTENTION_OUT_BIAS) : null, merged, dOut, pool);
     INDArray dMerged = pool.get("scratch.att.d_merged", type, n, c);                          // [N, C]
-    Nd4j.gemm(dOut, p.get(name(ParamNames.ATTENTION_OUT_WEIGHT)), dMerged, false, true, 1.0, 0.0);
+    MatMul.gemm(dOut, p.get(name(ParamNames.ATTENTION_OUT_WEIGHT)), dMerged, false, true, 1.0, 0.0);
     adapters.backward(name(ParamNames.ATTENTION_OUT_WEIGHT), dOut, dMerged);
     INDArray dContext = pool.get("scratch.att.d_context", type, bh, time, headDim);
     dContext.reshape(batch, heads, time, headDim)
@@ -177,7 +177,7 @@ final class CausalSelfAttention {
     Reductions.addLinearGradients(g, name(ParamNames.QKV_WEIGHT), qkvBias ? name(ParamNames.QKV_BIAS) : null,
         input, dQkv, pool);
     INDArray dx = pool.get(key + "dx", type, n, c);
-    Nd4j.gemm(dQkv, p.get(name(ParamNames.QKV_WEIGHT)), dx, false, true, 1.0, 0.0);
+    MatMul.gemm(dQkv, p.get(name(ParamNames.QKV_WEIGHT)), dx, false, true, 1.0, 0.0);
     adapters.backward(name(ParamNames.QKV_WEIGHT), dQkv, dx);
     return dx;
   }

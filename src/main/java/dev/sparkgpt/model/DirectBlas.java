@@ -9,12 +9,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * BLAS gemv called directly through JavaCPP's OpenBLAS binding (the library nd4j-native itself calls) for the one-row
- * products of decoding. ND4J's Mmul op around the same BLAS call cost 0.2–0.3 ms more per projection on a Zen 3 core
- * (op object, shape inference, argument checks): 8.1 against 5.7 ms for GPT-2 124M's twelve qkv projections, about 10
- * ms of a 60–90 ms decoding step (bench figures in docs/decisions.md). Used only on the CPU backend, where arrays live
- * in host memory; on any other backend, without the binding, or with {@code -Dsparkgpt.directBlas=false} (the bench
- * baseline) {@link #gemv} answers false and {@link MatMul} runs the Mmul op.
+ * BLAS gemm and gemv called directly through JavaCPP's OpenBLAS binding (the library nd4j-native itself calls). ND4J's
+ * Mmul op around the same BLAS call cost more per product, growing with the weight's size (on a Zen 3 core, CPU time
+ * for GPT-2 124M's twelve qkv projections: one row 8.1 against 5.7 ms; 8 rows 33.6 against 25.7; 40 rows 44.8 against
+ * 37.2 — bench figures in docs/decisions.md). Used only on the CPU backend, where arrays live in host memory; on any
+ * other backend, without the binding, with arrays this path does not take (views of views, f-order, strided, half
+ * precision), or with {@code -Dsparkgpt.directBlas=false} (the bench baseline) the methods answer false and
+ * {@link MatMul} runs ND4J's op.
  */
 final class DirectBlas {
   private static final int ROW_MAJOR = 101;
@@ -45,6 +46,38 @@ final class DirectBlas {
     } else {
       openblas_nolapack.cblas_dgemv(ROW_MAJOR, op, rows, cols, 1.0, doubles(w), cols, doubles(x), 1, 0.0,
           doubles(y), 1);
+    }
+    return true;
+  }
+
+  /**
+   * c = alpha · op(a) · op(b) + beta · c for dense c-order matrices of one data type (float or double); op = transpose
+   * when the flag is set. False, with nothing computed, when this path cannot take the arrays.
+   */
+  static boolean gemm(INDArray a, INDArray b, INDArray c, boolean transposeA, boolean transposeB, double alpha,
+      double beta) {
+    DataType type = c.dataType();
+    if (!AVAILABLE || a.rank() != 2 || b.rank() != 2 || c.rank() != 2 || !dense(a) || !dense(b) || !dense(c)
+        || a.dataType() != type || b.dataType() != type || (type != DataType.FLOAT && type != DataType.DOUBLE)) {
+      return false;
+    }
+    long m = c.size(0);
+    long n = c.size(1);
+    long k = transposeA ? a.size(0) : a.size(1);
+    if ((transposeA ? a.size(1) : a.size(0)) != m || (transposeB ? b.size(1) : b.size(0)) != k
+        || (transposeB ? b.size(0) : b.size(1)) != n || m == 0 || n == 0 || k == 0) {
+      return false;
+    }
+    int opA = transposeA ? TRANS : NO_TRANS;
+    int opB = transposeB ? TRANS : NO_TRANS;
+    int lda = (int) a.size(1);
+    int ldb = (int) b.size(1);
+    if (type == DataType.FLOAT) {
+      openblas_nolapack.cblas_sgemm(ROW_MAJOR, opA, opB, (int) m, (int) n, (int) k, (float) alpha, floats(a), lda,
+          floats(b), ldb, (float) beta, floats(c), (int) n);
+    } else {
+      openblas_nolapack.cblas_dgemm(ROW_MAJOR, opA, opB, (int) m, (int) n, (int) k, alpha, doubles(a), lda,
+          doubles(b), ldb, beta, doubles(c), (int) n);
     }
     return true;
   }

@@ -75,7 +75,7 @@ final class FeedForward implements TokenLayer {
     long h = hidden.size(1);
     accumulate(g, activated, dOut, ParamNames.FF_DOWN_WEIGHT, ParamNames.FF_DOWN_BIAS);
     INDArray dHidden = pool.get("scratch.ff.d_hidden", type, n, h);                          // [N, 4C]
-    Nd4j.gemm(dOut, p.get(name(ParamNames.FF_DOWN_WEIGHT)), dHidden, false, true, 1.0, 0.0); // dGELU output
+    MatMul.gemm(dOut, p.get(name(ParamNames.FF_DOWN_WEIGHT)), dHidden, false, true, 1.0, 0.0); // dGELU output
     adapters.backward(name(ParamNames.FF_DOWN_WEIGHT), dOut, dHidden);
     // GELU'(h) = s + h · s (1 - s) · 2u'(h), s = σ(2u), 2u'(h) = 2√(2/π) (1 + 3 · 0.044715 h²)
     INDArray slope = pool.get("scratch.ff.slope", type, n, h);
@@ -85,7 +85,7 @@ final class FeedForward implements TokenLayer {
     dHidden.muli(slope);
     accumulate(g, input, dHidden, ParamNames.FF_UP_WEIGHT, ParamNames.FF_UP_BIAS);
     INDArray dx = pool.get(key + "dx", type, n, input.size(1));
-    Nd4j.gemm(dHidden, p.get(name(ParamNames.FF_UP_WEIGHT)), dx, false, true, 1.0, 0.0);
+    MatMul.gemm(dHidden, p.get(name(ParamNames.FF_UP_WEIGHT)), dx, false, true, 1.0, 0.0);
     adapters.backward(name(ParamNames.FF_UP_WEIGHT), dHidden, dx);
     return dx;
   }

@@ -107,7 +107,7 @@ final class LanguageModelHead {
     INDArray h = consecutive ? hidden.get(NDArrayIndex.interval(rows[0], rows[0] + r), NDArrayIndex.all())
         : Nd4j.pullRows(hidden, pool.get("scratch.head.rows", type, r, c), 1, rows);       // [r, C]
     INDArray exps = pool.get("scratch.head.logits", type, r, vocab);                        // [r, V]
-    Nd4j.gemm(h, weight, exps, false, true, 1.0, 0.0);                                      // z = h · Wᵀ
+    MatMul.gemm(h, weight, exps, false, true, 1.0, 0.0);                                      // z = h · Wᵀ
     for (LowRankAdapter a : adapted) {
       a.addOutput(exps, rows, pool);                                                        // + s (drop(h) A) B
     }
@@ -150,7 +150,7 @@ final class LanguageModelHead {
         a.outputGradient(exps, rows, s, pool);
       }
       INDArray dh = pool.get("scratch.head.dh", type, r, c);                                 // [r, C]
-      Nd4j.gemm(exps, weight, dh, false, false, 1.0, 0.0);
+      MatMul.gemm(exps, weight, dh, false, false, 1.0, 0.0);
       dh.muliColumnVector(s);
       if (consecutive) {
         dHidden.get(NDArrayIndex.interval(rows[0], rows[0] + r), NDArrayIndex.all()).assign(dh);

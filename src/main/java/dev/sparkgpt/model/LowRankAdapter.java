@@ -117,7 +117,7 @@ public final class LowRankAdapter {
     DataType type = x.dataType();
     input = mask == null ? x : x.mul(mask, pool.get(key("input"), type, x.shape()));
     projected = pool.get(key("projected"), type, x.size(0), a.size(1));
-    Nd4j.gemm(input, a, projected, false, false, 1.0, 0.0);
+    MatMul.gemm(input, a, projected, false, false, 1.0, 0.0);
     dProjected = null;
   }
 
@@ -128,10 +128,10 @@ public final class LowRankAdapter {
   void addOutput(INDArray y, int[] rows, BufferPool pool) {
     INDArray p = rowsOf(projected, rows, "scratch.lora.rows", pool);
     if (wholeWidth(y)) {
-      Nd4j.gemm(p, b, y, false, false, scale, 1.0);
+      MatMul.gemm(p, b, y, false, false, scale, 1.0);
     } else {
       INDArray term = pool.get("scratch.lora.term", y.dataType(), p.size(0), b.size(1));
-      Nd4j.gemm(p, b, term, false, false, scale, 0.0);
+      MatMul.gemm(p, b, term, false, false, scale, 0.0);
       columns(y).addi(term);
     }
   }
@@ -149,16 +149,16 @@ public final class LowRankAdapter {
     if (rowScale != null) {
       p = pool.get("scratch.lora.scaled", type, p.size(0), r).assign(p).muliColumnVector(rowScale);
     }
-    Nd4j.gemm(p, d, gradB, true, false, scale, 1.0);
+    MatMul.gemm(p, d, gradB, true, false, scale, 1.0);
     if (dProjected == null) {
       dProjected = pool.get(key("d_projected"), type, projected.size(0), r).assign(0);
     }
     if (rows == null && rowScale == null) {
-      Nd4j.gemm(d, b, dProjected, false, true, scale, 1.0);
+      MatMul.gemm(d, b, dProjected, false, true, scale, 1.0);
       return;
     }
     INDArray part = pool.get("scratch.lora.d_rows", type, d.size(0), r);
-    Nd4j.gemm(d, b, part, false, true, scale, 0.0);
+    MatMul.gemm(d, b, part, false, true, scale, 0.0);
     if (rowScale != null) {
       part.muliColumnVector(rowScale);
     }
@@ -170,12 +170,12 @@ public final class LowRankAdapter {
     if (dProjected == null) {
       return; // no output gradient since the forward (a head chunk without targets)
     }
-    Nd4j.gemm(input, dProjected, gradA, true, false, 1.0, 1.0);
+    MatMul.gemm(input, dProjected, gradA, true, false, 1.0, 1.0);
     if (mask == null) {
-      Nd4j.gemm(dProjected, a, dx, false, true, 1.0, 1.0);
+      MatMul.gemm(dProjected, a, dx, false, true, 1.0, 1.0);
     } else {
       INDArray term = pool.get("scratch.lora.dx", dx.dataType(), dx.size(0), dx.size(1));
-      Nd4j.gemm(dProjected, a, term, false, true, 1.0, 0.0);
+      MatMul.gemm(dProjected, a, term, false, true, 1.0, 0.0);
       dx.addi(term.muli(mask));
     }
   }

@@ -27,7 +27,7 @@ final class MatMul {
     long rows = transposeA ? a.size(1) : a.size(0);
     long columns = transposeB ? b.size(0) : b.size(1);
     INDArray c = Nd4j.createUninitialized(a.dataType(), rows, columns);
-    Nd4j.gemm(a, b, c, transposeA, transposeB, 1.0, 0.0);
+    gemm(a, b, c, transposeA, transposeB, 1.0, 0.0);
     return c;
   }
 
@@ -60,11 +60,22 @@ final class MatMul {
     if (!transposeB && a.rank() == 2 && a.rows() <= TRANSPOSED_ROWS && c.ordering() == 'c'
         && c.elementWiseStride() == 1) {
       INDArray t = scratch(a.dataType(), c.length()).reshape(b.size(1), a.rows());          // cᵀ [out, rows]
-      Nd4j.gemm(b, a, t, true, true, 1.0, 0.0);
+      gemm(b, a, t, true, true, 1.0, 0.0);
       c.assign(t.transpose());
       return;
     }
-    Nd4j.gemm(a, b, c, false, transposeB, 1.0, 0.0);
+    gemm(a, b, c, false, transposeB, 1.0, 0.0);
+  }
+
+  /**
+   * c = alpha · op(a) · op(b) + beta · c: BLAS directly where {@link DirectBlas} takes the arrays, else ND4J's gemm.
+   * Every product of the model goes through here.
+   */
+  static void gemm(INDArray a, INDArray b, INDArray c, boolean transposeA, boolean transposeB, double alpha,
+      double beta) {
+    if (!DirectBlas.gemm(a, b, c, transposeA, transposeB, alpha, beta)) {
+      Nd4j.gemm(a, b, c, transposeA, transposeB, alpha, beta);
+    }
   }
 
   /** OPENBLAS_CORETYPE (bin/jvm-opts.sh sets it from the CPU flags) names one of OpenBLAS's AVX-512 kernels. */
@@ -85,6 +96,6 @@ final class MatMul {
 
   /** c += op(a) · op(b); {@code c} may be a contiguous view (a gradient inside a flat vector). */
   static void accumulate(INDArray a, INDArray b, INDArray c, boolean transposeA, boolean transposeB) {
-    Nd4j.gemm(a, b, c, transposeA, transposeB, 1.0, 1.0);
+    gemm(a, b, c, transposeA, transposeB, 1.0, 1.0);
   }
 }

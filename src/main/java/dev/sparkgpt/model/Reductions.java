@@ -15,7 +15,7 @@ final class Reductions {
   /** target [K] (a contiguous view, e.g. a bias gradient) += Σ over the rows of x [N, K]. */
   static void addColumnSums(INDArray x, INDArray target, BufferPool pool) {
     INDArray ones = ones(pool, x, 1, x.size(0));
-    Nd4j.gemm(ones, x, target.reshape(1, x.size(1)), false, false, 1.0, 1.0);
+    MatMul.gemm(ones, x, target.reshape(1, x.size(1)), false, false, 1.0, 1.0);
   }
 
   /**
@@ -42,7 +42,7 @@ final class Reductions {
   static INDArray rowSums(INDArray x, String key, BufferPool pool, double scale) {
     INDArray ones = ones(pool, x, x.size(1), 1);
     INDArray sums = pool.get(key, x.dataType(), x.size(0), 1);
-    Nd4j.gemm(x, ones, sums, false, false, scale, 0.0);
+    MatMul.gemm(x, ones, sums, false, false, scale, 0.0);
     return sums;
   }
 

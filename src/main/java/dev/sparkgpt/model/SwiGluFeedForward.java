@@ -59,7 +59,7 @@ final class SwiGluFeedForward implements TokenLayer {
     long h = gate.size(1);
     accumulate(g, activated, dOut, ParamNames.FF_DOWN_WEIGHT, ParamNames.FF_DOWN_BIAS);
     INDArray dActivated = pool.get("scratch.ff.d_activated", type, n, h);
-    Nd4j.gemm(dOut, p.get(name(ParamNames.FF_DOWN_WEIGHT)), dActivated, false, true, 1.0, 0.0);
+    MatMul.gemm(dOut, p.get(name(ParamNames.FF_DOWN_WEIGHT)), dActivated, false, true, 1.0, 0.0);
     adapters.backward(name(ParamNames.FF_DOWN_WEIGHT), dOut, dActivated);
     INDArray dUp = gate.mul(sigmoid, pool.get("scratch.ff.d_up", type, n, h)).muli(dActivated);
     // σ(g)(1 + g(1 - σ(g))) = σ + g σ - g σ², built in place in the d_gate buffer
@@ -68,8 +68,8 @@ final class SwiGluFeedForward implements TokenLayer {
     accumulate(g, input, dGate, ParamNames.FF_GATE_WEIGHT, ParamNames.FF_GATE_BIAS);
     accumulate(g, input, dUp, ParamNames.FF_UP_WEIGHT, ParamNames.FF_UP_BIAS);
     INDArray dx = pool.get(key + "dx", type, n, input.size(1));
-    Nd4j.gemm(dGate, p.get(name(ParamNames.FF_GATE_WEIGHT)), dx, false, true, 1.0, 0.0);
-    Nd4j.gemm(dUp, p.get(name(ParamNames.FF_UP_WEIGHT)), dx, false, true, 1.0, 1.0);
+    MatMul.gemm(dGate, p.get(name(ParamNames.FF_GATE_WEIGHT)), dx, false, true, 1.0, 0.0);
+    MatMul.gemm(dUp, p.get(name(ParamNames.FF_UP_WEIGHT)), dx, false, true, 1.0, 1.0);
     adapters.backward(name(ParamNames.FF_GATE_WEIGHT), dGate, dx);
     adapters.backward(name(ParamNames.FF_UP_WEIGHT), dUp, dx);
     return dx;
