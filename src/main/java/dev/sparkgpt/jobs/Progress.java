@@ -49,6 +49,7 @@ public final class Progress implements AutoCloseable {
   private final ScheduledExecutorService poller;
   private final Spec spec;
   private final TerminalLine line;
+  private volatile boolean finished;
 
   private Progress(ProgressBar bar, ScheduledExecutorService poller, Spec spec, TerminalLine line) {
     this.bar = bar;
@@ -92,7 +93,7 @@ public final class Progress implements AutoCloseable {
           .setConsumer(new DelegatingProgressBarConsumer(line::draw, width >= 40 ? width : 80));
     } else {
       builder.setUpdateIntervalMillis((int) lineMillis)
-          .setConsumer(new DelegatingProgressBarConsumer(rendered -> printLine(err, rendered), 120));
+          .setConsumer(new DelegatingProgressBarConsumer(new PlainLines(err), 120));
     }
     ProgressBar bar = builder.build();
     ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -105,7 +106,10 @@ public final class Progress implements AutoCloseable {
     return progress;
   }
 
-  private void poll() {
+  private synchronized void poll() {
+    if (finished) {
+      return; // finish() set the final value
+    }
     long total = spec.total().getAsLong();
     if (total > 0 && total != bar.getMax()) {
       bar.maxHint(total);
@@ -115,10 +119,25 @@ public final class Progress implements AutoCloseable {
     bar.setExtraMessage(spec.extra().get());
   }
 
-  private static void printLine(PrintStream err, String rendered) {
-    synchronized (TERMINAL) {
-      err.println(rendered.replace("\r", "").trim());
-      err.flush();
+  /** Off a terminal: each update as a plain line, a repeat of the previous one left out. */
+  private static final class PlainLines implements java.util.function.Consumer<String> {
+    private final PrintStream err;
+    private String last;
+
+    PlainLines(PrintStream err) {
+      this.err = err;
+    }
+
+    @Override
+    public void accept(String rendered) {
+      String line = rendered.replace("\r", "").trim();
+      synchronized (TERMINAL) {
+        if (!line.equals(last)) {
+          err.println(line);
+          err.flush();
+          last = line;
+        }
+      }
     }
   }
 
@@ -151,6 +170,7 @@ public final class Progress implements AutoCloseable {
       return;
     }
     poller.shutdownNow();
+    poll(); // the final count, which the last poll may have missed
     bar.close();
     if (line != null) {
       line.end();
@@ -158,8 +178,9 @@ public final class Progress implements AutoCloseable {
   }
 
   /** Sets the final value and text before closing (a finished stage shows 100% and its true counts). */
-  public void finish(long value, String extra) {
+  public synchronized void finish(long value, String extra) {
     if (bar != null) {
+      finished = true;
       bar.stepTo(value);
       bar.setExtraMessage(extra);
     }

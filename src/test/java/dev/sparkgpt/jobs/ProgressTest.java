@@ -46,10 +46,12 @@ class ProgressTest {
     List<String> lines = out.lines().toList();
     assertTrue(lines.size() >= 3, "a line every 150 ms and a final one: " + out);
     for (String line : lines) {
-      assertTrue(line.startsWith("unit-test ") && line.contains("/10") && line.endsWith("loss 1.5"), line);
+      assertTrue(line.startsWith("unit-test ") && line.contains("/10 items"), line);
     }
     String last = lines.get(lines.size() - 1);
-    assertTrue(last.contains("100%") && last.contains("10/10 items") && last.contains("items/s"), last);
+    assertTrue(last.contains("100%") && last.contains("10/10 items") && last.contains("items/s")
+        && last.endsWith("loss 1.5"), last);
+    assertEquals(lines.size(), lines.stream().distinct().count(), "a line is not repeated: " + out);
   }
 
   @Test
