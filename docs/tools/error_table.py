@@ -71,9 +71,10 @@ def skip_quoted(src, i):
     return j + 1
 
 
-def closing(src, i):
-    """For src[i] an opening bracket, the index after its partner."""
-    depth, j = 0, i
+def outside_literals(src, start=0):
+    """(index, char, depth) for each character of src from start that is not in a literal; depth counts the
+    brackets open before it (an opening bracket reports the depth it opens)."""
+    depth, j = 0, start
     while j < len(src):
         c = src[j]
         if c in '"\'':
@@ -83,28 +84,25 @@ def closing(src, i):
             depth += 1
         elif c in ')]}':
             depth -= 1
-            if depth == 0:
-                return j + 1
+        yield j, c, depth
         j += 1
+
+
+def closing(src, i):
+    """For src[i] an opening bracket, the index after its partner."""
+    for j, c, depth in outside_literals(src, i):
+        if depth == 0 and c in ')]}':
+            return j + 1
     return len(src)
 
 
 def split_top(expr, separator):
     """expr cut at `separator` characters outside brackets and literals (for ',' and '+')."""
-    parts, depth, start, j = [], 0, 0, 0
-    while j < len(expr):
-        c = expr[j]
-        if c in '"\'':
-            j = skip_quoted(expr, j)
-            continue
-        if c in '([{':
-            depth += 1
-        elif c in ')]}':
-            depth -= 1
-        elif c == separator and depth == 0 and not (separator == '+' and unary_or_exponent(expr, j)):
+    parts, start = [], 0
+    for j, c, depth in outside_literals(expr):
+        if c == separator and depth == 0 and not (separator == '+' and unary_or_exponent(expr, j)):
             parts.append(expr[start:j])
             start = j + 1
-        j += 1
     parts.append(expr[start:])
     return [p.strip() for p in parts]
 
@@ -115,20 +113,7 @@ def unary_or_exponent(expr, j):
 
 
 def has_top_level(expr, chars):
-    depth, j = 0, 0
-    while j < len(expr):
-        c = expr[j]
-        if c in '"\'':
-            j = skip_quoted(expr, j)
-            continue
-        if c in '([{':
-            depth += 1
-        elif c in ')]}':
-            depth -= 1
-        elif c in chars and depth == 0:
-            return True
-        j += 1
-    return False
+    return any(c in chars and depth == 0 for _, c, depth in outside_literals(expr))
 
 
 def call_args(src, open_paren):
@@ -377,11 +362,11 @@ def is_message_row(line):
     return line.startswith('| ') and not line.startswith('| message (')
 
 
-def doc_block(doc_text):
+def doc_block(doc, doc_text):
     """(before, generated block lines, after) of the doc; fails when the markers are missing."""
     start, end = doc_text.find(BEGIN), doc_text.find(END)
     if start < 0 or end < start:
-        sys.exit('error: %s: no error-table markers (%s ... %s). Fix: put them where the tables go' % (DOC, BEGIN, END))
+        sys.exit('error: %s: no error-table markers (%s ... %s). Fix: put them where the tables go' % (doc, BEGIN, END))
     inner = doc_text[start + len(BEGIN):end]
     return doc_text[:start + len(BEGIN)], inner.strip('\n').split('\n'), doc_text[end:]
 
@@ -399,7 +384,7 @@ def main():
         return 0
     with open(args.doc, encoding='utf-8') as f:
         doc_text = f.read()
-    before, current, after = doc_block(doc_text)
+    before, current, after = doc_block(args.doc, doc_text)
     if args.write:
         with open(args.doc, 'w', encoding='utf-8') as f:
             f.write(before + '\n' + '\n'.join(lines) + '\n\n' + after)

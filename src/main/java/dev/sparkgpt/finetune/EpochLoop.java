@@ -136,7 +136,7 @@ public final class EpochLoop {
           count += localSteps;
           lossSum += loss * localSteps;
           examplesDone.set((long) epoch * examples + from);
-          status.set(String.format(" epoch %d/%d | loss %.4f", epoch + 1, s.epochs(), loss));
+          status.set(String.format(" epoch %d/%d, loss %.3f", epoch + 1, s.epochs(), loss));
           if (steps / s.logInterval() > before / s.logInterval()) {
             Map<String, Object> line = new LinkedHashMap<>();
             line.put("step", steps);

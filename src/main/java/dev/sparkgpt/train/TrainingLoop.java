@@ -112,7 +112,7 @@ public final class TrainingLoop {
         double lr = learningRate(step - 1, totalSteps);
         double elapsed = (System.nanoTime() - startNanos) / 1e9;
         stepNow.set(step);
-        status.set(String.format(" loss %.4f | %s tok/s", r.loss(), rate((tokensSeen - tokensAtStart) / elapsed)));
+        status.set(String.format(" loss %.3f, %s tok/s", r.loss(), rate((tokensSeen - tokensAtStart) / elapsed)));
         stop = stopReason(step, tokensSeen, elapsed);
         boolean evalNow = stop != null || crossed(before, step, config.eval().interval());
         boolean logNow = evalNow || crossed(before, step, t.logInterval());
