@@ -1,7 +1,6 @@
 package dev.sparkgpt.cli;
 
 import dev.sparkgpt.generate.ChatSession;
-import dev.sparkgpt.generate.InstructionTemplate;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -10,10 +9,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code sparkgpt chat}: a conversation with an instruction-finetuned checkpoint in the Alpaca format. */
+/**
+ * {@code sparkgpt chat}: a conversation with an instruction-finetuned checkpoint in the format it was finetuned in
+ * (its state.json's template; Alpaca for checkpoints that record none).
+ */
 @Command(name = "chat", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "Chat with a checkpoint in the Alpaca instruction format (/reset, /quit); history kept within the "
-        + "context window.")
+    description = "Chat with a checkpoint in its instruction format (the instruct finetune's data.template; Alpaca "
+        + "if none is recorded); /reset, /quit; history kept within the context window.")
 public final class ChatCommand implements Callable<Integer> {
   @Mixin
   GenerationOptions generation = new GenerationOptions();
@@ -27,7 +29,7 @@ public final class ChatCommand implements Callable<Integer> {
       generation.maxNewTokens = 128; // a chat answer is longer than generate's default continuation
     }
     GenerationOptions.Loaded loaded = generation.load();
-    new ChatSession(loaded.generator(), loaded.tokenizer(), InstructionTemplate.ALPACA,
+    new ChatSession(loaded.generator(), loaded.tokenizer(), loaded.template(),
         loaded.model().config().contextLength(), generation.maxNewTokens, generation.sampler())
         .repl(new InputStreamReader(System.in, StandardCharsets.UTF_8),
             new PrintStream(System.out, true, StandardCharsets.UTF_8));

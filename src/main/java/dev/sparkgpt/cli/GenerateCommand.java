@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
 
 /** {@code sparkgpt generate}: continues a prompt with a checkpoint, streaming tokens to the console. */
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "Continue a prompt with a checkpoint (SparkGPT run/step directory or Hugging Face GPT-2).")
+    description = "Continue a prompt with a checkpoint (SparkGPT run/step directory or Hugging Face GPT-2/Llama "
+        + "directory).")
 public final class GenerateCommand implements Callable<Integer> {
   @Mixin
   GenerationOptions generation = new GenerationOptions();
@@ -40,9 +41,9 @@ public final class GenerateCommand implements Callable<Integer> {
     }
     int window = loaded.model().config().contextLength();
     int maxNewTokens = generation.maxNewTokens;
-    if (ids.length >= window) {
-      System.err.printf("generate: the prompt has %d tokens, the model's context %d: only the last %d are used%n",
-          ids.length, window, window - 1);
+    if (ids.length > window) {
+      System.err.printf("generate: the prompt has %d tokens, more than the model's context of %d: the model sees only "
+          + "its last %d (the window slides on as tokens are generated)%n", ids.length, window, window);
     }
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     out.print(prompt);

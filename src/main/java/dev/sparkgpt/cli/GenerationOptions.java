@@ -3,6 +3,7 @@ package dev.sparkgpt.cli;
 import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.data.TokenizerSpec;
 import dev.sparkgpt.generate.Generator;
+import dev.sparkgpt.generate.InstructionTemplate;
 import dev.sparkgpt.generate.Sampler;
 import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.model.GptModel;
@@ -37,8 +38,11 @@ final class GenerationOptions {
   @Option(names = "--no-kv-cache", description = "Score the whole window at every step (slower; for comparison).")
   boolean noKvCache;
 
-  /** A model, its tokenizer and a generator over them. */
-  record Loaded(GptModel model, Tokenizer tokenizer, Generator generator) {}
+  /**
+   * A model, its tokenizer, a generator over them and the instruction format it was finetuned in (from the
+   * checkpoint's state.json; Alpaca when it records none).
+   */
+  record Loaded(GptModel model, Tokenizer tokenizer, Generator generator, InstructionTemplate template) {}
 
   Sampler sampler() {
     try {
@@ -56,11 +60,13 @@ final class GenerationOptions {
   /** Loads {@code checkpoint} with {@code tokenizer} ("gpt2" or a directory); refuses a vocabulary that does not fit. */
   static Loaded load(String checkpoint, String tokenizer, boolean useCache) {
     Tokenizer tok = TokenizerSpec.resolve(tokenizer, HadoopConf.create()).get();
-    GptModel model = ModelLoader.load(checkpoint).model();
+    ModelLoader.Loaded loaded = ModelLoader.load(checkpoint);
+    GptModel model = loaded.model();
     if (model.config().vocabSize() < tok.vocabSize()) {
       throw new ConfigException("--tokenizer", tok.name() + " has " + tok.vocabSize() + " ids but the model only "
           + model.config().vocabSize(), "use the tokenizer the model was trained with");
     }
-    return new Loaded(model, tok, new Generator(new GptStepModel(model, null).scorer(), tok, useCache));
+    InstructionTemplate template = InstructionTemplate.fromState(ModelLoader.state(loaded.source()).orElse(null));
+    return new Loaded(model, tok, new Generator(new GptStepModel(model, null).scorer(), tok, useCache), template);
   }
 }

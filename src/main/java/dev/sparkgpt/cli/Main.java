@@ -29,6 +29,7 @@ public final class Main implements Runnable {
     VERBS.put("train-tokenizer", TrainTokenizerJob::new);
     VERBS.put("pretrain", PretrainJob::new);
     VERBS.put("finetune", FinetuneJob::new);
+    VERBS.put("merge", MergeCommand::new);
     VERBS.put("classify", ClassifyCommand::new);
     VERBS.put("generate", GenerateCommand::new);
     VERBS.put("chat", ChatCommand::new);

@@ -38,7 +38,8 @@ public final class ServeCommand implements Callable<Integer> {
   int workers;
 
   @Option(names = "--queue", defaultValue = "16",
-      description = "Requests waiting for a worker before new ones get 429 (default: ${DEFAULT-VALUE}).")
+      description = "Requests waiting for a worker before new ones get 429; 0 = none wait: 429 whenever every worker "
+          + "is busy (default: ${DEFAULT-VALUE}).")
   int queue;
 
   @Option(names = "--max-request-bytes", defaultValue = "1048576", description = "Larger bodies get 413.")
@@ -53,15 +54,15 @@ public final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
-    if (workers < 1 || queue < 0 || maxRequestBytes < 1 || defaultMaxTokens < 1) {
-      throw new ConfigException("serve", "--workers, --max-request-bytes and --default-max-tokens must be ≥ 1, "
-          + "--queue ≥ 0", "see serve --help");
-    }
+    atLeast("--workers", workers, 1, "one model instance per request answered side by side");
+    atLeast("--queue", queue, 0, "0 = no request waits: 429 whenever every worker is busy");
+    atLeast("--max-request-bytes", maxRequestBytes, 1, "the default is 1048576");
+    atLeast("--default-max-tokens", defaultMaxTokens, 1, "the default is 128");
     List<OpenAiServer.Worker> instances = new ArrayList<>();
     for (int i = 0; i < workers; i++) {
       GenerationOptions.Loaded loaded = GenerationOptions.load(checkpoint, tokenizer, true);
       instances.add(new OpenAiServer.Worker(loaded.generator(), loaded.tokenizer(),
-          loaded.model().config().contextLength()));
+          loaded.model().config().contextLength(), loaded.template()));
     }
     String name = modelName != null ? modelName : Path.of(checkpoint).toAbsolutePath().normalize().getFileName()
         .toString();
@@ -79,10 +80,16 @@ public final class ServeCommand implements Callable<Integer> {
       server.stop(10);
       stopped.countDown();
     }));
-    System.out.printf("serve: model '%s' on http://%s:%d/v1 (%d worker%s, queue %d); Ctrl-C stops%n", name, host,
-        bound, workers, workers == 1 ? "" : "s", queue);
+    System.out.printf("serve: model '%s' on http://%s:%d/v1 (%d worker%s, queue %d, %s chat format); Ctrl-C stops%n",
+        name, host, bound, workers, workers == 1 ? "" : "s", queue, instances.get(0).template().name());
     System.out.flush();
     stopped.await();
     return 0;
+  }
+
+  private static void atLeast(String option, int value, int min, String hint) {
+    if (value < min) {
+      throw new ConfigException(option, "must be ≥ " + min + ", got " + value, hint);
+    }
   }
 }

@@ -11,7 +11,7 @@ import java.util.Set;
  * fresh one — whose LM head is replaced by a head of one row per label, trained on the last real token.
  *
  * @param outDir run directory: metrics.jsonl, confusion.json, step-NNNNNN/ checkpoints (one per epoch), latest
- * @param baseCheckpoint a SparkGPT run/step directory, a Hugging Face GPT-2 directory, or "random"
+ * @param baseCheckpoint a SparkGPT run/step directory, a Hugging Face GPT-2/Llama directory, or "random"
  * @param modelName for "random": a preset in conf/model/ (or a model YAML); ignored otherwise
  * @param model for "random": overrides of the preset's keys
  * @param data the labelled examples

@@ -7,11 +7,11 @@ import java.util.Map;
 
 /**
  * Settings of an instruction finetune (the book's chapter 7, conf/finetune/alpaca.yaml): Alpaca-style entries
- * formatted with the Alpaca template, trained as a language model on prompt + response (+ end-of-text), then the
+ * formatted with the Alpaca template (or another: data.template), trained as a language model on prompt + response (+ end-of-text), then the
  * test split's responses generated into responses.jsonl for the judge.
  *
  * @param outDir run directory: metrics.jsonl, responses.jsonl, step-NNNNNN/ checkpoints (one per epoch), latest
- * @param baseCheckpoint a SparkGPT run/step directory, a Hugging Face GPT-2 directory, or "random"
+ * @param baseCheckpoint a SparkGPT run/step directory, a Hugging Face GPT-2/Llama directory, or "random"
  * @param modelName for "random": a preset in conf/model/ (or a model YAML)
  * @param model for "random": overrides of the preset's keys
  * @param data the instruction entries
@@ -42,9 +42,23 @@ public record InstructConfig(
    * @param maxLength tokens per example (0 = the context length); longer examples are truncated and counted
    * @param maskPrompt count the loss on the response only (targets of the prompt's tokens ignored)
    * @param tokenizer "gpt2" or a train-tokenizer directory
+   * @param template the prompt format: alpaca (the book), phi3 (its exercise 7.1) or custom (customTemplate); saved in
+   *     the checkpoints, so chat and serve ask the model in the same format
+   * @param customTemplate the strings of template: custom
    */
   public record Data(String path, double trainFraction, double valFraction, int maxLength, boolean maskPrompt,
-      String tokenizer) {}
+      String tokenizer, String template, Template customTemplate) {}
+
+  /**
+   * A prompt format's strings (generate.InstructionTemplate): preamble + instruction header + instruction
+   * [+ separator + input header + input] + separator + response header, then the response; a generated response ends
+   * at stop.
+   */
+  public record Template(String preamble, String instruction, String input, String response, String separator,
+      String stop) {}
+
+  /** Values of data.template. */
+  public static final java.util.Set<String> TEMPLATES = java.util.Set.of("alpaca", "phi3", "custom");
 
   /**
    * The loop.
@@ -75,7 +89,8 @@ public record InstructConfig(
   /** Defaults: every key present, as in conf/finetune/alpaca.yaml. */
   public static InstructConfig defaults() {
     return new InstructConfig("runs/instruct", "random", "gpt2-tiny", Map.of(),
-        new Data(null, 0.85, 0.05, 0, false, "gpt2"),
+        new Data(null, 0.85, 0.05, 0, false, "gpt2", "alpaca", new Template("", "### Instruction:\n",
+            "### Input:\n", "### Response:\n", "\n\n", "\n### ")),
         new Train(2, 8, 1.0, 10, "local", 2, 1),
         new PretrainConfig.Optimizer(5e-5, 5e-5, 0.1, 0.9, 0.999, 1e-8),
         new Generate(256, 0),
@@ -93,6 +108,16 @@ public record InstructConfig(
     }
     if (data.maxLength() < 0) {
       p.add("data.max_length: must be ≥ 0 (0 = the context length)");
+    }
+    if (!TEMPLATES.contains(data.template())) {
+      p.add("data.template: '" + data.template() + "' is not one of " + new java.util.TreeSet<>(TEMPLATES));
+    }
+    Template c = data.customTemplate();
+    if ("custom".equals(data.template()) && (c == null || c.preamble() == null || c.instruction() == null
+        || c.input() == null || c.response() == null || c.separator() == null || c.stop() == null
+        || c.response().isBlank())) {
+      p.add("data.custom_template: template custom needs preamble, instruction, input, response, separator and stop "
+          + "(strings, \"\" for none; response not empty)");
     }
     if (train.epochs() < 1 || train.batchSize() < 1 || train.logInterval() < 1 || train.maxNorm() < 0) {
       p.add("train.epochs / batch_size / log_interval: must be ≥ 1; train.max_norm ≥ 0");

@@ -16,6 +16,10 @@ import java.util.Set;
  * @param model overrides of the preset's keys
  * @param seed seeds weights init, dropout and data order
  * @param resume "auto" (continue from out_dir/latest when present), "never", or a checkpoint directory
+ * @param initFrom null (weights initialised from seed), or a checkpoint to start from at step 0: a SparkGPT run/step
+ *     directory or a Hugging Face GPT-2 / Llama directory; its architecture replaces model_name (model overrides
+ *     may change drop_rate only), the optimizer, step and data cursor start fresh. A run that resumes (resume
+ *     auto with out_dir/latest present, or a directory) continues from its own checkpoint instead.
  */
 public record PretrainConfig(
     String outDir,
@@ -26,7 +30,8 @@ public record PretrainConfig(
     Optimizer optimizer,
     Eval eval,
     long seed,
-    String resume) {
+    String resume,
+    String initFrom) {
 
   /**
    * Where the tokens come from.
@@ -94,7 +99,7 @@ public record PretrainConfig(
         new Train("local", 8, 8, 1000, 0, 0, 50, 1.0, 10, 200, 3, 2, 4),
         new Optimizer(6e-4, 6e-5, 0.1, 0.9, 0.95, 1e-8),
         new Eval(100, 10, "Every effort moves you", 30),
-        1337, "auto");
+        1337, "auto", null);
   }
 
   /** The checks every finetune config shares: out_dir, base_checkpoint, data.path and the optimizer's ranges. */
@@ -103,7 +108,7 @@ public record PretrainConfig(
       p.add("out_dir: empty. Fix: --set out_dir=runs/NAME");
     }
     if (base == null || base.isBlank()) {
-      p.add("base_checkpoint: empty. Fix: a checkpoint directory, a Hugging Face GPT-2 directory, or random");
+      p.add("base_checkpoint: empty. Fix: a checkpoint directory, a Hugging Face GPT-2/Llama directory, or random");
     }
     if (dataPath == null || dataPath.isBlank()) {
       p.add("data.path: empty. Fix: --set data.path=FILE");
@@ -180,6 +185,9 @@ public record PretrainConfig(
     }
     if (resume == null || resume.isBlank()) {
       p.add("resume: auto, never, or a checkpoint directory");
+    }
+    if (initFrom != null && initFrom.isBlank()) {
+      p.add("init_from: empty. Fix: null (train from a fresh initialisation) or a checkpoint directory");
     }
     if (!p.isEmpty()) {
       throw new ConfigException("pretrain config", String.join("; ", p), "correct the keys named above");

@@ -29,13 +29,7 @@ public final class BaseModels {
     }
     ModelLoader.Loaded loaded = ModelLoader.load(base);
     ModelConfig mc = loaded.model().config().withClasses(classes);
-    checkVocabulary(mc, tok, base);
-    ModelLoader.tokenizerHash(base).ifPresent(hash -> {
-      if (!hash.equals(tok.hash())) {
-        throw new ConfigException("data.tokenizer", base + " was trained with another tokenizer than " + tok.name()
-            + " (vocabulary hash differs)", "set data.tokenizer to the checkpoint's tokenizer");
-      }
-    });
+    checkTokenizer(base, mc, tok);
     GptParameters fresh = GptParameters.initialize(mc, DataType.FLOAT, seed);
     GptParameters from = loaded.model().parameters();
     for (String name : fresh.names()) {
@@ -72,17 +66,17 @@ public final class BaseModels {
   }
 
   /**
-   * After a LoRA finetune: the model with the adapters merged in, as a plain checkpoint in {@code outDir/merged}
-   * that generate, eval, classify and convert read like any run (its logits equal the adapted model's).
+   * Refuses {@code tok} for the checkpoint at {@code path} (config {@code mc}) when it has more ids than the model's
+   * vocabulary or when the checkpoint recorded another tokenizer (a Hugging Face directory records none).
    */
-  public static String writeMerged(String outDir, GptModel model, long step, Map<String, Object> state,
-      org.apache.hadoop.conf.Configuration conf) {
-    String merged = new org.apache.hadoop.fs.Path(outDir, "merged").toString();
-    Map<String, Object> plain = new java.util.LinkedHashMap<>(state);
-    plain.remove("lora");
-    new dev.sparkgpt.io.CheckpointStore(merged, conf, 1).save(step, model.parameters().toMap(DataType.FLOAT),
-        Map.of(), plain);
-    return merged;
+  public static void checkTokenizer(String path, ModelConfig mc, Tokenizer tok) {
+    checkVocabulary(mc, tok, path);
+    ModelLoader.tokenizerHash(path).ifPresent(hash -> {
+      if (!hash.equals(tok.hash())) {
+        throw new ConfigException("data.tokenizer", path + " was trained with another tokenizer than " + tok.name()
+            + " (vocabulary hash differs)", "set data.tokenizer to the checkpoint's tokenizer");
+      }
+    });
   }
 
   private static void checkVocabulary(ModelConfig mc, Tokenizer tok, String source) {

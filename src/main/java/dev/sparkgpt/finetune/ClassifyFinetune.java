@@ -102,20 +102,26 @@ public final class ClassifyFinetune {
           config.lora().targets()));
     }
     Score[] last = new Score[2];
+    Score[] testScore = new Score[1]; // the whole test split after the latest epoch
     EpochLoop.EpochEnd end = (epoch, trainLoss, rate) -> {
       last[0] = score(model, train, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
       last[1] = score(model, val, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
-      console.printf("epoch %d/%d | train loss %.4f acc %.1f%% | val loss %.4f acc %.1f%% | %.0f examples/s%n",
-          epoch, t.epochs(), trainLoss, 100 * last[0].accuracy(), last[1].loss(), 100 * last[1].accuracy(), rate);
-      return Map.of("val_loss", last[1].loss(), "train_acc", last[0].accuracy(), "val_acc", last[1].accuracy());
+      testScore[0] = score(model, test, labels.size(), 0, t.batchSize(), tok.eotId());
+      console.printf("epoch %d/%d | train loss %.4f acc %.1f%% | val loss %.4f acc %.1f%% | test loss %.4f acc "
+          + "%.1f%% | %.0f examples/s%n", epoch, t.epochs(), trainLoss, 100 * last[0].accuracy(), last[1].loss(),
+          100 * last[1].accuracy(), testScore[0].loss(), 100 * testScore[0].accuracy(), rate);
+      return Map.of("val_loss", last[1].loss(), "train_acc", last[0].accuracy(), "val_acc", last[1].accuracy(),
+          "test_loss", testScore[0].loss(), "test_acc", testScore[0].accuracy());
     };
-    Score[] testScore = new Score[1];
     long steps = EpochLoop.run(new EpochLoop.Settings(config.outDir(), t.epochs(), t.batchSize(),
         config.optimizer().lr(), t.maxNorm(), t.logInterval(), config.seed(), "finetune classify", t.workers(),
         t.averagingFrequency()), step, rounds, train.size(),
         rows -> batch(train, rows, tok.eotId()), end, state, () -> {
-          testScore[0] = score(model, test, labels.size(), 0, t.batchSize(), tok.eotId());
-          return Map.of("epoch", t.epochs(), "test_acc", testScore[0].accuracy(), EpochLoop.FINAL_KEY, true);
+          if (testScore[0] == null) { // a finished run continued: no epoch ran here
+            testScore[0] = score(model, test, labels.size(), 0, t.batchSize(), tok.eotId());
+          }
+          return Map.of("epoch", t.epochs(), "test_loss", testScore[0].loss(), "test_acc", testScore[0].accuracy(),
+              EpochLoop.FINAL_KEY, true);
         }, conf, console);
     if (last[0] == null) {
       last[0] = score(model, train, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
@@ -123,7 +129,7 @@ public final class ClassifyFinetune {
     }
     writeConfusion(config.outDir(), labels, testScore[0].confusion(), conf);
     if (config.lora().r() > 0) {
-      console.printf("finetune classify: adapters merged -> %s%n", BaseModels.writeMerged(config.outDir(), model,
+      console.printf("finetune classify: adapters merged -> %s%n", LoraMerge.writeMerged(config.outDir(), model,
           steps, state, conf));
     }
     console.printf("finetune classify: test accuracy %.1f%% (%d examples; majority baseline %.1f%%) -> %s%n",

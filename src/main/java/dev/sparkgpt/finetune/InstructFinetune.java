@@ -30,10 +30,10 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * The book's chapter 7 as a job: a GPT trained as a language model on Alpaca-formatted prompt + response, the
- * padding after each response's end-of-text ignored (and optionally the prompt), then greedy responses for the test
- * split written to {@code responses.jsonl} ({instruction, input, output, model_response}: what {@code judge}
- * scores). Epochs, metrics, checkpoints and resume are {@link EpochLoop}'s.
+ * The book's chapter 7 as a job: a GPT trained as a language model on prompt + response in the configured template
+ * (Alpaca by default; recorded in the checkpoints for chat and serve), the padding after each response's end-of-text
+ * ignored (and optionally the prompt), then greedy responses for the test split written to {@code responses.jsonl}
+ * ({instruction, input, output, model_response}: what {@code judge} scores). Epochs, metrics, checkpoints and resume are {@link EpochLoop}'s.
  */
 public final class InstructFinetune {
   public static final String RESPONSES = "responses.jsonl";
@@ -58,7 +58,7 @@ public final class InstructFinetune {
     int maxLength = config.data().maxLength() > 0 ? Math.min(config.data().maxLength(), context) : context;
     InstructionExamples.Splits splits = InstructionExamples.split(
         InstructionExamples.read(config.data().path(), conf), config.data(), config.seed());
-    InstructionTemplate template = InstructionTemplate.ALPACA;
+    InstructionTemplate template = template(config.data());
     int[] truncated = {0};
     List<InstructionExamples.Encoded> train = encode(splits.train(), template, tok, maxLength, truncated);
     List<InstructionExamples.Encoded> val = encode(splits.val(), template, tok, maxLength, truncated);
@@ -76,7 +76,8 @@ public final class InstructFinetune {
     int pad = tok.eotId();
     Map<String, Object> state = new LinkedHashMap<>();
     state.put("kind", "instruct");
-    state.put("template", "alpaca");
+    state.put("template", config.data().template());
+    state.put("template_strings", template.strings());
     state.put("model", ModelConfigs.describe(model.config()));
     state.put("tokenizer", Map.of("name", tok.name(), "hash", tok.hash()));
     state.put("base_checkpoint", config.baseCheckpoint());
@@ -100,7 +101,7 @@ public final class InstructFinetune {
       lastVal[0] = loss(model, val, t.batchSize(), pad, mask);
     }
     if (config.lora().r() > 0) {
-      console.printf("finetune instruct: adapters merged -> %s%n", BaseModels.writeMerged(config.outDir(), model,
+      console.printf("finetune instruct: adapters merged -> %s%n", LoraMerge.writeMerged(config.outDir(), model,
           steps, state, conf));
     }
     List<InstructionExamples.Entry> test = splits.test();
@@ -110,6 +111,13 @@ public final class InstructFinetune {
     console.printf("finetune instruct: val loss %.4f; %d test responses -> %s%n", lastVal[0], n,
         new Path(config.outDir(), RESPONSES));
     return new Result(steps, lastVal[0], n);
+  }
+
+  /** The configured prompt format: a named one, or data.custom_template's strings. */
+  public static InstructionTemplate template(InstructConfig.Data data) {
+    InstructConfig.Template c = data.customTemplate();
+    return "custom".equals(data.template()) ? new InstructionTemplate(c.preamble(), c.instruction(), c.input(),
+        c.response(), c.separator(), c.stop()) : InstructionTemplate.named(data.template());
   }
 
   private static List<InstructionExamples.Encoded> encode(List<InstructionExamples.Entry> entries,
@@ -141,7 +149,7 @@ public final class InstructFinetune {
     return count == 0 ? Double.NaN : sum / count;
   }
 
-  /** Greedy responses (stopping at end-of-text or a new "###" section) as judge input lines. */
+  /** Greedy responses (stopping at end-of-text or the template's stop, e.g. a new "###" section) as judge input lines. */
   public static List<Map<String, Object>> respond(GptStepModel model, Tokenizer tok, InstructionTemplate template,
       List<InstructionExamples.Entry> entries, int maxNewTokens) {
     Generator generator = new Generator(model.scorer(), tok);
@@ -149,7 +157,7 @@ public final class InstructFinetune {
     List<Map<String, Object>> lines = new ArrayList<>();
     for (InstructionExamples.Entry e : entries) {
       int[] prompt = tok.encode(template.format(e.instruction(), e.input()));
-      Generator.Result r = generator.generate(prompt, maxNewTokens, greedy, List.of("\n### "), null);
+      Generator.Result r = generator.generate(prompt, maxNewTokens, greedy, template.stops(), null);
       Map<String, Object> line = new LinkedHashMap<>();
       line.put("instruction", e.instruction());
       line.put("input", e.input());

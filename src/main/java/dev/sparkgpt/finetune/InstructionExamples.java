@@ -21,7 +21,7 @@ import org.apache.hadoop.fs.Path;
 
 /**
  * Alpaca-style entries {instruction, input, output}: read (a JSON array, as the book's file, or JSONL) and checked
- * (entry index + field named), split train/val/test in a seeded order, encoded with the Alpaca template and
+ * (entry index + field named), split train/val/test in a seeded order, encoded with an instruction template and
  * collated as the book's custom_collate_fn: prompt + response + end-of-text, padded with end-of-text, targets shifted
  * by one with every padding token after the first one ignored (-100), optionally the prompt's targets ignored too.
  */

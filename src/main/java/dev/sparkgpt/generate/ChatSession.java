@@ -60,7 +60,7 @@ public final class ChatSession {
     String prompt = current;
     for (int i = history.size() - 1; i >= 0; i--) {
       Turn t = history.get(i);
-      String longer = template.format(t.user(), "") + t.model() + "\n\n" + prompt;
+      String longer = template.format(t.user(), "") + t.model() + template.separator() + prompt;
       if (tokenizer.encode(longer).length > budget) {
         break;
       }
@@ -72,7 +72,7 @@ public final class ChatSession {
   /** Answers {@code user}, streaming the text to {@code stream} (may be null), and keeps the turn. */
   public String reply(String user, java.util.function.Consumer<String> stream) {
     int[] ids = tokenizer.encode(prompt(user));
-    Generator.Result r = generator.generate(ids, maxNewTokens, sampler, List.of("\n### "), stream);
+    Generator.Result r = generator.generate(ids, maxNewTokens, sampler, template.stops(), stream);
     String answer = template.extractResponse(r.text());
     history.add(new Turn(user, answer));
     return answer;
@@ -81,7 +81,8 @@ public final class ChatSession {
   /** The read-answer loop on {@code in}/{@code out} until /quit or end of input. */
   public void repl(Reader in, PrintStream out) {
     BufferedReader lines = new BufferedReader(in);
-    out.println("chat: type a message; /reset forgets the conversation, /quit ends");
+    out.println("chat: " + template.name() + " instruction format; type a message; /reset forgets the conversation, "
+        + "/quit ends");
     try {
       while (true) {
         out.print("you> ");

@@ -1,5 +1,6 @@
 package dev.sparkgpt.jobs;
 
+import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.EvalConfig;
 import dev.sparkgpt.data.TokenizerSpec;
@@ -50,7 +51,8 @@ public final class EvalJob implements Callable<Integer> {
   @Mixin
   JobOptions options = new JobOptions();
 
-  @Option(names = "--checkpoint", paramLabel = "DIR", description = "A run's out_dir or one step-NNNNNN directory.")
+  @Option(names = "--checkpoint", paramLabel = "DIR",
+      description = "A run's out_dir, one step-NNNNNN directory or a Hugging Face GPT-2/Llama directory.")
   String checkpoint;
 
   @Option(names = "--tasks", split = ",", paramLabel = "FILE", description = "Task files (.jsonl).")
@@ -111,7 +113,7 @@ public final class EvalJob implements Callable<Integer> {
 
   /**
    * The model of {@code config.checkpoint()}: the single place a checkpoint (SparkGPT run or step directory, or a
-   * Hugging Face GPT-2 directory) becomes a {@link ScoringModel}, loaded where it is used (driver or executor).
+   * Hugging Face GPT-2/Llama directory) becomes a {@link ScoringModel}, loaded where it is used (driver or executor).
    */
   static ModelFactory modelFromCheckpoint(EvalConfig config) {
     return GptScoringModel.factory(config.checkpoint());
@@ -144,6 +146,11 @@ public final class EvalJob implements Callable<Integer> {
     List<Task> taskList = readTasks(config, hadoop);
     Tokenizer tokenizer = TokenizerSpec.resolve(config.tokenizer(), hadoop).get();
     ScoringModel model = factory.create();
+    if (tokenizer.vocabSize() > model.vocabSize()) {
+      throw new ConfigException("tokenizer", tokenizer.name() + " has " + tokenizer.vocabSize() + " ids but the model "
+          + (config.checkpoint() == null ? "" : "of " + config.checkpoint() + " ") + "only " + model.vocabSize(),
+          "set tokenizer to the one the model was trained with");
+    }
     RequestRunner runner = config.distributed()
         ? new SparkRunner(JavaSparkContext.fromSparkContext(spark.sparkContext()), factory, config.batchSize(),
             config.partitions())

@@ -8,6 +8,7 @@ import dev.sparkgpt.finetune.InstructionExamples;
 import dev.sparkgpt.finetune.LabelledExamples;
 import dev.sparkgpt.io.HadoopConf;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -45,14 +46,32 @@ public final class FinetuneJob implements Runnable {
     @Option(names = "--out-dir", paramLabel = "DIR", description = "Run directory (metrics, checkpoints).")
     String outDir;
 
-    @Option(names = "--base", paramLabel = "DIR|random", description = "Base checkpoint (SparkGPT or HF GPT-2).")
+    @Option(names = "--base", paramLabel = "DIR|random",
+        description = "Base checkpoint: SparkGPT run/step or Hugging Face GPT-2/Llama directory, or random.")
     String base;
+
+    @Option(names = "--lora.r", paramLabel = "R", description = "LoRA rank; 0 = off (= --set lora.r=R).")
+    Integer loraR;
+
+    @Option(names = "--lora.alpha", paramLabel = "A", description = "LoRA scale numerator: adapters add (A / R)·A·B.")
+    Double loraAlpha;
+
+    @Option(names = "--lora.dropout", paramLabel = "P", description = "LoRA dropout (must be 0, see conf/finetune).")
+    Double loraDropout;
+
+    @Option(names = "--lora.targets", split = ",", paramLabel = "T[,T...]",
+        description = "Adapted layers: attn_qkv, attn_proj, mlp_fc, mlp_proj, head.")
+    List<String> loraTargets;
 
     /** The config: defaults, YAML, --set, then these flags. */
     <T> T resolve(Class<T> type, T defaults) {
       Map<String, Object> flags = new LinkedHashMap<>();
       flags.put("out_dir", outDir);
       flags.put("base_checkpoint", base);
+      flags.put("lora.r", loraR);
+      flags.put("lora.alpha", loraAlpha);
+      flags.put("lora.dropout", loraDropout);
+      flags.put("lora.targets", loraTargets);
       return job.resolve(type, defaults, flags);
     }
   }

@@ -1,11 +1,15 @@
 package dev.sparkgpt.jobs;
 
+import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.config.ModelConfigs;
 import dev.sparkgpt.config.PretrainConfig;
 import dev.sparkgpt.data.TokenizerSpec;
+import dev.sparkgpt.finetune.BaseModels;
 import dev.sparkgpt.io.HadoopConf;
+import dev.sparkgpt.model.GptModel;
+import dev.sparkgpt.model.ModelLoader;
 import dev.sparkgpt.tokenizer.Tokenizer;
 import dev.sparkgpt.train.GptModelFactory;
 import dev.sparkgpt.train.LocalEngine;
@@ -15,19 +19,25 @@ import dev.sparkgpt.train.StepModel;
 import dev.sparkgpt.train.TrainingEngine;
 import dev.sparkgpt.train.TrainingLoop;
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
  * Pretrains a GPT from token shards (or a text file): locally, or data-parallel on Spark executors by parameter
- * averaging. Writes metrics.jsonl and step-NNNNNN checkpoints under out_dir and resumes from them.
+ * averaging, from a fresh initialisation or from a checkpoint's weights (init_from). Writes metrics.jsonl and
+ * step-NNNNNN checkpoints under out_dir and resumes from them.
  *
  * <p>Usage: {@code sparkgpt pretrain --config conf/pretrain/tiny-shakespeare.yaml [--set train.max_steps=100]};
  * under spark-submit: {@code --class dev.sparkgpt.jobs.PretrainJob sparkgpt.jar <same args>}.
@@ -44,6 +54,10 @@ public final class PretrainJob implements Callable<Integer> {
   @Option(names = "--resume", paramLabel = "auto|never|DIR", description = "Where to continue from.")
   String resume;
 
+  @Option(names = "--init-from", paramLabel = "DIR", description = "Start from these weights at step 0: a SparkGPT "
+      + "run/step directory or a Hugging Face GPT-2/Llama directory (its architecture replaces model_name).")
+  String initFrom;
+
   public static void main(String[] args) {
     System.exit(Jobs.execute(new PretrainJob(), args));
   }
@@ -53,10 +67,11 @@ public final class PretrainJob implements Callable<Integer> {
     Map<String, Object> flags = new LinkedHashMap<>();
     flags.put("out_dir", outDir);
     flags.put("resume", resume);
+    flags.put("init_from", initFrom);
     PretrainConfig config = options.resolve(PretrainConfig.class, PretrainConfig.defaults(), flags).validate();
-    ModelConfig model = ModelConfigs.resolve(config.modelName(), config.model());
     if (options.dryRun()) {
       Tokenizer tok = TokenizerSpec.resolve(config.data().tokenizer(), HadoopConf.create()).get();
+      ModelConfig model = start(config, tok).config();
       PretrainData.load(config.data(), model.contextLength(), model.vocabSize(), tok, HadoopConf.create());
       System.out.print(ConfigLoader.toYaml(model));
       return Jobs.dryRun(config, "config, model and data valid");
@@ -83,19 +98,68 @@ public final class PretrainJob implements Callable<Integer> {
         t.accumulationSteps());
   }
 
+  /** What a run starts from: the model's config and, with init_from, its weights (null: initialised from seed). */
+  public record Start(ModelConfig config, Map<String, INDArray> weights) {}
+
+  /**
+   * The model of {@code config}: model_name + model overrides, initialised from the seed; or with init_from, that
+   * checkpoint's architecture and weights (model overrides may change drop_rate only; the checkpoint must fit
+   * {@code tok}, the shards' tokenizer, as a finetune's base must).
+   */
+  public static Start start(PretrainConfig config, Tokenizer tok) {
+    String from = config.initFrom();
+    if (from == null) {
+      return new Start(ModelConfigs.resolve(config.modelName(), config.model()), null);
+    }
+    GptModel loaded = ModelLoader.load(from, "init_from").model();
+    ModelConfig saved = loaded.config();
+    if (saved.numClasses() > 0) {
+      throw new ConfigException("init_from", from + " is a classifier (num_classes=" + saved.numClasses() + "), not a "
+          + "language model", "start from the pretrained checkpoint it was finetuned from");
+    }
+    ModelConfig wanted = withOverrides(saved, config.model(), from);
+    BaseModels.checkTokenizer(from, wanted, tok);
+    return new Start(wanted, loaded.parameters().toMap(DataType.FLOAT));
+  }
+
+  /** {@code saved} with the model {@code overrides}; one that changes the architecture (not drop_rate) is refused. */
+  static ModelConfig withOverrides(ModelConfig saved, Map<String, Object> overrides, String from) {
+    ModelConfig wanted = ConfigLoader.loadWithOverrides(ModelConfig.class,
+        ConfigLoader.yamlMapper().valueToTree(saved), from, overrides, "model");
+    Map<String, Object> before = ModelConfigs.describe(saved);
+    Map<String, Object> after = ModelConfigs.describe(wanted);
+    List<String> changed = new ArrayList<>();
+    before.forEach((key, value) -> {
+      if (!"drop_rate".equals(key) && !Objects.equals(value, after.get(key))) {
+        changed.add("model." + key + " " + value + " -> " + after.get(key));
+      }
+    });
+    if (!changed.isEmpty()) {
+      throw new ConfigException("model", "init_from " + from + " fixes the architecture, but the overrides change "
+          + String.join(", ", changed), "drop those overrides (only model.drop_rate may change), or remove init_from"
+          + " to train model_name from scratch");
+    }
+    return wanted;
+  }
+
   /** Trains as configured; {@code spark} may be null for the local strategy. */
   public static TrainingLoop.Result run(SparkSession spark, PretrainConfig config, PrintStream console) {
     config.validate();
-    ModelConfig modelConfig = ModelConfigs.resolve(config.modelName(), config.model());
     Configuration conf = spark == null ? HadoopConf.create() : spark.sparkContext().hadoopConfiguration();
     Tokenizer tok = TokenizerSpec.resolve(config.data().tokenizer(), conf).get();
+    Start start = start(config, tok);
+    ModelConfig modelConfig = start.config();
     PretrainData data = PretrainData.load(config.data(), modelConfig.contextLength(), modelConfig.vocabSize(), tok,
         conf);
     GptModelFactory factory = new GptModelFactory(modelConfig, config.optimizer(), config.seed());
     StepModel model = factory.create();
+    if (start.weights() != null) {
+      model.restore(start.weights(), Map.of(), model.rngState()); // step 0: fresh optimizer, the seed's dropout
+    }
     PretrainConfig.Train t = config.train();
     TrainingEngine engine = engine(spark, config, data, factory, model);
-    console.printf("pretrain: %s, model %s (%s) from %s -> %s%n", t.strategy(), config.modelName(),
+    console.printf("pretrain: %s, model %s (%s) from %s -> %s%n", t.strategy(), config.initFrom() == null
+        ? config.modelName() : "of init_from " + config.initFrom(),
         ConfigLoader.toYaml(modelConfig).replace("\n", " ").trim(), data.source(), config.outDir());
     if (data.val().size() > 0) {
       console.printf("pretrain: baseline to beat: a unigram model of the train tokens has val loss %.3f%n",

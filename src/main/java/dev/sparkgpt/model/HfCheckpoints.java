@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -41,6 +42,20 @@ public final class HfCheckpoints {
     }
     throw new CheckpointException(file + ": architecture " + (architectures.equals("") ? "(none)" : architectures)
         + " with model_type \"" + type + "\" is not supported; supported: " + SUPPORTED);
+  }
+
+  /**
+   * Tensor {@code name} of {@code reader} as float32. A weight stored as an integer or BOOL dtype (a quantized or
+   * foreign checkpoint) is refused by name and dtype: converting such codes to float would load garbage silently.
+   */
+  static INDArray readWeight(SafetensorsReader reader, String name) {
+    SafetensorsDtype dtype = reader.info(name).dtype();
+    if (!dtype.isFloatingPoint()) {
+      throw new CheckpointException(reader.source() + ": tensor \"" + name + "\" is stored as " + dtype + ", not a "
+          + "floating-point dtype; weights must be F32, F16, BF16 or F64 (quantized checkpoints are not supported)."
+          + " Fix: save the model again unquantized, e.g. with torch_dtype float16 or float32");
+    }
+    return reader.readArray(name, DataType.FLOAT);
   }
 
   /** The parsed {@code config.json} of {@code dir}. */

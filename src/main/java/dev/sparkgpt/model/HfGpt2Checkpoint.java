@@ -177,7 +177,7 @@ public final class HfGpt2Checkpoint {
           throw new CheckpointException(reader.source() + ": tensor \"" + name + "\" has shape "
               + Arrays.toString(info.shape()) + ", config.json implies " + Arrays.toString(want));
         }
-        weights.put(ours, reader.readArray(name, DataType.FLOAT));
+        weights.put(ours, HfCheckpoints.readWeight(reader, name));
       }
       if (!unknown.isEmpty()) {
         throw new CheckpointException(reader.source() + ": tensors that are not part of GPT-2: " + unknown

@@ -13,7 +13,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -119,7 +118,7 @@ final class HfLlamaCheckpoint {
           throw new CheckpointException(reader.source() + ": tensor \"" + name + "\" expected shape "
               + Arrays.toString(want) + " (from config.json), got " + Arrays.toString(reader.info(name).shape()));
         }
-        hf.put(name, reader.readArray(name, DataType.FLOAT));
+        hf.put(name, HfCheckpoints.readWeight(reader, name));
       }
       if (!unknown.isEmpty()) {
         throw new CheckpointException(reader.source() + ": tensors that are not part of LlamaForCausalLM: " + unknown

@@ -14,8 +14,11 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  */
 final class MatMul {
   private static final boolean GEMV = !"false".equals(System.getProperty("sparkgpt.gemv"));
-  /** Up to this many rows a forward product is computed transposed (see {@link #into}); 0 turns that off. */
-  static final int TRANSPOSED_ROWS = Integer.getInteger("sparkgpt.transposedRows", 128);
+  /**
+   * Up to this many rows a forward product is computed transposed (see {@link #into}); 0 turns that off. On by default
+   * only with OpenBLAS's AVX-512 kernels, where it was measured faster.
+   */
+  static final int TRANSPOSED_ROWS = Integer.getInteger("sparkgpt.transposedRows", avx512Kernel() ? 128 : 0);
   private static final ThreadLocal<INDArray[]> SCRATCH = ThreadLocal.withInitial(() -> new INDArray[1]);
   private MatMul() {}
 
@@ -38,11 +41,16 @@ final class MatMul {
    * <p>A few rows (a prefill, decoding without the cache, small eval batches) with b = W stored [in, out] are computed
    * as cᵀ = Wᵀ · aᵀ and copied back: OpenBLAS 0.3.19's sgemm is 1.3–1.9× faster in that orientation for few rows
    * (GPT-2 124M's 48 block projections, weights cold: 8 rows 149 → 82 ms, 40 rows 194 → 119, 128 rows 277 → 219,
-   * copy back included; at 512 rows the copy makes it slower: 629 → 788). {@code -Dsparkgpt.transposedRows=0} turns
-   * this off.
+   * copy back included; at 512 rows the copy makes it slower: 629 → 788). That was the SkylakeX (AVX-512) kernel on
+   * Zen 5; with the Haswell kernel on a Zen 3 core the same trick is 1.7–3.8× slower (8 rows: 59 → 129 ms for the 12
+   * qkv projections; 40 rows: 85 → 197), so it is on only when OPENBLAS_CORETYPE names an AVX-512 kernel.
+   * {@code -Dsparkgpt.transposedRows=N} sets the row limit (0 = off) whatever the kernel.
    */
   static void into(INDArray a, INDArray b, INDArray c, boolean transposeB) {
     if (GEMV && a.rank() == 2 && a.rows() == 1 && b.ordering() == 'c' && c.ordering() == 'c' && c.elementWiseStride() == 1) {
+      if (DirectBlas.gemv(b, !transposeB, a, c)) { // BLAS gemv without the op around it (CPU backend)
+        return;
+      }
       INDArray x = a.reshape(a.length());
       INDArray y = c.reshape(c.length());
       // a·b = (bᵀ a)ᵀ: gemv over b as stored (transposed unless op(b) already is bᵀ)
@@ -57,6 +65,13 @@ final class MatMul {
       return;
     }
     Nd4j.gemm(a, b, c, false, transposeB, 1.0, 0.0);
+  }
+
+  /** OPENBLAS_CORETYPE (bin/jvm-opts.sh sets it from the CPU flags) names one of OpenBLAS's AVX-512 kernels. */
+  private static boolean avx512Kernel() {
+    String core = System.getenv("OPENBLAS_CORETYPE");
+    return core != null && java.util.Set.of("skylakex", "cooperlake", "sapphirerapids").contains(
+        core.toLowerCase(java.util.Locale.ROOT));
   }
 
   /** A contiguous scratch array of at least {@code length} elements, kept per thread (fresh memory is slow). */

@@ -23,37 +23,50 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
  * An OpenAI-compatible HTTP server over one model ({@code sparkgpt serve}): {@code POST /v1/completions},
  * {@code POST /v1/chat/completions} (both with {@code stream} as server-sent events), {@code GET /v1/models},
  * {@code GET /health}. A model computes one request at a time, so each of the {@code workers} (its own model
- * instance) takes requests from a bounded queue; a request that finds the queue full is answered 429 at once.
+ * instance) takes requests from a bounded queue; a request that finds the queue full is answered 429 at once. A
+ * queue of 0 means no request waits: 429 whenever every worker is busy. A worker counts as free again as soon as its
+ * generation ends, before the last bytes of its response are written, so a client that sends its next request on
+ * receiving an answer never finds its own previous request still holding the worker.
  *
- * <p>Chat messages become the instruction format the instruct finetune trains on ({@link InstructionTemplate#ALPACA}):
+ * <p>Chat messages become the instruction format the model was finetuned on (the workers' {@link InstructionTemplate},
+ * read from the checkpoint; Alpaca unless its instruct finetune set another {@code data.template}):
  * the last user message is the instruction, earlier user/assistant pairs are kept before it as history as long as
  * they fit the context with {@code max_tokens} to spare (oldest dropped first, as {@link ChatSession} does), and
- * system messages replace the template's preamble. Generation stops at end-of-text, at a stop string, at the next
- * "### " section header (chat), or after {@code max_tokens}.
+ * system messages replace the template's preamble. Generation stops at end-of-text, at a stop string, at the
+ * template's stop (chat: the next "### " section header for Alpaca), or after {@code max_tokens}.
  */
 public final class OpenAiServer implements AutoCloseable {
-  /** One model instance with its generator; used by one request at a time. */
-  public record Worker(Generator generator, Tokenizer tokenizer, int contextLength) {}
+  /** One model instance with its generator and chat format; used by one request at a time. */
+  public record Worker(Generator generator, Tokenizer tokenizer, int contextLength, InstructionTemplate template) {
+    /** A worker chatting in the Alpaca format. */
+    public Worker(Generator generator, Tokenizer tokenizer, int contextLength) {
+      this(generator, tokenizer, contextLength, InstructionTemplate.ALPACA);
+    }
+  }
 
   private final String modelName;
   private final BlockingQueue<Worker> idle;
   private final Tokenizer tokenizer;
   private final int contextLength;
+  private final InstructionTemplate template;
   private final ThreadPoolExecutor executor;
+  /** Requests running or waiting: one permit per worker plus one per queue place. */
+  private final Semaphore admitted;
   private final int queueCapacity;
   private final int maxRequestBytes;
   private final int defaultMaxTokens;
@@ -65,7 +78,7 @@ public final class OpenAiServer implements AutoCloseable {
 
   /**
    * @param workers one per model instance (≥ 1)
-   * @param queueCapacity requests waiting for a worker before 429
+   * @param queueCapacity requests waiting for a worker before 429 (0: none wait, 429 whenever all workers are busy)
    * @param maxRequestBytes larger bodies get 413
    * @param defaultMaxTokens max_tokens when a request has none (cut to what the context leaves)
    * @param log one line per request (method, path, status, time, token counts; never the text)
@@ -75,16 +88,22 @@ public final class OpenAiServer implements AutoCloseable {
     if (workers.isEmpty()) {
       throw new IllegalArgumentException("a server needs at least one worker");
     }
+    if (queueCapacity < 0) {
+      throw new IllegalArgumentException("queue capacity must be ≥ 0, got " + queueCapacity);
+    }
     this.modelName = modelName;
     this.idle = new LinkedBlockingQueue<>(workers);
     this.tokenizer = workers.get(0).tokenizer(); // every worker is an instance of the same model
     this.contextLength = workers.get(0).contextLength();
+    this.template = workers.get(0).template();
     this.queueCapacity = queueCapacity;
     this.maxRequestBytes = maxRequestBytes;
     this.defaultMaxTokens = defaultMaxTokens;
     this.log = log;
+    this.admitted = new Semaphore(workers.size() + queueCapacity);
+    // unbounded: the permits bound it (a task whose worker is already free may wait a moment for its thread)
     this.executor = new ThreadPoolExecutor(workers.size(), workers.size(), 0, TimeUnit.SECONDS,
-        new ArrayBlockingQueue<>(Math.max(1, queueCapacity)), r -> {
+        new LinkedBlockingQueue<>(), r -> {
           Thread t = new Thread(r, "serve-model");
           t.setDaemon(true);
           return t;
@@ -103,6 +122,11 @@ public final class OpenAiServer implements AutoCloseable {
     server.createContext("/", this::handle);
     server.start();
     return server.getAddress().getPort();
+  }
+
+  /** The address the server listens on (after {@link #start}). */
+  public InetSocketAddress address() {
+    return server.getAddress();
   }
 
   /** Stops accepting, lets running and queued requests finish (up to {@code graceSeconds}), then stops. */
@@ -216,20 +240,42 @@ public final class OpenAiServer implements AutoCloseable {
           + "' does not exist; this server serves '" + modelName + "'");
     }
     Prepared prepared = prepare(request, tokenizer, contextLength);
-    try {
-      executor.execute(() -> {
-        Worker w = idle.poll();
-        try {
-          run(ex, request, prepared, w, start);
-        } finally {
-          idle.add(w);
-        }
-      });
-    } catch (RejectedExecutionException e) {
+    if (!admitted.tryAcquire()) {
       ApiError busy = new ApiError(429, "rate_limit_exceeded", null, "queue_full", "the server is busy ("
           + executor.getCorePoolSize() + " running, " + queueCapacity + " queued); retry later");
       ex.getResponseHeaders().set("Retry-After", "1");
       json(ex, 429, busy.body(), start, "");
+      return;
+    }
+    try {
+      executor.execute(() -> {
+        Lease lease = new Lease(idle.poll());
+        try {
+          run(ex, request, prepared, lease, start);
+        } finally {
+          lease.release();
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      admitted.release();
+      throw new ApiError(503, "server_error", null, "shutting_down", "the server is stopping; retry later");
+    }
+  }
+
+  /** A worker held by one request, given back (with the request's permit) once, when its generation ends. */
+  private final class Lease {
+    final Worker worker;
+    private final AtomicBoolean released = new AtomicBoolean();
+
+    Lease(Worker worker) {
+      this.worker = worker;
+    }
+
+    void release() {
+      if (released.compareAndSet(false, true)) {
+        idle.add(worker);
+        admitted.release();
+      }
     }
   }
 
@@ -241,14 +287,12 @@ public final class OpenAiServer implements AutoCloseable {
     String prompt;
     int maxTokens;
     if (r.chat()) {
-      stops.add("\n### ");
-      InstructionTemplate template = r.system() == null ? InstructionTemplate.ALPACA : new InstructionTemplate(
-          r.system() + "\n\n", InstructionTemplate.ALPACA.instruction(), InstructionTemplate.ALPACA.input(),
-          InstructionTemplate.ALPACA.response());
-      int current = tok.encode(template.format(r.user(), "")).length;
+      stops.addAll(template.stops());
+      InstructionTemplate format = r.system() == null ? template : template.withSystem(r.system());
+      int current = tok.encode(format.format(r.user(), "")).length;
       maxTokens = r.maxTokens() != null ? r.maxTokens() : Math.min(defaultMaxTokens, context - current);
       checkContext(current, maxTokens, context, "messages");
-      prompt = ChatSession.prompt(template, tok, r.history(), r.user(), context - maxTokens);
+      prompt = ChatSession.prompt(format, tok, r.history(), r.user(), context - maxTokens);
     } else {
       prompt = r.prompt();
       int promptTokens = tok.encode(prompt).length;
@@ -267,7 +311,8 @@ public final class OpenAiServer implements AutoCloseable {
     }
   }
 
-  private void run(HttpExchange ex, CompletionRequest r, Prepared p, Worker w, long start) {
+  private void run(HttpExchange ex, CompletionRequest r, Prepared p, Lease lease, long start) {
+    Worker w = lease.worker;
     String id = (r.chat() ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
     long createdAt = System.currentTimeMillis() / 1000;
     Sampler sampler = new Sampler(r.temperature(), r.topK(), r.topP(), r.seed() != null ? r.seed()
@@ -275,6 +320,7 @@ public final class OpenAiServer implements AutoCloseable {
     try {
       if (!r.stream()) {
         Generator.Result g = w.generator().generate(p.ids(), p.maxTokens(), sampler, p.stops(), null);
+        lease.release();
         Map<String, Object> choice = new LinkedHashMap<>();
         choice.put("index", 0);
         if (r.chat()) {
@@ -301,6 +347,7 @@ public final class OpenAiServer implements AutoCloseable {
         Consumer<String> send = text -> event(out, chunk(id, object, createdAt, r.chat(),
             r.chat() ? Map.of("content", text) : text, null));
         Generator.Result g = w.generator().generate(p.ids(), p.maxTokens(), sampler, p.stops(), send);
+        lease.release();
         event(out, chunk(id, object, createdAt, r.chat(), r.chat() ? Map.of() : "", finishReason(g)));
         if (r.includeUsage()) {
           Map<String, Object> last = envelope(id, object, createdAt);

@@ -141,7 +141,7 @@ public final class GptStepModel implements StepModel {
   }
 
   @Override
-  public int[] generate(int[] prompt, int maxNewTokens, int stopId) {
+  public int[] generate(int[] prompt, int maxNewTokens, int stopId, int idLimit) {
     int[] out = new int[maxNewTokens];
     int n = 0;
     int[] context = prompt;
@@ -149,7 +149,7 @@ public final class GptStepModel implements StepModel {
     for (int i = 0; i < maxNewTokens; i++) {
       int[] window = context.length > scorer.contextLength()
           ? Arrays.copyOfRange(context, context.length - scorer.contextLength(), context.length) : context;
-      int id = Sampler.argmax(scorer.next(window), scorer.vocabSize());
+      int id = Sampler.argmax(scorer.next(window), Math.min(idLimit, scorer.vocabSize()));
       if (id == stopId) {
         break;
       }

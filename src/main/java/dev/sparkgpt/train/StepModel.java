@@ -21,8 +21,11 @@ public interface StepModel {
   /** Mean loss of a batch without dropout or any update. */
   double loss(int[][] inputs, int[][] targets);
 
-  /** Greedy continuation of {@code prompt}: the new ids only (stops early at {@code stopId}, -1 = never). */
-  int[] generate(int[] prompt, int maxNewTokens, int stopId);
+  /**
+   * Greedy continuation of {@code prompt}: the new ids only (stops early at {@code stopId}, -1 = never), each below
+   * {@code idLimit} (the tokenizer's size: a model vocabulary padded past it never yields an undecodable id).
+   */
+  int[] generate(int[] prompt, int maxNewTokens, int stopId, int idLimit);
 
   /** Trainable parameters. */
   long parameterCount();

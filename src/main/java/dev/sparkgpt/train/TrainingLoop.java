@@ -72,6 +72,8 @@ public final class TrainingLoop {
         console.printf("pretrain: already at %s (step %d); nothing to train -> %s%n", done, step, config.outDir());
         return new Result(step, tokensSeen, Double.NaN, null, done);
       }
+    } else if (config.initFrom() != null && val.size() > 0) {
+      console.printf("pretrain: weights of %s: val loss %.6f at step 0%n", config.initFrom(), validationLoss());
     }
     long tokensPerStep = (long) t.globalBatchSize() * val.context();
     long totalSteps = totalSteps(tokensPerStep);
@@ -241,7 +243,7 @@ public final class TrainingLoop {
       return;
     }
     int[] ids = tokenizer.encode(prompt);
-    int[] out = model.generate(ids, config.eval().maxNewTokens(), tokenizer.eotId());
+    int[] out = model.generate(ids, config.eval().maxNewTokens(), tokenizer.eotId(), tokenizer.vocabSize());
     console.println("  sample: " + (prompt + tokenizer.decode(out)).replace("\n", " ⏎ "));
   }
 

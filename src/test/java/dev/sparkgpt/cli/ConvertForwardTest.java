@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.sparkgpt.io.SafetensorsDtype;
 import dev.sparkgpt.io.SafetensorsReader;
+import dev.sparkgpt.model.HfFixtures;
 import dev.sparkgpt.model.HfGpt2Checkpoint;
 import dev.sparkgpt.model.ModelLoader;
 import java.nio.file.Files;
@@ -22,17 +23,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * independent float64 implementation (see ../shared/fixtures/README.md).
  */
 class ConvertForwardTest {
-  private static final Path HF = Path.of("src/test/resources/fixtures/gpt2-hf-tiny");
+  private static final Path HF = HfFixtures.GPT2;
 
-  private static int[] referenceIds() throws Exception {
-    try (SafetensorsReader r = SafetensorsReader.open(HF.resolve("reference-logits.safetensors"))) {
-      float[] ids = r.readFloats("input_ids");
-      int[] tokens = new int[ids.length];
-      for (int i = 0; i < ids.length; i++) {
-        tokens[i] = Math.round(ids[i]);
-      }
-      return tokens;
-    }
+  private static int[] referenceIds() {
+    return HfFixtures.referenceTokens(HF);
   }
 
   private static INDArray referenceLogits() throws Exception {

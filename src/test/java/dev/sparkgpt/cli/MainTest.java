@@ -28,21 +28,29 @@ class MainTest {
     cli.getSubcommands().values().forEach(c -> setErr(c, err));
   }
 
-  /** Runs the CLI in-process with {@code stdin}; returns {exit code, stdout, stderr}. */
+  /**
+   * Runs the CLI in-process with {@code stdin}; returns {exit code, stdout, the CLI's error stream (errors), what the
+   * command printed to System.err itself (warnings, progress)}.
+   */
   static String[] run(String stdin, String... args) {
     PrintStream oldOut = System.out;
+    PrintStream oldErr = System.err;
     InputStream oldIn = System.in;
     ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream stderr = new ByteArrayOutputStream();
     StringWriter err = new StringWriter();
     try {
       System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(stderr, true, StandardCharsets.UTF_8));
       System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
       CommandLine cli = Main.commandLine();
       setErr(cli, new PrintWriter(err, true));
       int code = cli.execute(args);
-      return new String[] {String.valueOf(code), out.toString(StandardCharsets.UTF_8), err.toString()};
+      return new String[] {String.valueOf(code), out.toString(StandardCharsets.UTF_8), err.toString(),
+          stderr.toString(StandardCharsets.UTF_8)};
     } finally {
       System.setOut(oldOut);
+      System.setErr(oldErr);
       System.setIn(oldIn);
     }
   }

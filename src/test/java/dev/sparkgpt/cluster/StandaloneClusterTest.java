@@ -73,7 +73,8 @@ class StandaloneClusterTest extends SparkTestBase {
     Path shards = dir.resolve("shards");
     Process tokenize = driver(dir, "tokenize", master, "tokenize", "--config", "conf/tokenize/the-verdict.yaml",
         "--output", shards.toString(), "--seq-len", "32");
-    assertEquals(0, waitFor(tokenize, Duration.ofMinutes(3)), () -> tail(dir.resolve("tokenize.log")));
+    assertEquals(0, waitFor(tokenize, Duration.ofMinutes(8), dir.resolve("tokenize.log")),
+        () -> tail(dir.resolve("tokenize.log")));
     assertTrue(Files.exists(shards.resolve("_SUCCESS")));
 
     Path run = dir.resolve("run");
@@ -85,7 +86,8 @@ class StandaloneClusterTest extends SparkTestBase {
     Process lost = workers.get(1);
     lost.descendants().forEach(ProcessHandle::destroyForcibly);   // its executor JVM
     lost.destroyForcibly();                                        // and the Worker: a machine gone mid-run
-    assertEquals(0, waitFor(pretrain, Duration.ofMinutes(5)), () -> tail(dir.resolve("pretrain.log")));
+    assertEquals(0, waitFor(pretrain, Duration.ofMinutes(10), dir.resolve("pretrain.log")),
+        () -> tail(dir.resolve("pretrain.log")));
     assertTrue(killedAt < 40, "the worker died mid-training (step " + killedAt + ")");
 
     Map<Long, Double> cluster = trainLosses(run.resolve("metrics.jsonl"));
@@ -218,10 +220,12 @@ class StandaloneClusterTest extends SparkTestBase {
     return losses;
   }
 
-  private static int waitFor(Process p, Duration timeout) throws InterruptedException {
+  /** The exit code; a driver still running after {@code timeout} (a machine overloaded, or a hang) fails the test. */
+  private static int waitFor(Process p, Duration timeout, Path log) throws InterruptedException {
     if (!p.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
       p.destroyForcibly();
-      return -1;
+      org.junit.jupiter.api.Assertions.fail("driver still running after " + timeout + " (killed); its log:\n"
+          + tail(log));
     }
     return p.exitValue();
   }

@@ -55,7 +55,9 @@ class ClassifyFinetuneTest {
 
   @Test
   void spamFromRandomBeatsTheMajorityBaselineClearlyAndResumesExactly(@TempDir Path dir) throws Exception {
-    ClassifyFinetune.Result straight = ClassifyFinetune.run(config(dir.resolve("a")), QUIET);
+    java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+    ClassifyFinetune.Result straight = ClassifyFinetune.run(config(dir.resolve("a")),
+        new PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
     assertEquals(299, straight.test().n(), "20% of the 2 × 747 balanced examples");
     assertTrue(straight.test().accuracy() > 0.85, "test accuracy " + straight.test().accuracy()
         + " (majority baseline ≈ 0.5)");
@@ -70,6 +72,34 @@ class ClassifyFinetuneTest {
     }
     assertEquals(299, total);
     assertEquals(straight.test().accuracy(), right / 299.0, 1e-12);
+    // metrics.jsonl: test loss and accuracy per epoch; the last epoch's are the final ones printed and in confusion.json
+    List<com.fasterxml.jackson.databind.JsonNode> epochs = new ArrayList<>();
+    com.fasterxml.jackson.databind.JsonNode last = null;
+    for (String line : Files.readAllLines(dir.resolve("a/metrics.jsonl"))) {
+      var node = JsonFiles.MAPPER.readTree(line);
+      if (node.has("epoch") && !node.has(EpochLoop.FINAL_KEY)) {
+        epochs.add(node);
+      }
+      last = node;
+    }
+    assertEquals(2, epochs.size());
+    for (var epoch : epochs) {
+      for (String key : List.of("train_loss", "val_loss", "test_loss", "train_acc", "val_acc", "test_acc")) {
+        assertTrue(epoch.get(key).isNumber(), key + " in " + epoch);
+      }
+    }
+    assertEquals(straight.test().accuracy(), epochs.get(1).get("test_acc").asDouble(), 0.0);
+    assertEquals(straight.test().loss(), epochs.get(1).get("test_loss").asDouble(), 0.0);
+    assertEquals(right / 299.0, epochs.get(1).get("test_acc").asDouble(), 1e-12);
+    assertEquals(2, last.get("epoch").asInt());
+    assertTrue(last.get(EpochLoop.FINAL_KEY).asBoolean());
+    assertEquals(straight.test().accuracy(), last.get("test_acc").asDouble(), 0.0);
+    assertEquals(straight.test().loss(), last.get("test_loss").asDouble(), 0.0);
+    String console = printed.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(console.contains(String.format("finetune classify: test accuracy %.1f%% (299 examples;",
+        100 * epochs.get(1).get("test_acc").asDouble())), console);
+    assertTrue(console.contains(String.format("| test loss %.4f acc %.1f%% |", epochs.get(0).get("test_loss")
+        .asDouble(), 100 * epochs.get(0).get("test_acc").asDouble())), console);
 
     ClassifyFinetune.run(config(dir.resolve("b"), "train.epochs=1"), QUIET);
     ClassifyFinetune.Result resumed = ClassifyFinetune.run(config(dir.resolve("b")), QUIET);
@@ -212,5 +242,31 @@ class ClassifyFinetuneTest {
     assertEquals(s, LabelledExamples.split(all, c.data(), 123));
     Set<Integer> lines = new java.util.HashSet<>();
     List.of(s.train(), s.val(), s.test()).forEach(part -> part.forEach(e -> assertTrue(lines.add(e.line()))));
+
+    // unbalanced: the book's 70/10/20 of all 5,574 messages
+    ClassifyConfig all5574 = config(Path.of("unused"), "data.balance=false");
+    LabelledExamples.Splits u = LabelledExamples.split(all, all5574.data(), 123);
+    assertEquals(List.of(3902, 557, 1115), List.of(u.train().size(), u.val().size(), u.test().size()));
+  }
+
+  @Test
+  void examplesLongerThanMaxLengthAreTruncatedAndCounted(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("data.tsv");
+    List<String> rows = new ArrayList<>();
+    try (var lines = Files.lines(Path.of(SPAM))) {
+      lines.limit(40).forEach(rows::add);
+    }
+    Files.write(file, rows);
+    ClassifyConfig c = config(dir.resolve("run"), "data.path=" + file, "data.balance=false", "data.max_length=12",
+        "train.epochs=1");
+    var tok = Tokenizers.load("gpt2");
+    long longer = LabelledExamples.read(c.data(), new Configuration()).stream()
+        .filter(e -> tok.encode(e.text()).length > 12).count();
+    assertTrue(longer > 5 && longer < 40, "some but not all of the 40 are longer: " + longer);
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    ClassifyFinetune.run(c, new PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8));
+    String console = bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(console.contains("finetune classify: 28 train / 4 val / 8 test examples, labels [ham, spam], max length "
+        + "12 tokens (" + longer + " longer examples truncated)\n"), console);
   }
 }

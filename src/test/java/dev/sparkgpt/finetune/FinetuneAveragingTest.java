@@ -107,16 +107,7 @@ class FinetuneAveragingTest extends SparkTestBase {
 
   @Test
   void instructionFinetuneUnderTwoWorkersMemorisesAnswers(@TempDir Path dir) throws Exception {
-    List<Map<String, String>> entries = new ArrayList<>();
-    String[][] facts = {{"Name the capital of France.", "Paris."}, {"What is 2 plus 3?", "Five."},
-        {"Give the opposite of hot.", "Cold."}, {"Translate 'gato' to English.", "Cat."}};
-    for (int copy = 0; copy < 10; copy++) {
-      for (String[] f : facts) {
-        entries.add(Map.of("instruction", f[0], "input", "", "output", f[1]));
-      }
-    }
-    Path data = dir.resolve("facts.json");
-    Files.writeString(data, JsonFiles.MAPPER.writeValueAsString(entries));
+    Path data = InstructionFacts.write(dir, 10);
     InstructConfig c = ConfigLoader.load(InstructConfig.class, InstructConfig.defaults(), null, List.of(
         "data.path=" + data, "model.emb_dim=64", "model.n_heads=2", "model.n_layers=2", "model.context_length=64",
         "model.drop_rate=0", "train.epochs=30", "train.batch_size=4", "optimizer.lr=0.003", "optimizer.min_lr=0.003",

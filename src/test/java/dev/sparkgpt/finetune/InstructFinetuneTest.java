@@ -19,7 +19,6 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
@@ -67,16 +66,7 @@ class InstructFinetuneTest {
 
   @Test
   void aTinyModelMemorisesAFewInstructionsAndAnswersThemVerbatim(@TempDir Path dir) throws Exception {
-    List<Map<String, String>> entries = new ArrayList<>();
-    String[][] facts = {{"Name the capital of France.", "Paris."}, {"What is 2 plus 3?", "Five."},
-        {"Give the opposite of hot.", "Cold."}, {"Translate 'gato' to English.", "Cat."}};
-    for (int copy = 0; copy < 10; copy++) {
-      for (String[] f : facts) {
-        entries.add(Map.of("instruction", f[0], "input", "", "output", f[1]));
-      }
-    }
-    Path data = dir.resolve("facts.json");
-    Files.writeString(data, JsonFiles.MAPPER.writeValueAsString(entries));
+    Path data = InstructionFacts.write(dir, 10);
     InstructConfig c = ConfigLoader.load(InstructConfig.class, InstructConfig.defaults(), null, List.of(
         "data.path=" + data, "model.emb_dim=64", "model.n_heads=2", "model.n_layers=2", "model.context_length=64",
         "model.drop_rate=0", "train.epochs=20", "train.batch_size=8", "optimizer.lr=0.003", "optimizer.min_lr=0.003",
@@ -115,5 +105,51 @@ class InstructFinetuneTest {
         + "(input may be empty)", e.getMessage());
     assertEquals(1100, InstructionExamples.read("src/main/resources/data/finetune/instruction-data.json",
         new Configuration()).size());
+  }
+
+  @Test
+  void jsonlEntriesAndTheBooks85To5To10Split(@TempDir Path dir) throws Exception {
+    Path jsonl = dir.resolve("entries.jsonl");
+    Files.writeString(jsonl, "{\"instruction\": \"Name a colour.\", \"output\": \"Blue.\"}\n\n"
+        + "{\"instruction\": \"Sum.\", \"input\": \"2 and 3\", \"output\": \"5\"}\n");
+    assertEquals(List.of(new InstructionExamples.Entry("Name a colour.", "", "Blue.", 0),
+        new InstructionExamples.Entry("Sum.", "2 and 3", "5", 1)), InstructionExamples.read(jsonl.toString(),
+        new Configuration()));
+    Files.writeString(jsonl, "{\"instruction\": \"a\", \"output\": \"b\"}\n{\"instruction\": \n");
+    InputException e = assertThrows(InputException.class, () -> InstructionExamples.read(jsonl.toString(),
+        new Configuration()));
+    assertEquals(jsonl + " line 2: not valid JSON. Fix: one {\"instruction\", \"input\", \"output\"} object per line, or "
+        + "a JSON array", e.getMessage());
+
+    InstructConfig c = ConfigLoader.load(InstructConfig.class, InstructConfig.defaults(),
+        Path.of("conf/finetune/alpaca.yaml"), List.of(), Map.of(), null).validate();
+    InstructionExamples.Splits s = InstructionExamples.split(InstructionExamples.read(c.data().path(),
+        new Configuration()), c.data(), c.seed());
+    assertEquals(List.of(935, 55, 110), List.of(s.train().size(), s.val().size(), s.test().size()));
+    java.util.Set<Integer> seen = new java.util.HashSet<>();
+    List.of(s.train(), s.val(), s.test()).forEach(part -> part.forEach(x -> assertTrue(seen.add(x.index()))));
+    assertEquals(s, InstructionExamples.split(InstructionExamples.read(c.data().path(), new Configuration()),
+        c.data(), c.seed()), "deterministic");
+  }
+
+  @Test
+  void theTemplateComesFromDataTemplate(@TempDir Path dir) throws Exception {
+    Path yaml = dir.resolve("custom.yaml");
+    Files.writeString(yaml, "data:\n  path: x.json\n  template: custom\n  custom_template:\n    preamble: \"\"\n"
+        + "    instruction: \"Q: \"\n    input: \"Context: \"\n    response: \"A:\"\n    separator: \"\\n\"\n"
+        + "    stop: \"\\nQ:\"\n");
+    InstructConfig custom = ConfigLoader.load(InstructConfig.class, InstructConfig.defaults(), yaml, List.of(),
+        Map.of(), null).validate();
+    assertEquals(new InstructionTemplate("", "Q: ", "Context: ", "A:", "\n", "\nQ:"),
+        InstructFinetune.template(custom.data()));
+    InstructConfig phi3 = ConfigLoader.load(InstructConfig.class, InstructConfig.defaults(), yaml,
+        List.of("data.template=phi3"), Map.of(), null).validate();
+    assertEquals(InstructionTemplate.PHI3, InstructFinetune.template(phi3.data()));
+    assertEquals(InstructionTemplate.ALPACA, InstructFinetune.template(InstructConfig.defaults().data()));
+    dev.sparkgpt.config.ConfigException bad = assertThrows(dev.sparkgpt.config.ConfigException.class,
+        () -> ConfigLoader.load(InstructConfig.class, InstructConfig.defaults(), yaml, List.of("data.template=chatml"),
+            Map.of(), null).validate());
+    assertTrue(bad.getMessage().contains("data.template: 'chatml' is not one of [alpaca, custom, phi3]"),
+        bad.getMessage());
   }
 }

@@ -18,20 +18,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * implementation (../shared/fixtures/README.md) to 1e-4, and its greedy next tokens.
  */
 class Gpt2ParityTest {
-  private static final Path DIR = Path.of("src/test/resources/fixtures/gpt2-hf-tiny");
+  private static final Path DIR = HfFixtures.GPT2;
 
   @Test
   void logitsMatchTheIndependentReference() throws Exception {
-    float[] ids;
     INDArray reference;
     try (SafetensorsReader r = SafetensorsReader.open(DIR.resolve("reference-logits.safetensors"))) {
-      ids = r.readFloats("input_ids");
       reference = r.readArray("logits", DataType.FLOAT);
     }
-    int[] tokens = new int[ids.length];
-    for (int i = 0; i < ids.length; i++) {
-      tokens[i] = Math.round(ids[i]);
-    }
+    int[] tokens = HfFixtures.referenceTokens(DIR);
     GptModel model = ModelLoader.load(DIR.toString()).model();
     INDArray logits = model.logits(new int[][] {tokens}).reshape(tokens.length, model.config().vocabSize());
     double maxError = logits.castTo(DataType.DOUBLE).sub(reference.castTo(DataType.DOUBLE)).amaxNumber()

@@ -149,6 +149,25 @@ class LlamaLayerGradientTest {
   }
 
   @Test
+  void ropeAtLlama3sTheta500000TurnsTheSecondPairByPositionOverSqrtTheta() {
+    // head width 4: pair (0, 2) turns by t · 500000^0 = t rad, pair (1, 3) by t · 500000^(-1/2) rad
+    // (at θ = 10000 it would be t / 100)
+    RotaryEmbedding rope = new RotaryEmbedding(ModelConfig.llama(11, 8, 16, 4, 1, 4, 12, 500000.0));
+    INDArray heads = GradientCheck.random(34, 1.0, 1, 8, 4);                                  // [G, T, D]
+    INDArray rotated = heads.dup();
+    rope.rotate(rotated, 0, false);
+    for (int t = 0; t < 8; t++) {
+      for (int i = 0; i < 2; i++) {
+        double angle = t * (i == 0 ? 1 : 1 / Math.sqrt(500000));
+        double a = heads.getDouble(0, t, i);
+        double b = heads.getDouble(0, t, i + 2);
+        assertEquals(a * Math.cos(angle) - b * Math.sin(angle), rotated.getDouble(0, t, i), 1e-12);
+        assertEquals(b * Math.cos(angle) + a * Math.sin(angle), rotated.getDouble(0, t, i + 2), 1e-12);
+      }
+    }
+  }
+
+  @Test
   void attentionGradientsWithRopeGroupedQueriesAndDropout() {
     // without biases: 2 key/value heads for 4 query heads; with biases: plain multi-head attention (4 of each)
     for (boolean bias : new boolean[] {false, true}) {

@@ -11,7 +11,6 @@ import dev.sparkgpt.io.CheckpointException;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.io.SafetensorsDtype;
 import dev.sparkgpt.io.SafetensorsReader;
-import dev.sparkgpt.io.SafetensorsWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -30,7 +29,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * broken checkpoint is refused by tensor name.
  */
 class LlamaParityTest {
-  static final Path DIR = Path.of("src/test/resources/fixtures/llama-hf-tiny");
+  static final Path DIR = HfFixtures.LLAMA;
   private static GptModel model;
   private static int[] tokens;
   private static INDArray reference;
@@ -38,12 +37,8 @@ class LlamaParityTest {
   @BeforeAll
   static void load() {
     OneThread.pin();
+    tokens = HfFixtures.referenceTokens(DIR);
     try (SafetensorsReader r = SafetensorsReader.open(DIR.resolve("reference-logits.safetensors"))) {
-      float[] ids = r.readFloats("input_ids");
-      tokens = new int[ids.length];
-      for (int i = 0; i < ids.length; i++) {
-        tokens[i] = Math.round(ids[i]);
-      }
       reference = r.readArray("logits", DataType.FLOAT).castTo(DataType.DOUBLE);
     }
     model = ModelLoader.load(DIR.toString()).model();
@@ -107,11 +102,11 @@ class LlamaParityTest {
 
   @Test
   void missingTensorsAreNamedAndAWrongShapeGivesTensorExpectedAndGot(@TempDir Path dir) throws Exception {
-    Path missing = rewrite(dir.resolve("missing"), "model.layers.1.mlp.up_proj.weight", null);
+    Path missing = HfFixtures.rewrite(DIR, dir.resolve("missing"), "model.layers.1.mlp.up_proj.weight", null);
     CheckpointException e = assertThrows(CheckpointException.class, () -> HfCheckpoints.load(missing));
     assertTrue(e.getMessage().contains("missing tensors [model.layers.1.mlp.up_proj.weight]"), e.getMessage());
 
-    Path wrong = rewrite(dir.resolve("wrong"), "model.layers.0.self_attn.k_proj.weight",
+    Path wrong = HfFixtures.rewrite(DIR, dir.resolve("wrong"), "model.layers.0.self_attn.k_proj.weight",
         GradientCheck.random(1, 1.0, 64, 64).castTo(DataType.FLOAT));
     e = assertThrows(CheckpointException.class, () -> HfCheckpoints.load(wrong));
     assertTrue(e.getMessage().contains("\"model.layers.0.self_attn.k_proj.weight\" expected shape [32, 64] (from "
@@ -120,7 +115,7 @@ class LlamaParityTest {
 
   @Test
   void aTiedLlamaUsesTheTokenEmbeddingAsItsHeadAndExportsNoLmHead(@TempDir Path dir) throws Exception {
-    Path tied = rewrite(dir.resolve("tied"), "lm_head.weight", null);
+    Path tied = HfFixtures.rewrite(DIR, dir.resolve("tied"), "lm_head.weight", null);
     Files.writeString(tied.resolve("config.json"), Files.readString(DIR.resolve("config.json"))
         .replace("\"tie_word_embeddings\": false", "\"tie_word_embeddings\": true"));
     HfGpt2Checkpoint.Loaded loaded = HfCheckpoints.load(tied);
@@ -148,23 +143,5 @@ class LlamaParityTest {
     CheckpointException e = assertThrows(CheckpointException.class, () -> ModelLoader.load(dir.toString()));
     assertTrue(e.getMessage().contains("[\"MistralForCausalLM\"] with model_type \"mistral\" is not supported; "
         + "supported: GPT2LMHeadModel (model_type gpt2), LlamaForCausalLM (model_type llama)"), e.getMessage());
-  }
-
-  /** The fixture with tensor {@code name} dropped ({@code replacement} null) or replaced. */
-  private static Path rewrite(Path to, String name, INDArray replacement) throws Exception {
-    Files.createDirectories(to);
-    Files.copy(DIR.resolve("config.json"), to.resolve("config.json"));
-    SafetensorsWriter w = new SafetensorsWriter();
-    try (SafetensorsReader r = SafetensorsReader.open(DIR)) {
-      for (String n : r.names()) {
-        if (!n.equals(name)) {
-          w.add(n, r.readArray(n, DataType.FLOAT));
-        } else if (replacement != null) {
-          w.add(n, replacement);
-        }
-      }
-    }
-    w.write(to.resolve("model.safetensors"));
-    return to;
   }
 }

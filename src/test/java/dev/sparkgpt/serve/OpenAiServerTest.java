@@ -124,6 +124,30 @@ class OpenAiServerTest {
   }
 
   @Test
+  void chatAsksInTheWorkersTemplate() throws Exception {
+    // serve --checkpoint loads the template the checkpoint records (GenerationOptions): here phi3
+    OpenAiServer.Worker w = new OpenAiServer.Worker(generator(GptModel.initialize(TINY, DataType.FLOAT, 7)), tok, 96,
+        InstructionTemplate.PHI3);
+    try (OpenAiServer phi3 = new OpenAiServer("phi3", List.of(w), 2, 4096, 12,
+        new PrintStream(OutputStream.nullOutputStream()))) {
+      String url = "http://127.0.0.1:" + phi3.start("127.0.0.1", 0) + "/v1/chat/completions";
+      List<ChatSession.Turn> history = List.of(new ChatSession.Turn("Name a colour.", "Blue."));
+      String prompt = ChatSession.prompt(InstructionTemplate.PHI3, tok, history, "And another?", 96 - 6);
+      assertEquals("<|user|>\nName a colour.\n<|assistant|>\nBlue.\n<|user|>\nAnd another?\n<|assistant|>\n",
+          prompt);
+      Generator.Result expected = reference.generate(tok.encode(prompt), 6, Sampler.greedy(), List.of("\n<|user|>"),
+          null);
+      JsonNode body = json(post(url, "{\"messages\":[{\"role\":\"user\",\"content\":\"Name a colour.\"},"
+          + "{\"role\":\"assistant\",\"content\":\"Blue.\"},{\"role\":\"user\",\"content\":\"And another?\"}],"
+          + "\"max_tokens\":6,\"temperature\":0}"));
+      assertEquals(expected.text(), body.at("/choices/0/message/content").asText());
+      Generator.Result alpaca = reference.generate(tok.encode(ChatSession.prompt(InstructionTemplate.ALPACA, tok,
+          history, "And another?", 96 - 6)), 6, Sampler.greedy(), List.of("\n### "), null);
+      assertTrue(!alpaca.text().equals(expected.text()), "the formats differ in what the model answers");
+    }
+  }
+
+  @Test
   void chatUsesTheInstructionTemplateWithHistoryAndStreamsDeltas() throws Exception {
     List<ChatSession.Turn> history = List.of(new ChatSession.Turn("Name a colour.", "Blue."));
     String prompt = ChatSession.prompt(InstructionTemplate.ALPACA, tok, history, "And another?", 96 - 6);
@@ -149,8 +173,8 @@ class OpenAiServerTest {
     assertEquals(expected.text(), text.toString());
 
     // a system message replaces the template's preamble
-    InstructionTemplate custom = new InstructionTemplate("Answer briefly.\n\n", InstructionTemplate.ALPACA
-        .instruction(), InstructionTemplate.ALPACA.input(), InstructionTemplate.ALPACA.response());
+    InstructionTemplate custom = InstructionTemplate.ALPACA.withSystem("Answer briefly.");
+    assertEquals("Answer briefly.\n\n### Instruction:\nHi\n\n### Response:\n", custom.format("Hi", ""));
     Generator.Result sys = reference.generate(tok.encode(custom.format("Hi", "")), 5, Sampler.greedy(),
         List.of("\n### "), null);
     JsonNode withSystem = json(post(base + "/v1/chat/completions", "{\"messages\":[{\"role\":\"system\",\"content\":"
@@ -240,11 +264,12 @@ class OpenAiServerTest {
     }
   }
 
-  @Test
-  void aFullQueueAnswers429AndQueuedRequestsStillComplete() throws Exception {
-    CountDownLatch release = new CountDownLatch(1);
-    CountDownLatch started = new CountDownLatch(1);
-    Generator.NextTokenLogits blocking = new Generator.NextTokenLogits() {
+  /**
+   * A generator whose model counts {@code started} down and then waits for {@code release}; it answers id
+   * (context length mod 100): "!" "\"" "#" …, a fixed, checkable text.
+   */
+  private static Generator blockingGenerator(CountDownLatch started, CountDownLatch release) {
+    return new Generator(new Generator.NextTokenLogits() {
       @Override
       public float[] next(int[] context) {
         started.countDown();
@@ -254,7 +279,7 @@ class OpenAiServerTest {
           Thread.currentThread().interrupt();
         }
         float[] logits = new float[tok.vocabSize()];
-        logits[context.length % 100] = 1; // "!" "\"" "#" …: a fixed, checkable answer
+        logits[context.length % 100] = 1;
         return logits;
       }
 
@@ -267,30 +292,80 @@ class OpenAiServerTest {
       public int vocabSize() {
         return tok.vocabSize();
       }
-    };
-    try (OpenAiServer small = new OpenAiServer("slow", List.of(new OpenAiServer.Worker(new Generator(blocking, tok),
-        tok, 32)), 1, 4096, 4, new PrintStream(OutputStream.nullOutputStream()))) {
-      String url = "http://127.0.0.1:" + small.start("127.0.0.1", 0) + "/v1/completions";
-      String body = "{\"prompt\":\"a\",\"max_tokens\":2,\"temperature\":0}";
-      CompletableFuture<HttpResponse<String>> running = HTTP.sendAsync(HttpRequest.newBuilder(URI.create(url))
-          .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }, tok);
+  }
+
+  private static JsonNode health(String completionsUrl) throws Exception {
+    return json(HTTP.send(HttpRequest.newBuilder(URI.create(completionsUrl.replace("/v1/completions", "/health")))
+        .GET().build(), HttpResponse.BodyHandlers.ofString()));
+  }
+
+  private static CompletableFuture<HttpResponse<String>> postAsync(String url, String body) {
+    return HTTP.sendAsync(HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.ofString(body))
+        .build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** A one-worker server with room for {@code queue} waiting requests, its first request running until release. */
+  private record Blocked(OpenAiServer server, String url, CompletableFuture<HttpResponse<String>> running)
+      implements AutoCloseable {
+    static final String BODY = "{\"prompt\":\"a\",\"max_tokens\":2,\"temperature\":0}";
+
+    static Blocked start(int queue, CountDownLatch release) throws Exception {
+      CountDownLatch started = new CountDownLatch(1);
+      OpenAiServer server = new OpenAiServer("slow", List.of(new OpenAiServer.Worker(blockingGenerator(started,
+          release), tok, 32)), queue, 4096, 4, new PrintStream(OutputStream.nullOutputStream()));
+      String url = "http://127.0.0.1:" + server.start("127.0.0.1", 0) + "/v1/completions";
+      CompletableFuture<HttpResponse<String>> running = postAsync(url, BODY);
       assertTrue(started.await(30, TimeUnit.SECONDS));
-      CompletableFuture<HttpResponse<String>> queued = HTTP.sendAsync(HttpRequest.newBuilder(URI.create(url))
-          .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-      String health = url.replace("/v1/completions", "/health");
-      for (int i = 0; i < 200 && json(HTTP.send(HttpRequest.newBuilder(URI.create(health)).GET().build(),
-          HttpResponse.BodyHandlers.ofString())).get("queued").asInt() < 1; i++) {
+      return new Blocked(server, url, running);
+    }
+
+    @Override
+    public void close() {
+      server.close();
+    }
+  }
+
+  @Test
+  void aFullQueueAnswers429AndQueuedRequestsStillComplete() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    try (Blocked blocked = Blocked.start(1, release)) {
+      CompletableFuture<HttpResponse<String>> queued = postAsync(blocked.url(), Blocked.BODY);
+      for (int i = 0; i < 200 && health(blocked.url()).get("queued").asInt() < 1; i++) {
         Thread.sleep(25); // until the second request sits in the queue
       }
-      HttpResponse<String> rejected = post(url, body);
+      HttpResponse<String> rejected = post(blocked.url(), Blocked.BODY);
       assertEquals(429, rejected.statusCode(), rejected.body());
       assertEquals("queue_full", json(rejected).at("/error/code").asText());
       assertEquals("1", rejected.headers().firstValue("Retry-After").orElse(""));
       release.countDown();
-      for (CompletableFuture<HttpResponse<String>> f : List.of(running, queued)) {
+      for (CompletableFuture<HttpResponse<String>> f : List.of(blocked.running(), queued)) {
         HttpResponse<String> r = f.get(30, TimeUnit.SECONDS);
         assertEquals(200, r.statusCode());
         assertEquals("\"#", json(r).at("/choices/0/text").asText(), "ids 1 and 2 after a 1-token prompt");
+      }
+    }
+  }
+
+  @Test
+  void queueZeroMeansNoWaiting429WheneverTheWorkerIsBusy() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    try (Blocked blocked = Blocked.start(0, release)) {
+      assertEquals(0, health(blocked.url()).get("queue_capacity").asInt());
+      HttpResponse<String> rejected = post(blocked.url(), Blocked.BODY); // at once, the worker still blocked
+      assertEquals(429, rejected.statusCode(), rejected.body());
+      assertEquals("the server is busy (1 running, 0 queued); retry later", json(rejected).at("/error/message")
+          .asText());
+      assertEquals(1, release.getCount(), "the 429 came while the first request was still running");
+      JsonNode busy = health(blocked.url());
+      assertEquals(1, busy.get("running").asInt());
+      assertEquals(0, busy.get("queued").asInt());
+      release.countDown();
+      assertEquals("\"#", json(blocked.running().get(30, TimeUnit.SECONDS)).at("/choices/0/text").asText());
+      // one client asking again as soon as it has its answer always finds the worker free
+      for (int i = 0; i < 5; i++) {
+        HttpResponse<String> r = post(blocked.url(), Blocked.BODY);
+        assertEquals(200, r.statusCode(), "request " + i + ": " + r.body());
       }
     }
   }

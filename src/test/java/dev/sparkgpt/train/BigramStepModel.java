@@ -102,13 +102,13 @@ class BigramStepModel implements StepModel {
   }
 
   @Override
-  public int[] generate(int[] prompt, int maxNewTokens, int stopId) {
+  public int[] generate(int[] prompt, int maxNewTokens, int stopId, int idLimit) {
     int[] out = new int[maxNewTokens];
     int last = prompt[prompt.length - 1] % vocab;
     float[][] t = table.toFloatMatrix();
     for (int i = 0; i < maxNewTokens; i++) {
       int best = 0;
-      for (int v = 1; v < vocab; v++) {
+      for (int v = 1; v < Math.min(vocab, idLimit); v++) {
         if (t[last][v] > t[last][best]) {
           best = v;
         }

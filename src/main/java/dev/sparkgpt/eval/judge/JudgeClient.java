@@ -16,9 +16,13 @@ import java.util.Map;
  * Asks an OpenAI-compatible {@code /chat/completions} endpoint (OpenAI, vLLM, Ollama, {@code sparkgpt serve}) one
  * question at a time. Connection failures, timeouts, 429 and 5xx are retried with exponential backoff (honouring
  * Retry-After); another 4xx (bad key, unknown model) fails at once, as every later request would too. The API key
- * goes in the Authorization header only, never into messages or logs.
+ * goes in the Authorization header only, never into messages or logs: text the endpoint sends back (an error that
+ * quotes the key it was given, as some do) has the key replaced by {@link #REDACTED} before it reaches a message.
  */
 public final class JudgeClient {
+  /** What the API key becomes in any text the endpoint sends back. */
+  public static final String REDACTED = "[api key]";
+
   /** The endpoint refused the request for good (4xx other than 429). */
   public static final class Refused extends Exception {
     private static final long serialVersionUID = 1L;
@@ -95,13 +99,13 @@ public final class JudgeClient {
       try {
         r = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
       } catch (IOException e) {
-        last = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+        last = redact(e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()));
         continue;
       }
       if (r.statusCode() == 200) {
         return content(r.body());
       }
-      last = "HTTP " + r.statusCode() + " " + errorMessage(r.body());
+      last = redact("HTTP " + r.statusCode() + " " + errorMessage(r.body()));
       if (r.statusCode() == 429 || r.statusCode() >= 500) {
         long after = r.headers().firstValueAsLong("Retry-After").orElse(0) * 1000;
         wait = Math.max(wait, Math.min(after, 60_000));
@@ -117,13 +121,18 @@ public final class JudgeClient {
     try {
       JsonNode c = JsonFiles.MAPPER.readTree(body).at("/choices/0/message/content");
       if (c.isTextual()) {
-        return c.asText();
+        return redact(c.asText()); // an endpoint echoing the key would otherwise put it into the cache
       }
     } catch (IOException e) {
       // falls through
     }
     throw new Refused(url + " answered 200 without choices[0].message.content: "
-        + body.substring(0, Math.min(200, body.length())));
+        + redact(body.substring(0, Math.min(200, body.length()))));
+  }
+
+  /** {@code text} with the API key replaced by {@link #REDACTED}. */
+  private String redact(String text) {
+    return apiKey == null ? text : text.replace(apiKey, REDACTED);
   }
 
   private static String errorMessage(String body) {
