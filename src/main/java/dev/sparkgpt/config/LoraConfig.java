@@ -7,9 +7,10 @@ import java.util.List;
  *
  * @param r adapter rank (0 = no LoRA)
  * @param alpha scale numerator: the adapters add (alpha / r) · A·B
- * @param dropout dropout on the adapter input: must be 0 (adapters are merged into the weights for the forward pass,
- *     where a separate dropout on their path cannot be expressed)
- * @param targets attn_qkv, attn_proj, mlp_fc, mlp_proj, head
+ * @param dropout dropout on each adapter's input in training (0 ≤ p < 1; the adapters are computed beside the frozen
+ *     weights, so only their path is dropped)
+ * @param targets attn_qkv (or attn_q, attn_k, attn_v), attn_proj, mlp_fc (= mlp_up), mlp_gate (SwiGLU), mlp_proj,
+ *     head
  */
 public record LoraConfig(int r, double alpha, double dropout, List<String> targets) implements java.io.Serializable {
   public static LoraConfig defaults() {
@@ -21,12 +22,13 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
     if (r < 0 || (r > 0 && !(alpha > 0))) {
       p.add("lora.r ≥ 0 (0 = off) and lora.alpha > 0 are required");
     }
-    if (dropout != 0) {
-      p.add("lora.dropout: " + dropout + " is not supported: the adapters are merged into the weights for the forward "
-          + "pass, so their input cannot be dropped separately. Fix: set lora.dropout: 0");
+    if (!(dropout >= 0 && dropout < 1)) {
+      p.add("lora.dropout: " + dropout + " is outside [0, 1) (the probability of dropping an adapter input). Fix: "
+          + "e.g. 0.05, or 0 for none");
     }
     if (r > 0 && (targets == null || targets.isEmpty())) {
-      p.add("lora.targets: empty. Fix: some of attn_qkv, attn_proj, mlp_fc, mlp_proj, head");
+      p.add("lora.targets: empty. Fix: some of attn_qkv (or attn_q, attn_k, attn_v), attn_proj, mlp_fc, mlp_gate, "
+          + "mlp_proj, head");
     }
   }
 }

@@ -51,10 +51,11 @@ public final class BaseModels {
     long total = model.config().parameterCount();
     if (lora.r() > 0) {
       dev.sparkgpt.train.LoraAdapters adapters = new dev.sparkgpt.train.LoraAdapters(model.config(),
-          model.parameters(), lora.r(), lora.alpha(), lora.targets(), seed);
-      console.printf("%s: LoRA r=%d alpha=%s on %d weights: trainable parameters %,d of %,d (%.2f%%)%n", name,
-          lora.r(), lora.alpha(), adapters.targets().size(), adapters.parameters().size(), total,
-          100.0 * adapters.parameters().size() / total);
+          model.parameters(), lora.r(), lora.alpha(), lora.dropout(), lora.targets(), seed);
+      console.printf("%s: LoRA r=%d alpha=%s%s on %d weights: trainable parameters %,d of %,d (%.2f%%)%n", name,
+          lora.r(), lora.alpha(), lora.dropout() > 0 ? " dropout=" + lora.dropout() : "",
+          adapters.adapters().stream().map(dev.sparkgpt.model.LowRankAdapter::weight).distinct().count(),
+          adapters.parameters().size(), total, 100.0 * adapters.parameters().size() / total);
       return new dev.sparkgpt.train.GptStepModel(model, optimizer, adapters);
     }
     long trainable = 0;

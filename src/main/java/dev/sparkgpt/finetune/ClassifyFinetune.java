@@ -129,7 +129,7 @@ public final class ClassifyFinetune {
     }
     writeConfusion(config.outDir(), labels, testScore[0].confusion(), conf);
     if (config.lora().r() > 0) {
-      console.printf("finetune classify: adapters merged -> %s%n", LoraMerge.writeMerged(config.outDir(), model,
+      console.printf("finetune classify: adapters merged -> %s%n", LoraMerge.writeMerged(config.outDir(), step.merged(),
           steps, state, conf));
     }
     console.printf("finetune classify: test accuracy %.1f%% (%d examples; majority baseline %.1f%%) -> %s%n",

@@ -101,7 +101,7 @@ public final class InstructFinetune {
       lastVal[0] = loss(model, val, t.batchSize(), pad, mask);
     }
     if (config.lora().r() > 0) {
-      console.printf("finetune instruct: adapters merged -> %s%n", LoraMerge.writeMerged(config.outDir(), model,
+      console.printf("finetune instruct: adapters merged -> %s%n", LoraMerge.writeMerged(config.outDir(), step.merged(),
           steps, state, conf));
     }
     List<InstructionExamples.Entry> test = splits.test();

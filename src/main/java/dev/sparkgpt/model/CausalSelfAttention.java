@@ -14,7 +14,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * dropout on the weights, the heads concatenated and projected back. Heads are batched ([B·H, T, D] products), and
  * every product goes through BLAS into a pooled output. Llama's variants: grouped-query attention (K = n_kv_groups
  * key/value heads, each copied to the H / K query heads it serves; their gradients summed back) and rotary position
- * embeddings on queries and keys ({@link RotaryEmbedding}).
+ * embeddings on queries and keys ({@link RotaryEmbedding}). Low-rank adapters on the qkv and out_proj weights come
+ * from {@link Adapters}; with gradients null (a frozen base) no weight gradient is computed.
  */
 final class CausalSelfAttention {
   /** Added to scores above the diagonal: exp underflows to exactly 0, so future tokens have exactly no effect. */
@@ -30,6 +31,7 @@ final class CausalSelfAttention {
   private final boolean outBias;
   private final RotaryEmbedding rope; // null with learned positions
   private final BufferPool pool;
+  private final Adapters adapters;
   private final String key;
   private INDArray input;      // [N, C]           x of the last forward
   private INDArray qkvHeads;   // [3, B·H, T, D]   queries, keys, values per query head (after RoPE)
@@ -47,6 +49,11 @@ final class CausalSelfAttention {
 
   /** With the model's shared RoPE tables ({@code rope} null for learned positions). */
   CausalSelfAttention(ModelConfig config, int layer, RotaryEmbedding rope, BufferPool pool) {
+    this(config, layer, rope, pool, new Adapters(pool));
+  }
+
+  /** With the model's adapter registry. */
+  CausalSelfAttention(ModelConfig config, int layer, RotaryEmbedding rope, BufferPool pool, Adapters adapters) {
     this.layer = layer;
     this.heads = config.numHeads();
     this.kvHeads = config.numKvGroups();
@@ -55,6 +62,7 @@ final class CausalSelfAttention {
     this.outBias = config.linearBias();
     this.rope = rope;
     this.pool = pool;
+    this.adapters = adapters;
     this.key = ParamNames.block(layer, "att.");
   }
 
@@ -71,6 +79,7 @@ final class CausalSelfAttention {
     int width = (heads + 2 * kvHeads) * headDim;
     INDArray qkv = pool.get("scratch.att.qkv", type, n, width);                              // [N, (H+2K)·D]
     MatMul.into(x, p.get(name(ParamNames.QKV_WEIGHT)), qkv, false);
+    adapters.forward(name(ParamNames.QKV_WEIGHT), x, qkv);
     if (qkvBias) {
       qkv.addiRowVector(p.get(name(ParamNames.QKV_BIAS)));
     }
@@ -108,21 +117,24 @@ final class CausalSelfAttention {
         .assign(context.reshape(batch, heads, time, headDim).permute(0, 2, 1, 3));      // [B,H,T,D] -> [B,T,H,D]
     INDArray out = pool.get(key + "out", type, n, c);
     MatMul.into(merged, p.get(name(ParamNames.ATTENTION_OUT_WEIGHT)), out, false);
+    adapters.forward(name(ParamNames.ATTENTION_OUT_WEIGHT), merged, out);
     return outBias ? out.addiRowVector(p.get(name(ParamNames.ATTENTION_OUT_BIAS))) : out;
   }
 
-  /** dOut [N, C] -> dx [N, C] (a buffer of this layer); adds the projection gradients into {@code g}. */
+  /**
+   * dOut [N, C] -> dx [N, C] (a buffer of this layer); adds the projection gradients into {@code g} (null: frozen,
+   * none computed) and the adapters' into theirs.
+   */
   INDArray backward(GptParameters p, GptParameters g, INDArray dOut) {
     DataType type = dOut.dataType();
     long n = (long) batch * time;
     long bh = (long) batch * heads;
     int c = heads * headDim;
-    MatMul.accumulate(merged, dOut, g.get(name(ParamNames.ATTENTION_OUT_WEIGHT)), true, false);
-    if (outBias) {
-      Reductions.addColumnSums(dOut, g.get(name(ParamNames.ATTENTION_OUT_BIAS)), pool);
-    }
+    Reductions.addLinearGradients(g, name(ParamNames.ATTENTION_OUT_WEIGHT),
+        outBias ? name(ParamNames.ATTENTION_OUT_BIAS) : null, merged, dOut, pool);
     INDArray dMerged = pool.get("scratch.att.d_merged", type, n, c);                          // [N, C]
     Nd4j.gemm(dOut, p.get(name(ParamNames.ATTENTION_OUT_WEIGHT)), dMerged, false, true, 1.0, 0.0);
+    adapters.backward(name(ParamNames.ATTENTION_OUT_WEIGHT), dOut, dMerged);
     INDArray dContext = pool.get("scratch.att.d_context", type, bh, time, headDim);
     dContext.reshape(batch, heads, time, headDim)
         .assign(dMerged.reshape(batch, time, heads, headDim).permute(0, 2, 1, 3));      // [B,T,H,D] -> [B,H,T,D]
@@ -162,12 +174,11 @@ final class CausalSelfAttention {
         }
       }
     }
-    MatMul.accumulate(input, dQkv, g.get(name(ParamNames.QKV_WEIGHT)), true, false);
-    if (qkvBias) {
-      Reductions.addColumnSums(dQkv, g.get(name(ParamNames.QKV_BIAS)), pool);
-    }
+    Reductions.addLinearGradients(g, name(ParamNames.QKV_WEIGHT), qkvBias ? name(ParamNames.QKV_BIAS) : null,
+        input, dQkv, pool);
     INDArray dx = pool.get(key + "dx", type, n, c);
     Nd4j.gemm(dQkv, p.get(name(ParamNames.QKV_WEIGHT)), dx, false, true, 1.0, 0.0);
+    adapters.backward(name(ParamNames.QKV_WEIGHT), dQkv, dx);
     return dx;
   }
 

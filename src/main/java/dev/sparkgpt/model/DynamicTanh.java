@@ -44,13 +44,15 @@ final class DynamicTanh implements TokenLayer {
   @Override
   public INDArray backward(GptParameters params, GptParameters grads, INDArray dy) {
     DataType type = dy.dataType();
-    Reductions.addColumnSums(dy, grads.get(shiftName), pool);
-    INDArray product = dy.mul(tanh, pool.get("scratch.dyt.product", type, dy.shape()));
-    Reductions.addColumnSums(product, grads.get(scaleName), pool);
     INDArray dz = tanh.mul(tanh, pool.get(key + "dx", type, dy.shape())).rsubi(1.0).muli(dy)
         .muliRowVector(params.get(scaleName));                                                  // dy · scale · (1 - t²)
-    INDArray dAlpha = grads.get(alphaName);
-    dAlpha.putScalar(0, dAlpha.getDouble(0) + product.assign(dz).muli(input).sumNumber().doubleValue());
+    if (grads != null) {                                                                        // null: frozen
+      Reductions.addColumnSums(dy, grads.get(shiftName), pool);
+      INDArray product = dy.mul(tanh, pool.get("scratch.dyt.product", type, dy.shape()));
+      Reductions.addColumnSums(product, grads.get(scaleName), pool);
+      INDArray dAlpha = grads.get(alphaName);
+      dAlpha.putScalar(0, dAlpha.getDouble(0) + product.assign(dz).muli(input).sumNumber().doubleValue());
+    }
     return dz.muli(params.get(alphaName).getDouble(0));
   }
 }

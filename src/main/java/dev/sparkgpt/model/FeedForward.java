@@ -10,7 +10,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * out from elementwise ops: ND4J's gelu is the sigmoid approximation and its preciseGelu is neither formula
  * (SameDiffOpChecksTest.preciseGeluIsNotTheTanhApproximation). It is computed as h · σ(2u) with
  * u = √(2/π)(h + 0.044715 h³), which is exactly 0.5 h (1 + tanh u) and takes fewer passes (ND4J's sigmoid is also
- * faster than its tanh: 5.7 against 10 ms on [512, 3072]).
+ * faster than its tanh: 5.7 against 10 ms on [512, 3072]). Low-rank adapters on both weights come from
+ * {@link Adapters}; with gradients null (a frozen base) no weight gradient is computed.
  */
 final class FeedForward implements TokenLayer {
   /** 2 · √(2/π): the argument of the sigmoid is this × (h + 0.044715 h³). */
@@ -20,6 +21,7 @@ final class FeedForward implements TokenLayer {
   private final int layer;
   private final boolean bias;
   private final BufferPool pool;
+  private final Adapters adapters;
   private final String key;
   private INDArray input;      // [N, C]
   private INDArray hidden;     // [N, 4C] before GELU
@@ -32,9 +34,14 @@ final class FeedForward implements TokenLayer {
   }
 
   FeedForward(int layer, boolean bias, BufferPool pool) {
+    this(layer, bias, pool, new Adapters(pool));
+  }
+
+  FeedForward(int layer, boolean bias, BufferPool pool, Adapters adapters) {
     this.layer = layer;
     this.bias = bias;
     this.pool = pool;
+    this.adapters = adapters;
     this.key = ParamNames.block(layer, "ff.");
   }
 
@@ -48,6 +55,7 @@ final class FeedForward implements TokenLayer {
     long h = up.size(1);
     hidden = pool.get(key + "hidden", type, n, h);                                           // [N, 4C]
     MatMul.into(x, up, hidden, false);
+    adapters.forward(name(ParamNames.FF_UP_WEIGHT), x, hidden);
     addBias(p, hidden, ParamNames.FF_UP_BIAS);
     gate = pool.get(key + "gate", type, n, h);                                               // σ(2u)
     hidden.mul(hidden, gate).muli(TWICE_GELU_SCALE * GELU_CUBIC).addi(TWICE_GELU_SCALE).muli(hidden);
@@ -55,6 +63,7 @@ final class FeedForward implements TokenLayer {
     activated = hidden.mul(gate, pool.get(key + "activated", type, n, h));                   // h · σ(2u)
     INDArray out = pool.get(key + "out", type, n, x.size(1));                                 // [N, C]
     MatMul.into(activated, p.get(name(ParamNames.FF_DOWN_WEIGHT)), out, false);
+    adapters.forward(name(ParamNames.FF_DOWN_WEIGHT), activated, out);
     return addBias(p, out, ParamNames.FF_DOWN_BIAS);
   }
 
@@ -64,20 +73,20 @@ final class FeedForward implements TokenLayer {
     DataType type = dOut.dataType();
     long n = dOut.size(0);
     long h = hidden.size(1);
-    MatMul.accumulate(activated, dOut, g.get(name(ParamNames.FF_DOWN_WEIGHT)), true, false);
-    addBiasGradient(g, dOut, ParamNames.FF_DOWN_BIAS);
+    accumulate(g, activated, dOut, ParamNames.FF_DOWN_WEIGHT, ParamNames.FF_DOWN_BIAS);
     INDArray dHidden = pool.get("scratch.ff.d_hidden", type, n, h);                          // [N, 4C]
     Nd4j.gemm(dOut, p.get(name(ParamNames.FF_DOWN_WEIGHT)), dHidden, false, true, 1.0, 0.0); // dGELU output
+    adapters.backward(name(ParamNames.FF_DOWN_WEIGHT), dOut, dHidden);
     // GELU'(h) = s + h · s (1 - s) · 2u'(h), s = σ(2u), 2u'(h) = 2√(2/π) (1 + 3 · 0.044715 h²)
     INDArray slope = pool.get("scratch.ff.slope", type, n, h);
     INDArray term = pool.get("scratch.ff.term", type, n, h);
     hidden.mul(hidden, slope).muli(3 * GELU_CUBIC * TWICE_GELU_SCALE).addi(TWICE_GELU_SCALE).muli(hidden);
     slope.muli(gate).muli(gate.rsub(1.0, term)).addi(gate);
     dHidden.muli(slope);
-    MatMul.accumulate(input, dHidden, g.get(name(ParamNames.FF_UP_WEIGHT)), true, false);
-    addBiasGradient(g, dHidden, ParamNames.FF_UP_BIAS);
+    accumulate(g, input, dHidden, ParamNames.FF_UP_WEIGHT, ParamNames.FF_UP_BIAS);
     INDArray dx = pool.get(key + "dx", type, n, input.size(1));
     Nd4j.gemm(dHidden, p.get(name(ParamNames.FF_UP_WEIGHT)), dx, false, true, 1.0, 0.0);
+    adapters.backward(name(ParamNames.FF_UP_WEIGHT), dHidden, dx);
     return dx;
   }
 
@@ -85,10 +94,8 @@ final class FeedForward implements TokenLayer {
     return bias ? x.addiRowVector(p.get(name(suffix))) : x;
   }
 
-  private void addBiasGradient(GptParameters g, INDArray d, String suffix) {
-    if (bias) {
-      Reductions.addColumnSums(d, g.get(name(suffix)), pool);
-    }
+  private void accumulate(GptParameters g, INDArray x, INDArray d, String weight, String biasName) {
+    Reductions.addLinearGradients(g, name(weight), bias ? name(biasName) : null, x, d, pool);
   }
 
   private String name(String suffix) {

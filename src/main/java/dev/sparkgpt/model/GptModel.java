@@ -1,7 +1,9 @@
 package dev.sparkgpt.model;
 
 import dev.sparkgpt.config.ModelConfig;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -12,7 +14,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Llama architecture (RMSNorm or DyT, SwiGLU, RoPE, grouped-query attention) when the {@link ModelConfig} says so.
  * Gradients accumulate into {@link #gradients()} until {@link #zeroGradients()}. Dropout draws from a seeded
  * {@link RandomStream} whose state a checkpoint saves. {@code dev.sparkgpt.model.graph.GptGraph} is the same
- * function as a SameDiff graph for GPT-2; GptGraphTest checks that both agree. Not thread-safe: one model per thread.
+ * function as a SameDiff graph for GPT-2; GptGraphTest checks that both agree. Low-rank adapters ({@link #adapt})
+ * are computed beside the weights they adapt, which are then frozen. Not thread-safe: one model per thread.
  */
 public final class GptModel {
   /** Phases of {@link #phaseSeconds(boolean)}. */
@@ -22,10 +25,11 @@ public final class GptModel {
   private final GptParameters parameters;
   private final RandomStream random;
   private final BufferPool pool = new BufferPool();
+  private final Adapters adapters = new Adapters(pool);
   private final Embeddings embeddings;
   private final TransformerBlock[] blocks;
   private final TokenLayer finalNorm;
-  private final LanguageModelHead head = new LanguageModelHead(pool);
+  private final LanguageModelHead head = new LanguageModelHead(LanguageModelHead.CHUNK_LOGITS, pool, adapters);
   private final long[] phaseNanos = new long[PHASES.length];
   private GptParameters gradients;
 
@@ -39,7 +43,7 @@ public final class GptModel {
     this.blocks = new TransformerBlock[config.numLayers()];
     RotaryEmbedding rope = RotaryEmbedding.of(config);
     for (int i = 0; i < blocks.length; i++) {
-      blocks[i] = new TransformerBlock(config, i, rope, pool);
+      blocks[i] = new TransformerBlock(config, i, rope, pool, adapters);
     }
   }
 
@@ -64,8 +68,35 @@ public final class GptModel {
     return gradients;
   }
 
+  /** Zeroes the gradient accumulators: the adapters' own while adapters are attached, else {@link #gradients()}. */
   public void zeroGradients() {
-    gradients().vector().assign(0);
+    if (adapters.isEmpty()) {
+      gradients().vector().assign(0);
+    } else {
+      adapters.zeroGradients();
+    }
+  }
+
+  /**
+   * Attaches low-rank adapters (an empty list detaches them): every forward adds their terms to the weights they
+   * adapt, and training freezes the whole base: {@link #accumulateGradients} computes the adapters' gradients (into
+   * their own arrays) and no weight gradient at all. Generation ({@link #nextLogits}, {@link #decoder}) needs the
+   * adapters merged into the weights and detached.
+   */
+  public void adapt(List<LowRankAdapter> attached) {
+    for (LowRankAdapter a : attached) {
+      if (!parameters.names().contains(a.weight()) || !a.fits(parameters.get(a.weight()).shape())) {
+        throw new IllegalArgumentException("adapter " + a.name() + " does not fit weight " + a.weight() + " of "
+            + config + (parameters.names().contains(a.weight())
+            ? " (shape " + Arrays.toString(parameters.get(a.weight()).shape()) + ")" : " (no such weight)"));
+      }
+    }
+    adapters.set(attached);
+  }
+
+  /** The attached adapters (empty: none). */
+  public List<LowRankAdapter> adapters() {
+    return adapters.all();
   }
 
   /** The dropout stream; save {@code random().state()} in a checkpoint and restore it with setState. */
@@ -75,31 +106,34 @@ public final class GptModel {
 
   /**
    * Training step on one micro-batch (dropout on): adds ∂(Σ weight · CE / normalizer)/∂θ into {@link #gradients()}
-   * and returns Σ weight · CE / normalizer. With normalizer = batch.weightSum() that is the batch's mean loss;
-   * accumulating micro-batches with the weight sum of all of them gives the gradient of their joint mean.
+   * (with adapters attached: into the adapters' gradients only) and returns Σ weight · CE / normalizer. With
+   * normalizer = batch.weightSum() that is the batch's mean loss; accumulating micro-batches with the weight sum of
+   * all of them gives the gradient of their joint mean.
    */
   public double accumulateGradients(TokenBatch batch, double normalizer) {
-    return accumulateGradients(batch, normalizer,
-        DropoutMasks.draw(config, random, parameters.dataType(), batch.batchSize(), batch.length(), pool));
+    return accumulateGradients(batch, normalizer, DropoutMasks.draw(config, random, parameters.dataType(),
+        batch.batchSize(), batch.length(), pool, adapters.all()));
   }
 
   /** As {@link #accumulateGradients(TokenBatch, double)} with given masks (null = no dropout). */
   public double accumulateGradients(TokenBatch batch, double normalizer, DropoutMasks masks) {
     checkTokens(batch);
-    GptParameters g = gradients();
+    GptParameters g = adapters.isEmpty() ? gradients() : null;                   // null: the base is frozen
     long t0 = System.nanoTime();
     INDArray hidden = hiddenStates(batch.inputs(), masks);
     INDArray dHidden = pool.get("model.d_hidden", hidden.dataType(), hidden.shape());
     String headName = ParamNames.headWeight(config);
     long t1 = System.nanoTime();
     double loss = head.lossAndGradient(hidden, parameters.get(headName), batch.flatTargets(), batch.flatWeights(),
-        normalizer, dHidden, g.get(headName));
+        normalizer, dHidden, g == null ? null : g.get(headName));
     long t2 = System.nanoTime();
     INDArray d = finalNorm.backward(parameters, g, dHidden);
     for (int i = blocks.length - 1; i >= 0; i--) {
       d = blocks[i].backward(parameters, g, d);
     }
-    embeddings.backward(g, d);
+    if (g != null) {
+      embeddings.backward(g, d);
+    }
     long t3 = System.nanoTime();
     phaseNanos[0] += t1 - t0;
     phaseNanos[1] += t2 - t1;
@@ -142,6 +176,7 @@ public final class GptModel {
 
   /** An incremental decoder with a key/value cache over these parameters (used live: train, then decode). */
   public KvDecoder decoder() {
+    requireNoAdapters();
     return new KvDecoder(parameters);
   }
 
@@ -154,8 +189,8 @@ public final class GptModel {
   public INDArray logits(int[][] inputs, boolean training) {
     int[][] noTargets = new int[inputs.length][inputs[0].length];
     checkTokens(new TokenBatch(inputs, noTargets));
-    DropoutMasks masks = training
-        ? DropoutMasks.draw(config, random, parameters.dataType(), inputs.length, inputs[0].length, pool) : null;
+    DropoutMasks masks = training ? DropoutMasks.draw(config, random, parameters.dataType(), inputs.length,
+        inputs[0].length, pool, adapters.all()) : null;
     INDArray hidden = hiddenStates(inputs, masks);
     return head.logits(hidden, parameters.get(ParamNames.headWeight(config)))
         .reshape(inputs.length, inputs[0].length, config.outputSize());
@@ -163,6 +198,7 @@ public final class GptModel {
 
   /** Eval-mode logits [V] of the position after {@code context} only (the head runs on the last row alone). */
   public float[] nextLogits(int[] context) {
+    requireNoAdapters();
     int[][] inputs = {context};
     checkTokens(new TokenBatch(inputs, new int[1][context.length]));
     INDArray hidden = hiddenStates(inputs, null);
@@ -175,11 +211,20 @@ public final class GptModel {
   private INDArray hiddenStates(int[][] inputs, DropoutMasks masks) {
     int batch = inputs.length;
     int time = inputs[0].length;
+    adapters.useMasks(masks);
     INDArray x = embeddings.forward(parameters, inputs, masks == null ? null : masks.embedding());
     for (int i = 0; i < blocks.length; i++) {
       x = blocks[i].forward(parameters, x, batch, time, masks, i);
     }
     return finalNorm.forward(parameters, x);
+  }
+
+  /** Generation reads the weights alone: adapters must be merged in and detached first (GptStepModel.merged()). */
+  private void requireNoAdapters() {
+    if (!adapters.isEmpty()) {
+      throw new IllegalStateException(adapters.all().size() + " low-rank adapters are attached: merge them into the "
+          + "weights and detach them before generating (GptStepModel.merged() does)");
+    }
   }
 
   private void checkTokens(TokenBatch batch) {

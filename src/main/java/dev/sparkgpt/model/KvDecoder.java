@@ -99,10 +99,15 @@ public final class KvDecoder {
       if (config.qkvBias()) {
         qkv.addiRowVector(p.get(ParamNames.block(layer, ParamNames.QKV_BIAS)));
       }
-      INDArray split = qkv.reshape(n, heads + 2 * kvHeads, d).permute(1, 0, 2);              // [H+2K, n, D]
-      INDArray q = split.get(NDArrayIndex.interval(0, heads)).dup('c');                         // [H, n, D]
-      INDArray k = split.get(NDArrayIndex.interval(heads, heads + kvHeads)).dup('c');           // [K, n, D]
+      // [H+2K, n, D]: one token's row already is that layout (no copy); several rows are permuted
+      INDArray split = n == 1 ? qkv.reshape(heads + 2 * kvHeads, 1, d)
+          : qkv.reshape(n, heads + 2 * kvHeads, d).permute(1, 0, 2);
+      INDArray q = n == 1 ? split.get(NDArrayIndex.interval(0, heads))                          // [H, n, D]
+          : split.get(NDArrayIndex.interval(0, heads)).dup('c');
+      INDArray k = split.get(NDArrayIndex.interval(heads, heads + kvHeads));                    // [K, n, D]
       if (rope != null) {
+        q = q.dup('c');                                                    // rotated in place: off qkv, contiguous
+        k = k.dup('c');
         rope.rotate(q, length, false);
         rope.rotate(k, length, false);
       }
@@ -116,9 +121,8 @@ public final class KvDecoder {
           NDArrayIndex.all());
       INDArray scores = pool.get("kv.scores", type, heads, n, total);                          // [H, n, total]
       INDArray context = pool.get("kv.context", type, heads, n, d);                            // [H, n, D]
-      q.muli(1.0 / Math.sqrt(d));
       Nd4j.exec(new Mmul(q.reshape(kvHeads, (long) group * n, d), cachedKeys,
-          scores.reshape(kvHeads, (long) group * n, total), TRANSPOSE_B));                      // Q Kᵀ / √D
+          scores.reshape(kvHeads, (long) group * n, total), 1.0 / Math.sqrt(d), 0.0, TRANSPOSE_B));  // Q Kᵀ / √D
       if (n > 1) {                                                   // one new row sees every cached position
         scores.reshape(heads, (long) n * total).addiRowVector(causalMask(type, n, total).reshape(1, (long) n * total));
       }
@@ -126,7 +130,8 @@ public final class KvDecoder {
       Nd4j.exec(new SoftMax(weights, weights, 1));
       Nd4j.exec(new Mmul(scores.reshape(kvHeads, (long) group * n, total), cachedValues,
           context.reshape(kvHeads, (long) group * n, d), MMulTranspose.allFalse()));
-      INDArray merged = context.permute(1, 0, 2).dup('c').reshape(n, c);                       // [n, C]
+      INDArray merged = n == 1 ? context.reshape(1, c)                                         // [n, C]
+          : context.permute(1, 0, 2).dup('c').reshape(n, c);
       INDArray out = pool.get("kv.att_out", type, n, c);
       MatMul.into(merged, p.get(ParamNames.block(layer, ParamNames.ATTENTION_OUT_WEIGHT)), out, false);
       if (config.linearBias()) {

@@ -3,6 +3,7 @@ package dev.sparkgpt.model;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Exp;
@@ -16,7 +17,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * underflows), the gradient as e - Σe · onehot in the same buffer with 1 / Σe folded into the row scale, and two
  * gemms (dW, dh). The probabilities are never normalized in memory: a pass over [rows, V] saved. ND4J's
  * log-softmax is 2× slower than softmax and SameDiff's softmax cross-entropy ignores its incoming gradient
- * (SameDiffOpChecksTest.lossOpIgnoresUpstreamGradient).
+ * (SameDiffOpChecksTest.lossOpIgnoresUpstreamGradient). A low-rank adapter on out_head adds s · (drop(h)·A)·B to the
+ * logits of each chunk (its rows of drop(h)·A, computed once for all rows) and takes its gradient from the same
+ * buffer; without a weight gradient array (a frozen head) the [V, C] weight gradient is not computed at all.
  */
 final class LanguageModelHead {
   /** Targets equal to this are skipped (PyTorch's ignore_index). */
@@ -26,6 +29,7 @@ final class LanguageModelHead {
 
   private final long chunkLogits;
   private final BufferPool pool;
+  private final Adapters adapters;
 
   LanguageModelHead(BufferPool pool) {
     this(CHUNK_LOGITS, pool);
@@ -33,14 +37,21 @@ final class LanguageModelHead {
 
   /** A head that holds at most {@code chunkLogits} logits at once (tests force several chunks). */
   LanguageModelHead(long chunkLogits, BufferPool pool) {
+    this(chunkLogits, pool, new Adapters(pool));
+  }
+
+  /** With the model's adapter registry (adapters on {@link ParamNames#OUT_HEAD}). */
+  LanguageModelHead(long chunkLogits, BufferPool pool, Adapters adapters) {
     this.chunkLogits = chunkLogits;
     this.pool = pool;
+    this.adapters = adapters;
   }
 
   /**
    * Σ over rows with a target of weight · cross-entropy (the caller divides by its normalizer). When
    * {@code dHidden} is not null, writes ∂(Σ weight · CE / normalizer)/∂h into it ([N, C], zero on skipped rows)
-   * and adds the weight gradient into {@code dWeight} ([V, C]).
+   * and adds the weight gradient into {@code dWeight} ([V, C]; null: frozen, not computed) and the adapters' into
+   * theirs.
    *
    * @param hidden [N, C] final hidden states
    * @param weight [V, C] token embedding (tied) or out_head
@@ -53,19 +64,30 @@ final class LanguageModelHead {
     if (dHidden != null) {
       dHidden.assign(0);
     }
+    List<LowRankAdapter> adapted = adapters.on(ParamNames.OUT_HEAD);
+    for (LowRankAdapter a : adapted) {
+      a.project(hidden, pool);
+    }
     int vocab = (int) weight.size(0);
     int chunk = (int) Math.max(1, Math.min(rows.length, chunkLogits / vocab));
     double loss = 0;
     for (int start = 0; start < rows.length; start += chunk) {
       int[] chunkRows = Arrays.copyOfRange(rows, start, Math.min(rows.length, start + chunk));
-      loss += chunk(hidden, weight, targets, tokenWeights, normalizer, dHidden, dWeight, chunkRows);
+      loss += chunk(hidden, weight, targets, tokenWeights, normalizer, dHidden, dWeight, chunkRows, adapted);
+    }
+    if (dHidden != null) {
+      for (LowRankAdapter a : adapted) {
+        a.inputGradient(dHidden, pool);
+      }
     }
     return loss;
   }
 
   /** Logits [N, V] for every row (eval, generation). */
   INDArray logits(INDArray hidden, INDArray weight) {
-    return MatMul.product(hidden, weight, false, true);
+    INDArray logits = MatMul.product(hidden, weight, false, true);
+    adapters.forward(ParamNames.OUT_HEAD, hidden, logits);
+    return logits;
   }
 
   /** Logits [1, V] of one row (a pooled buffer, valid until the next call): through gemv, not a packing gemm. */
@@ -76,7 +98,7 @@ final class LanguageModelHead {
   }
 
   private double chunk(INDArray hidden, INDArray weight, int[] targets, float[] tokenWeights, double normalizer,
-      INDArray dHidden, INDArray dWeight, int[] rows) {
+      INDArray dHidden, INDArray dWeight, int[] rows, List<LowRankAdapter> adapted) {
     int r = rows.length;
     boolean consecutive = rows[r - 1] - rows[0] == r - 1;
     DataType type = hidden.dataType();
@@ -86,6 +108,9 @@ final class LanguageModelHead {
         : Nd4j.pullRows(hidden, pool.get("scratch.head.rows", type, r, c), 1, rows);       // [r, C]
     INDArray exps = pool.get("scratch.head.logits", type, r, vocab);                        // [r, V]
     Nd4j.gemm(h, weight, exps, false, true, 1.0, 0.0);                                      // z = h · Wᵀ
+    for (LowRankAdapter a : adapted) {
+      a.addOutput(exps, rows, pool);                                                        // + s (drop(h) A) B
+    }
     FloatBuffer floats = type == DataType.FLOAT ? DirectBuffers.floats(exps) : null;
     DoubleBuffer doubles = type == DataType.FLOAT ? null : DirectBuffers.doubles(exps);
     double[] picked = new double[r];
@@ -117,8 +142,13 @@ final class LanguageModelHead {
       // gradient rows = s_j (e_j - Σe_j onehot) with s_j = w_j / (normalizer Σe_j); scaled on the small side:
       // dW += eᵀ (s ⊙ h), dh = s ⊙ (e W)
       INDArray s = Nd4j.createFromArray(scale).castTo(type);                                // [r]
-      INDArray scaled = pool.get("scratch.head.scaled", type, r, c).assign(h).muliColumnVector(s);
-      MatMul.accumulate(exps, scaled, dWeight, true, false);
+      if (dWeight != null) {
+        INDArray scaled = pool.get("scratch.head.scaled", type, r, c).assign(h).muliColumnVector(s);
+        MatMul.accumulate(exps, scaled, dWeight, true, false);
+      }
+      for (LowRankAdapter a : adapted) {
+        a.outputGradient(exps, rows, s, pool);
+      }
       INDArray dh = pool.get("scratch.head.dh", type, r, c);                                 // [r, C]
       Nd4j.gemm(exps, weight, dh, false, false, 1.0, 0.0);
       dh.muliColumnVector(s);

@@ -111,9 +111,11 @@ final class LayerNorm implements TokenLayer {
       }
       out.write(i, d);
     }
-    addInto(grads.get(scaleName), dScale);
-    if (shiftName != null) {
-      addInto(grads.get(shiftName), dShift);
+    if (grads != null) {
+      addInto(grads.get(scaleName), dScale);
+      if (shiftName != null) {
+        addInto(grads.get(shiftName), dShift);
+      }
     }
     return dx;
   }

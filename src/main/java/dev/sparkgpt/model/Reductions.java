@@ -18,6 +18,21 @@ final class Reductions {
     Nd4j.gemm(ones, x, target.reshape(1, x.size(1)), false, false, 1.0, 1.0);
   }
 
+  /**
+   * A linear layer's parameter gradients from its input x [N, in] and output gradient d [N, out]: dW += xᵀ · d and,
+   * unless {@code bias} is null, db += Σ_rows d; nothing when {@code g} is null (the base is frozen).
+   */
+  static void addLinearGradients(GptParameters g, String weight, String bias, INDArray x, INDArray d,
+      BufferPool pool) {
+    if (g == null) {
+      return;
+    }
+    MatMul.accumulate(x, d, g.get(weight), true, false);
+    if (bias != null) {
+      addColumnSums(d, g.get(bias), pool);
+    }
+  }
+
   /** The mean of each row of x [N, K] as [N, 1] (a pooled buffer under {@code key}). */
   static INDArray rowMeans(INDArray x, String key, BufferPool pool) {
     return rowSums(x, key, pool, 1.0 / x.size(1));

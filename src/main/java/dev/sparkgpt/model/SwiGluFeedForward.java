@@ -7,12 +7,14 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Llama's feed-forward network: out = (silu(x · W_gate) ⊙ (x · W_up)) · W_down with silu(g) = g · σ(g), biases only
- * with linear_bias (Llama has none).
+ * with linear_bias (Llama has none). Low-rank adapters on the three weights come from {@link Adapters}; with gradients
+ * null (a frozen base) no weight gradient is computed.
  */
 final class SwiGluFeedForward implements TokenLayer {
   private final int layer;
   private final boolean bias;
   private final BufferPool pool;
+  private final Adapters adapters;
   private final String key;
   private INDArray input;      // [N, C]
   private INDArray gate;       // [N, H] x · W_gate
@@ -21,9 +23,14 @@ final class SwiGluFeedForward implements TokenLayer {
   private INDArray activated;  // [N, H] silu(gate) ⊙ up
 
   SwiGluFeedForward(int layer, boolean bias, BufferPool pool) {
+    this(layer, bias, pool, new Adapters(pool));
+  }
+
+  SwiGluFeedForward(int layer, boolean bias, BufferPool pool, Adapters adapters) {
     this.layer = layer;
     this.bias = bias;
     this.pool = pool;
+    this.adapters = adapters;
     this.key = ParamNames.block(layer, "ff.");
   }
 
@@ -53,6 +60,7 @@ final class SwiGluFeedForward implements TokenLayer {
     accumulate(g, activated, dOut, ParamNames.FF_DOWN_WEIGHT, ParamNames.FF_DOWN_BIAS);
     INDArray dActivated = pool.get("scratch.ff.d_activated", type, n, h);
     Nd4j.gemm(dOut, p.get(name(ParamNames.FF_DOWN_WEIGHT)), dActivated, false, true, 1.0, 0.0);
+    adapters.backward(name(ParamNames.FF_DOWN_WEIGHT), dOut, dActivated);
     INDArray dUp = gate.mul(sigmoid, pool.get("scratch.ff.d_up", type, n, h)).muli(dActivated);
     // σ(g)(1 + g(1 - σ(g))) = σ + g σ - g σ², built in place in the d_gate buffer
     INDArray dGate = sigmoid.rsub(1.0, pool.get("scratch.ff.d_gate", type, n, h)).muli(gate).addi(1.0)
@@ -62,6 +70,8 @@ final class SwiGluFeedForward implements TokenLayer {
     INDArray dx = pool.get(key + "dx", type, n, input.size(1));
     Nd4j.gemm(dGate, p.get(name(ParamNames.FF_GATE_WEIGHT)), dx, false, true, 1.0, 0.0);
     Nd4j.gemm(dUp, p.get(name(ParamNames.FF_UP_WEIGHT)), dx, false, true, 1.0, 1.0);
+    adapters.backward(name(ParamNames.FF_GATE_WEIGHT), dGate, dx);
+    adapters.backward(name(ParamNames.FF_UP_WEIGHT), dUp, dx);
     return dx;
   }
 
@@ -69,15 +79,13 @@ final class SwiGluFeedForward implements TokenLayer {
   private INDArray project(GptParameters p, INDArray x, String weight, String biasName, String buffer, long width) {
     INDArray out = pool.get(buffer, x.dataType(), x.size(0), width);
     MatMul.into(x, p.get(name(weight)), out, false);
+    adapters.forward(name(weight), x, out);
     return bias ? out.addiRowVector(p.get(name(biasName))) : out;
   }
 
-  /** dW += xᵀ · d, db += Σ_rows d. */
+  /** dW += xᵀ · d, db += Σ_rows d ({@link Reductions#addLinearGradients}). */
   private void accumulate(GptParameters g, INDArray x, INDArray d, String weight, String biasName) {
-    MatMul.accumulate(x, d, g.get(name(weight)), true, false);
-    if (bias) {
-      Reductions.addColumnSums(d, g.get(name(biasName)), pool);
-    }
+    Reductions.addLinearGradients(g, name(weight), bias ? name(biasName) : null, x, d, pool);
   }
 
   private String name(String suffix) {

@@ -12,7 +12,10 @@ interface TokenLayer {
   /** x [N, C] -> [N, C] (a buffer of this layer, valid until its next forward). */
   INDArray forward(GptParameters p, INDArray x);
 
-  /** dOut [N, C] -> dx [N, C] (a buffer of this layer); adds the parameter gradients into {@code g}. */
+  /**
+   * dOut [N, C] -> dx [N, C] (a buffer of this layer); adds the parameter gradients into {@code g}, or computes none
+   * when {@code g} is null (a frozen base: LoRA).
+   */
   INDArray backward(GptParameters p, GptParameters g, INDArray dOut);
 
   /** The first (before attention) or second (before the feed-forward) norm of block {@code layer}. */
@@ -37,7 +40,12 @@ interface TokenLayer {
 
   /** The feed-forward network of block {@code layer}. */
   static TokenLayer feedForward(ModelConfig config, int layer, BufferPool pool) {
-    return config.usesSwiGlu() ? new SwiGluFeedForward(layer, config.linearBias(), pool)
-        : new FeedForward(layer, config.linearBias(), pool);
+    return feedForward(config, layer, pool, new Adapters(pool));
+  }
+
+  /** As {@link #feedForward(ModelConfig, int, BufferPool)}, consulting the model's adapter registry. */
+  static TokenLayer feedForward(ModelConfig config, int layer, BufferPool pool, Adapters adapters) {
+    return config.usesSwiGlu() ? new SwiGluFeedForward(layer, config.linearBias(), pool, adapters)
+        : new FeedForward(layer, config.linearBias(), pool, adapters);
   }
 }

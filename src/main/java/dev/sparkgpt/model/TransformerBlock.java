@@ -23,10 +23,15 @@ final class TransformerBlock {
 
   /** With the model's shared RoPE tables ({@code rope} null for learned positions). */
   TransformerBlock(ModelConfig config, int layer, RotaryEmbedding rope, BufferPool pool) {
+    this(config, layer, rope, pool, new Adapters(pool));
+  }
+
+  /** With the model's adapter registry. */
+  TransformerBlock(ModelConfig config, int layer, RotaryEmbedding rope, BufferPool pool, Adapters adapters) {
     norm1 = TokenLayer.blockNorm(config, layer, true, pool);
-    attention = new CausalSelfAttention(config, layer, rope, pool);
+    attention = new CausalSelfAttention(config, layer, rope, pool, adapters);
     norm2 = TokenLayer.blockNorm(config, layer, false, pool);
-    feedForward = TokenLayer.feedForward(config, layer, pool);
+    feedForward = TokenLayer.feedForward(config, layer, pool, adapters);
     this.pool = pool;
     this.key = ParamNames.block(layer, "");
   }
@@ -42,7 +47,7 @@ final class TransformerBlock {
     return feedForwardMask == null ? fed.addi(mid) : fed.muli(feedForwardMask).addi(mid);
   }
 
-  /** dOut [N, C] -> dx [N, C] (a buffer of this block's first norm). */
+  /** dOut [N, C] -> dx [N, C] (a buffer of this block's first norm); {@code g} null: frozen, no weight gradients. */
   INDArray backward(GptParameters p, GptParameters g, INDArray dOut) {
     INDArray dFed = feedForwardMask == null ? dOut
         : dOut.mul(feedForwardMask, pool.get(key + "d_branch", dOut.dataType(), dOut.shape()));

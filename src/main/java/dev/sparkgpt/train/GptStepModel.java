@@ -32,8 +32,10 @@ public final class GptStepModel implements StepModel {
   }
 
   /**
-   * With {@code lora} (may be null): the model's weights stay frozen and only the adapters train (AdamW over them
-   * alone); weights() and optimizerState() are the adapters', so checkpoints hold adapters only.
+   * With {@code lora} (may be null): the adapters are attached to the model, which computes them beside its frozen
+   * weights, and only they train (AdamW over them alone); weights() and optimizerState() are the adapters', so
+   * checkpoints hold adapters only. Generation merges them into the weights ({@link #merged()}); the next step puts
+   * the base back.
    */
   public GptStepModel(GptModel model, PretrainConfig.Optimizer optimizer, LoraAdapters lora) {
     this.model = model;
@@ -44,7 +46,6 @@ public final class GptStepModel implements StepModel {
     } else {
       this.trainStep = new TrainStep(model, null);
       AdamW updater = adamW(lora.parameters(), optimizer);
-      GptParameters gradients = lora.parameters().zerosLike();
       this.loraTarget = new TrainStep.Target() {
         @Override
         public GptParameters parameters() {
@@ -52,9 +53,8 @@ public final class GptStepModel implements StepModel {
         }
 
         @Override
-        public GptParameters gradients(GptParameters modelGradients) {
-          lora.gradients(modelGradients, gradients);
-          return gradients;
+        public GptParameters gradients() {
+          return lora.gradients();
         }
 
         @Override
@@ -62,7 +62,7 @@ public final class GptStepModel implements StepModel {
           return updater;
         }
       };
-      lora.applyTo(model.parameters());
+      unmerged();
     }
   }
 
@@ -72,6 +72,26 @@ public final class GptStepModel implements StepModel {
 
   public GptModel model() {
     return model;
+  }
+
+  /**
+   * The model for generation and export: with LoRA, its weights hold W + s·A·B and the adapters are detached (the
+   * base is kept aside and comes back at the next step); without, the model as it is.
+   */
+  public GptModel merged() {
+    if (lora != null && !lora.merged()) {
+      lora.applyTo(model.parameters());
+      model.adapt(List.of());
+    }
+    return model;
+  }
+
+  /** With LoRA: the base weights back in the model and the adapters attached (the training state). */
+  private void unmerged() {
+    if (lora != null && (lora.merged() || !model.adapters().equals(lora.adapters()))) {
+      lora.restoreBase();
+      model.adapt(lora.adapters());
+    }
   }
 
   /** Leaves these parameters unchanged by training (finetuning's frozen layers); they also drop out of the norm. */
@@ -86,10 +106,8 @@ public final class GptStepModel implements StepModel {
     for (int a = 0; a < inputs.length; a++) {
       batches.add(new TokenBatch(inputs[a], targets[a]));
     }
+    unmerged();
     TrainStep.Result r = trainStep.step(batches, lr, maxNorm, loraTarget);
-    if (lora != null) {
-      lora.applyTo(model.parameters()); // the model computes with the updated W + s·A·B
-    }
     return new StepResult(r.loss(), r.gradNorm());
   }
 
@@ -104,7 +122,7 @@ public final class GptStepModel implements StepModel {
     return new Generator.NextTokenLogits() {
       @Override
       public float[] next(int[] context) {
-        return model.nextLogits(context);
+        return merged().nextLogits(context);
       }
 
       @Override
@@ -119,10 +137,11 @@ public final class GptStepModel implements StepModel {
 
       @Override
       public Generator.Incremental incremental() {
-        dev.sparkgpt.model.KvDecoder decoder = model.decoder();
+        dev.sparkgpt.model.KvDecoder decoder = merged().decoder();
         return new Generator.Incremental() {
           @Override
           public float[] append(int[] ids) {
+            merged(); // the decoder reads the weights live
             return decoder.append(ids);
           }
 
@@ -187,6 +206,7 @@ public final class GptStepModel implements StepModel {
 
   @Override
   public void restore(Map<String, INDArray> weights, Map<String, INDArray> optimizerState, long rngState) {
+    unmerged();
     GptParameters p = lora == null ? model.parameters() : lora.parameters();
     for (String name : p.names()) {
       INDArray w = weights.get(name);
@@ -198,9 +218,6 @@ public final class GptStepModel implements StepModel {
     AdamW updater = lora == null ? (trainStep == null ? null : trainStep.optimizer()) : loraTarget.optimizer();
     if (updater != null && !optimizerState.isEmpty()) {
       updater.loadState(optimizerState);
-    }
-    if (lora != null) {
-      lora.applyTo(model.parameters());
     }
     model.random().setState(rngState);
   }

@@ -79,12 +79,12 @@ public final class TrainStep {
     return apply(learningRate, maxGradNorm, null);
   }
 
-  /** Where an update goes when it is not the model's own parameters (LoRA adapters fed by the model's gradients). */
+  /** Where an update goes when it is not the model's own parameters (LoRA adapters attached to the model). */
   public interface Target {
     GptParameters parameters();
 
-    /** The gradients of {@link #parameters()}, computed from the model's accumulated ones. */
-    GptParameters gradients(GptParameters modelGradients);
+    /** The gradients of {@link #parameters()} the model's backward accumulated. */
+    GptParameters gradients();
 
     AdamW optimizer();
   }
@@ -99,14 +99,9 @@ public final class TrainStep {
     pendingLoss = 0;
     pendingBatches = 0;
     pendingTargets = 0;
-    GptParameters gradients = model.gradients();
-    GptParameters parameters = model.parameters();
-    AdamW updater = optimizer;
-    if (target != null) {
-      gradients = target.gradients(gradients);
-      parameters = target.parameters();
-      updater = target.optimizer();
-    }
+    GptParameters gradients = target == null ? model.gradients() : target.gradients();
+    GptParameters parameters = target == null ? model.parameters() : target.parameters();
+    AdamW updater = target == null ? optimizer : target.optimizer();
     for (String name : updater.frozen()) {
       gradients.get(name).assign(0); // frozen: no share of the norm, no update
     }

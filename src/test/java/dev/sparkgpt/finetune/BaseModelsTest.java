@@ -47,6 +47,9 @@ class BaseModelsTest {
             Set.of()));
     assertEquals("test: LoRA r=2 alpha=4.0 on 2 weights: trainable parameters 128 of 3,440 (3.72%)\n",
         trainableLine(new LoraConfig(2, 4, 0, List.of("attn_qkv")), Set.of()));
+    // query, key and value apart: 3 adapters on each block's qkv weight, 3 · 2·(8+8) per block
+    assertEquals("test: LoRA r=2 alpha=4.0 dropout=0.1 on 2 weights: trainable parameters 192 of 3,440 (5.58%)\n",
+        trainableLine(new LoraConfig(2, 4, 0.1, List.of("attn_q", "attn_k", "attn_v")), Set.of()));
     ModelConfig mc = new ModelConfig(100, 16, 8, 2, 2, 0, false, false);
     assertEquals("test: trainable parameters 800 of 3,440\n", trainableLine(LoraConfig.defaults(),
         ClassifyFinetune.frozen(mc, "head")), "the 100 × 8 head alone");

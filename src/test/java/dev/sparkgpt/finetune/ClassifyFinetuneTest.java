@@ -140,8 +140,9 @@ class ClassifyFinetuneTest {
     ClassifyFinetune.Encoded test = ClassifyFinetune.encode(splits.test(), Tokenizers.load("gpt2"), 48, new int[1]);
     assertArrayEquals(r.test().confusion(), ClassifyFinetune.score(merged, test, 2, 0, 16, 50256).confusion(),
         "the merged checkpoint classifies exactly as the adapted model");
-    ConfigException e = assertThrows(ConfigException.class, () -> config(dir, "lora.r=4", "lora.dropout=0.1"));
-    assertTrue(e.getMessage().contains("lora.dropout: 0.1 is not supported"), e.getMessage());
+    ConfigException e = assertThrows(ConfigException.class, () -> config(dir, "lora.r=4", "lora.dropout=1.0"));
+    assertTrue(e.getMessage().contains("lora.dropout: 1.0 is outside [0, 1) (the probability of dropping an adapter "
+        + "input). Fix: e.g. 0.05, or 0 for none"), e.getMessage());
   }
 
   @Test

@@ -136,7 +136,7 @@ class FinetuneAveragingTest extends SparkTestBase {
     Files.writeString(data, JsonFiles.MAPPER.writeValueAsString(entries));
     InstructConfig c = ConfigLoader.load(InstructConfig.class, InstructConfig.defaults(), null, List.of(
         "data.path=" + data, "model.emb_dim=32", "model.n_heads=2", "model.n_layers=1", "model.context_length=64",
-        "model.drop_rate=0", "train.epochs=2", "train.batch_size=4", "lora.r=2", "lora.alpha=4",
+        "model.drop_rate=0", "train.epochs=2", "train.batch_size=4", "lora.r=2", "lora.alpha=4", "lora.dropout=0.1",
         "optimizer.lr=0.01", "optimizer.min_lr=0.01", "generate.max_new_tokens=4", "train.strategy=parameter_averaging",
         "train.workers=2"), Map.of("out_dir", dir.resolve("run").toString()), null).validate();
     InstructFinetune.run(spark, c, QUIET);

@@ -39,8 +39,10 @@ class FinetuneJobTest {
     assertEquals(LoraConfig.defaults(), instruct("--config", "conf/finetune/alpaca.yaml").lora(), "no flag, no change");
     assertEquals(2, classify("--set", "lora.r=9", "--lora.r", "2").lora().r(), "a flag wins over --set");
 
+    assertEquals(0.1, classify("--config", "conf/finetune/spam.yaml", "--lora.r", "4", "--lora.dropout", "0.1")
+        .validate().lora().dropout());
     ConfigException dropout = assertThrows(ConfigException.class, () -> classify("--lora.r", "4", "--lora.dropout",
-        "0.1").validate());
-    assertTrue(dropout.getMessage().contains("lora.dropout: 0.1 is not supported"), dropout.getMessage());
+        "1").validate());
+    assertTrue(dropout.getMessage().contains("lora.dropout: 1.0 is outside [0, 1)"), dropout.getMessage());
   }
 }

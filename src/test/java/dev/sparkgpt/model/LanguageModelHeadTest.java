@@ -70,6 +70,34 @@ class LanguageModelHeadTest {
   }
 
   @Test
+  void aLowRankAdapterOnTheHeadIsExactAcrossChunksWithDropoutAndAFrozenWeight() {
+    // logits = h · Wᵀ + 0.7 · ((h ⊙ mask) · A) · B with W frozen (no weight gradient array): dA, dB and dh against
+    // finite differences, rows 1 and 3 skipped so the chunks' rows are not consecutive
+    double normalizer = 6.5;
+    INDArray a = GradientCheck.random(4, 0.5, WIDTH, 3);
+    INDArray b = GradientCheck.random(5, 0.5, 3, VOCAB);
+    INDArray mask = Nd4j.createFromArray(new double[][] {{2, 0, 2, 2, 0}, {2, 2, 2, 0, 2}, {0, 2, 2, 2, 2},
+        {2, 2, 0, 2, 2}, {2, 2, 2, 2, 0}, {0, 0, 2, 2, 2}, {2, 2, 2, 0, 0}});                 // p = 0.5
+    for (long chunk : new long[] {LanguageModelHead.CHUNK_LOGITS, 2 * VOCAB, VOCAB}) {
+      INDArray gradA = a.ulike().assign(0);
+      INDArray gradB = b.ulike().assign(0);
+      LowRankAdapter adapter = new LowRankAdapter(ParamNames.OUT_HEAD, ParamNames.OUT_HEAD, true, 0, a, b, gradA,
+          gradB, 0.7, 0.5);
+      BufferPool pool = new BufferPool();
+      Adapters adapters = new Adapters(pool);
+      adapters.set(java.util.List.of(adapter));
+      adapter.useMask(mask);
+      LanguageModelHead head = new LanguageModelHead(chunk, pool, adapters);
+      INDArray dHidden = hidden.ulike();
+      head.lossAndGradient(hidden, weight, targets, weights, normalizer, dHidden, null);
+      GradientCheck.assertGradients(Map.of("hidden", hidden, "A", a, "B", b),
+          Map.of("hidden", dHidden, "A", gradA, "B", gradB),
+          () -> head.lossAndGradient(hidden, weight, targets, weights, normalizer, null, null) / normalizer, 30, 6);
+      assertEquals(0.0, dHidden.getRow(1).amaxNumber().doubleValue(), "ignored row");
+    }
+  }
+
+  @Test
   void underflowingTargetProbabilityStillGivesTheExactLossInFloat32() {
     // target logit 200 below the others: p_y = e^-200 is 0 in float32, the loss must still be ≈ 200
     INDArray h = Nd4j.createFromArray(new float[][] {{1f, 0f}, {0.5f, 0.5f}});
