@@ -1,10 +1,18 @@
 package dev.sparkgpt.cli;
 
 import dev.sparkgpt.config.PipelineConfig;
+import dev.sparkgpt.generate.Generator;
+import dev.sparkgpt.generate.Sampler;
+import dev.sparkgpt.io.OutputException;
 import dev.sparkgpt.jobs.Jobs;
 import dev.sparkgpt.jobs.PipelineJob;
 import dev.sparkgpt.train.TrainingLoop;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -14,11 +22,15 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code sparkgpt demo}: the pipeline on the bundled Tiny Shakespeare in Spark local mode — tokenize, pretrain a
- * tiny GPT for a few minutes, sample from it, evaluate it (perplexity + a multiple-choice set) — and where it all went.
+ * tiny GPT for a few minutes, evaluate it (perplexity + a multiple-choice set), report — then greedy samples of the
+ * final checkpoint (samples.txt) and where it all went.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "Run the pipeline on bundled data (Spark local mode) and print where everything went.")
 public final class DemoCommand implements Callable<Integer> {
+  /** The prompts of samples.txt, each continued greedily by the final checkpoint. */
+  static final List<String> SAMPLE_PROMPTS = List.of("ROMEO:", "First Citizen:");
+  static final String SAMPLES_FILE = "samples.txt";
   @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/demo",
       description = "Where the demo writes (default: ${DEFAULT-VALUE}).")
   Path out;
@@ -39,15 +51,16 @@ public final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    Jobs.withSession("sparkgpt-demo", true, spark -> run(spark, out, quick, minutes));
+    Jobs.withSession("sparkgpt-demo", true, spark -> run(spark, out, quick, minutes, System.out));
     return 0;
   }
 
   /**
-   * Runs the demo as a pipeline (tokenize -> pretrain -> eval -> report) into {@code out}; stages already complete
-   * there are skipped (delete {@code out} to start over).
+   * Runs the demo as a pipeline (tokenize -> pretrain -> eval -> report) into {@code out}, then writes the final
+   * checkpoint's samples; stages already complete there are skipped (delete {@code out} to start over).
    */
-  public static PipelineJob.Outputs run(SparkSession spark, Path out, boolean quick, double minutes) {
+  public static PipelineJob.Outputs run(SparkSession spark, Path out, boolean quick, double minutes,
+      PrintStream console) {
     Map<String, Object> train = quick
         ? Map.of("train", Map.of("max_steps", 30, "max_seconds", 0, "micro_batch_size", 4, "global_batch_size", 4,
             "lr_warmup_steps", 5, "save_interval", 15, "log_interval", 10),
@@ -62,22 +75,53 @@ public final class DemoCommand implements Callable<Integer> {
             "tasks", List.of(home().resolve("src/main/resources/data/eval/copa.jsonl").toString()))),
         true);
     PipelineJob.Resolved resolved = PipelineJob.resolve(config);
-    PipelineJob.Outputs outputs = PipelineJob.run(spark, resolved, false, System.out);
-    printWhereEverythingWent(resolved.layout(), outputs);
+    PipelineJob.Outputs outputs = PipelineJob.run(spark, resolved, false, console);
+    Path samples = out.resolve(SAMPLES_FILE);
+    String text = writeSamples(resolved.layout().pretrain(), resolved.tokenize().tokenizer(), quick ? 20 : 60,
+        samples);
+    console.println("== sample: greedy continuations by the final checkpoint (" + samples + ")");
+    console.print(text);
+    printWhereEverythingWent(resolved.layout(), outputs, samples, console);
     return outputs;
   }
 
-  private static void printWhereEverythingWent(PipelineJob.Layout at, PipelineJob.Outputs outputs) {
-    System.out.println("== done" + (outputs.ran().isEmpty() ? " (every stage was already complete; delete the "
+  /**
+   * The greedy continuation of each of {@link #SAMPLE_PROMPTS} by {@code checkpoint} (through the generate verb's
+   * loader and generator), written to {@code file} (replaced whole, never half-written) and returned.
+   */
+  static String writeSamples(String checkpoint, String tokenizer, int maxNewTokens, Path file) {
+    GenerationOptions.Loaded loaded = GenerationOptions.load(checkpoint, tokenizer, true);
+    StringBuilder text = new StringBuilder();
+    for (String prompt : SAMPLE_PROMPTS) {
+      Generator.Result r = loaded.generator().generate(loaded.tokenizer().encode(prompt), maxNewTokens,
+          Sampler.greedy(), List.of(), null);
+      text.append("--- ").append(prompt).append(" (").append(r.ids().length).append(" tokens, ")
+          .append(r.stopReason()).append(")\n").append(prompt).append(r.text()).append("\n");
+    }
+    Path partial = file.resolveSibling("." + file.getFileName() + ".tmp");
+    try {
+      Files.writeString(partial, text, StandardCharsets.UTF_8);
+      Files.move(partial, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new OutputException(file + ": cannot write the samples: " + e.getMessage()
+          + ". Fix: check free space and permissions", e);
+    }
+    return text.toString();
+  }
+
+  private static void printWhereEverythingWent(PipelineJob.Layout at, PipelineJob.Outputs outputs, Path samples,
+      PrintStream console) {
+    console.println("== done" + (outputs.ran().isEmpty() ? " (every stage was already complete; delete the "
         + "directory to start over)" : "") + ". Where everything went:");
-    System.out.printf("  shards     %s  (bin/sparkgpt shards inspect %s)%n", at.shards(), at.shards());
+    console.printf("  shards     %s  (bin/sparkgpt shards inspect %s)%n", at.shards(), at.shards());
     TrainingLoop.Result result = outputs.training();
-    System.out.printf("  model      %s  (%s; metrics.jsonl, step-*/)%n", at.pretrain(), result == null
+    console.printf("  model      %s  (%s; metrics.jsonl, step-*/)%n", at.pretrain(), result == null
         ? "from an earlier run" : String.format("step %d, %,d tokens seen, val loss %s", result.step(),
             result.tokensSeen(), result.valLoss() == null ? "n/a" : String.format("%.3f", result.valLoss())));
-    System.out.printf("  eval       %s%n", at.evalReport());
-    System.out.printf("  report     %s/report.html%n", at.report());
-    System.out.printf("  try        bin/sparkgpt generate --checkpoint %s --prompt \"ROMEO:\" --temperature 0.8 "
+    console.printf("  samples    %s%n", samples);
+    console.printf("  eval       %s%n", at.evalReport());
+    console.printf("  report     %s/report.html%n", at.report());
+    console.printf("  try        bin/sparkgpt generate --checkpoint %s --prompt \"ROMEO:\" --temperature 0.8 "
         + "--top-k 40%n", at.pretrain());
   }
 }

@@ -4,6 +4,7 @@ import dev.sparkgpt.jobs.Jobs;
 import dev.sparkgpt.jobs.EvalJob;
 import dev.sparkgpt.jobs.FinetuneJob;
 import dev.sparkgpt.jobs.PretrainJob;
+import dev.sparkgpt.jobs.Progress;
 import dev.sparkgpt.jobs.TokenizeJob;
 import dev.sparkgpt.jobs.TrainTokenizerJob;
 import dev.sparkgpt.jobs.Version;
@@ -59,6 +60,7 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
+    Progress.shareTerminal();
     System.exit(commandLine().execute(args));
   }
 }

@@ -7,6 +7,7 @@ import dev.sparkgpt.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -90,22 +91,32 @@ public final class ShardReader {
 
   /** The rows of a split in stream order, at most {@code limit} (negative = all). */
   public List<ShardRow> readRows(String split, long limit) {
+    List<ShardRow> rows = new ArrayList<>();
+    forEachRow(split, limit, rows::add);
+    return rows;
+  }
+
+  /**
+   * Hands the rows of a split to {@code action} in stream order, at most {@code limit} (negative = all), one at a
+   * time: a whole split can be scanned in constant memory.
+   */
+  public void forEachRow(String split, long limit, Consumer<ShardRow> action) {
     Manifest.SplitInfo info = manifest.splits().get(split);
     if (info == null) {
       throw new ShardFormatException(new Path(dir, Manifest.FILE) + ": no split '" + split + "' (have "
           + manifest.splits().keySet() + ")");
     }
-    List<ShardRow> rows = new ArrayList<>();
+    long read = 0;
     for (Manifest.ShardFile shard : info.shards()) {
-      if (limit >= 0 && rows.size() >= limit) {
+      if (limit >= 0 && read >= limit) {
         break;
       }
-      readShard(new Path(dir, shard.path()), shard.rows(), rows, limit);
+      read += readShard(new Path(dir, shard.path()), shard.rows(), action, limit < 0 ? -1 : limit - read);
     }
-    return rows;
   }
 
-  private void readShard(Path file, long expectedRows, List<ShardRow> rows, long limit) {
+  /** Reads up to {@code limit} rows (negative = all) of one shard into {@code action}; returns how many. */
+  private long readShard(Path file, long expectedRows, Consumer<ShardRow> action, long limit) {
     int rowTokens = manifest.rowTokens();
     try {
       FileSystem fs = file.getFileSystem(conf);
@@ -121,9 +132,10 @@ public final class ShardReader {
               + " says " + expectedRows + ". Fix: re-run sparkgpt tokenize with --overwrite");
         }
       }
+      long read = 0;
       try (ParquetReader<Group> reader = ParquetReader.builder(new GroupReadSupport(), file).withConf(conf).build()) {
         Group g;
-        while ((limit < 0 || rows.size() < limit) && (g = reader.read()) != null) {
+        while ((limit < 0 || read < limit) && (g = reader.read()) != null) {
           Group list = g.getGroup(ShardSchema.TOKENS, 0);
           int n = list.getFieldRepetitionCount(0);
           if (n != rowTokens) {
@@ -133,10 +145,12 @@ public final class ShardReader {
           for (int i = 0; i < n; i++) {
             tokens[i] = list.getGroup(0, i).getInteger(0, 0);
           }
-          rows.add(new ShardRow(tokens, g.getInteger(ShardSchema.LENGTH, 0), g.getLong(ShardSchema.DOC_ID, 0),
+          action.accept(new ShardRow(tokens, g.getInteger(ShardSchema.LENGTH, 0), g.getLong(ShardSchema.DOC_ID, 0),
               g.getLong(ShardSchema.OFFSET, 0)));
+          read++;
         }
       }
+      return read;
     } catch (ShardFormatException e) {
       throw e;
     } catch (IOException | RuntimeException e) {

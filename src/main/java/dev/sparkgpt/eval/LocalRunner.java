@@ -5,11 +5,14 @@ import dev.sparkgpt.eval.LogLikelihood.Score;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 
 /** Scores requests one batch after another on the calling thread, with one model (no Spark needed). */
 public final class LocalRunner implements RequestRunner {
   private final ScoringModel model;
   private final int batchSize;
+  private final AtomicLong requested = new AtomicLong();
+  private final AtomicLong scored = new AtomicLong();
 
   public LocalRunner(ScoringModel model, int batchSize) {
     this.model = Objects.requireNonNull(model, "model");
@@ -21,10 +24,17 @@ public final class LocalRunner implements RequestRunner {
 
   @Override
   public Score[] score(List<Request> requests) {
-    List<ScoredBatch> scored = new ArrayList<>();
+    requested.addAndGet(requests.size());
+    List<ScoredBatch> batches = new ArrayList<>();
     for (Batch batch : RequestRunner.plan(requests, batchSize)) {
-      scored.add(RequestRunner.score(model, batch));
+      batches.add(RequestRunner.score(model, batch));
+      scored.addAndGet(batch.indices().length);
     }
-    return RequestRunner.scatter(scored, requests.size());
+    return RequestRunner.scatter(batches, requests.size());
+  }
+
+  @Override
+  public Tally tally() {
+    return new Tally(requested.get(), scored.get());
   }
 }

@@ -17,6 +17,17 @@ public interface RequestRunner {
   /** The scores of {@code requests}, in their order. */
   Score[] score(List<Request> requests);
 
+  /** Requests asked for and scored so far, over every call: what a progress bar shows. */
+  Tally tally();
+
+  /**
+   * Counts of a runner.
+   *
+   * @param requested requests passed to {@link #score} so far (counted when a call starts)
+   * @param scored requests scored so far (per batch locally; per finished Spark task on executors)
+   */
+  record Tally(long requested, long scored) {}
+
   /** Requests {@code indices} (positions in the caller's list), scored together in one forward pass. */
   record Batch(int[] indices, Request[] requests) implements Serializable {}
 

@@ -6,8 +6,10 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.util.LongAccumulator;
 
 /**
  * Scores requests on Spark executors: the driver plans the batches (as {@link LocalRunner} does), deals them
@@ -19,6 +21,8 @@ public final class SparkRunner implements RequestRunner {
   private final ModelFactory factory;
   private final int batchSize;
   private final int partitions;
+  private final AtomicLong requested = new AtomicLong();
+  private final LongAccumulator scored;
   private String description = "sparkgpt eval";
 
   /** {@code partitions} ≤ 0 means Spark's default parallelism (one model per core). */
@@ -30,6 +34,7 @@ public final class SparkRunner implements RequestRunner {
     }
     this.batchSize = batchSize;
     this.partitions = partitions > 0 ? partitions : jsc.defaultParallelism();
+    this.scored = jsc.sc().longAccumulator("sparkgpt eval requests scored");
   }
 
   /** Names the next Spark jobs in the UI and logs (e.g. the task being scored). */
@@ -40,6 +45,7 @@ public final class SparkRunner implements RequestRunner {
 
   @Override
   public Score[] score(List<Request> requests) {
+    requested.addAndGet(requests.size());
     List<Batch> batches = RequestRunner.plan(requests, batchSize);
     if (batches.isEmpty()) {
       return new Score[0];
@@ -53,17 +59,25 @@ public final class SparkRunner implements RequestRunner {
       groups.get(i % groupCount).add(batches.get(i));
     }
     jsc.setJobDescription(description);
-    List<ScoredBatch> scored = jsc.parallelize(groups, groupCount).flatMap(new ScoreGroup(factory)).collect();
-    return RequestRunner.scatter(scored, requests.size());
+    List<ScoredBatch> batchScores = jsc.parallelize(groups, groupCount).flatMap(new ScoreGroup(factory, scored))
+        .collect();
+    return RequestRunner.scatter(batchScores, requests.size());
+  }
+
+  @Override
+  public Tally tally() {
+    return new Tally(requested.get(), scored.value());
   }
 
   /** Runs on an executor: one model for the whole group of batches. */
   static final class ScoreGroup implements FlatMapFunction<List<Batch>, ScoredBatch> {
     private static final long serialVersionUID = 1L;
     private final ModelFactory factory;
+    private final LongAccumulator scored;
 
-    ScoreGroup(ModelFactory factory) {
+    ScoreGroup(ModelFactory factory, LongAccumulator scored) {
       this.factory = factory;
+      this.scored = scored;
     }
 
     @Override
@@ -72,6 +86,7 @@ public final class SparkRunner implements RequestRunner {
       List<ScoredBatch> out = new ArrayList<>(group.size());
       for (Batch batch : group) {
         out.add(RequestRunner.score(model, batch));
+        scored.add(batch.indices().length);
       }
       return out.iterator();
     }

@@ -2,6 +2,7 @@ package dev.sparkgpt.finetune;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparkgpt.io.CheckpointStore;
+import dev.sparkgpt.jobs.Progress;
 import dev.sparkgpt.model.TokenBatch;
 import dev.sparkgpt.train.AveragingRounds;
 import dev.sparkgpt.train.GptStepModel;
@@ -17,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.apache.hadoop.conf.Configuration;
 
@@ -79,10 +82,14 @@ public final class EpochLoop {
     long start = System.nanoTime();
     long keptSteps = steps;
     int keptEpochs = epochsDone;
+    AtomicLong examplesDone = new AtomicLong((long) epochsDone * examples); // over all epochs, for the bar
+    AtomicReference<String> status = new AtomicReference<>("");
     // the past of a resumed run: its step lines and finished epochs, not the final (test) line of an earlier end
     try (MetricsLog metrics = MetricsLog.open(s.outDir(), line -> line.has("step")
         ? line.get("step").asLong() <= keptSteps
-        : line.path("epoch").asLong(Long.MAX_VALUE) <= keptEpochs && !line.has(FINAL_KEY), conf)) {
+        : line.path("epoch").asLong(Long.MAX_VALUE) <= keptEpochs && !line.has(FINAL_KEY), conf);
+        Progress bar = Progress.start(new Progress.Spec(s.name(), () -> (long) s.epochs() * examples, "examples", 1,
+            examplesDone::get, status::get, true))) {
       for (int epoch = epochsDone; epoch < s.epochs(); epoch++) {
         List<Integer> order = new ArrayList<>();
         for (int i = 0; i < examples; i++) {
@@ -128,6 +135,8 @@ public final class EpochLoop {
           steps += perWorker.get(0).size(); // round-robin: the first worker is the busiest
           count += localSteps;
           lossSum += loss * localSteps;
+          examplesDone.set((long) epoch * examples + from);
+          status.set(String.format(" epoch %d/%d, loss %.3f", epoch + 1, s.epochs(), loss));
           if (steps / s.logInterval() > before / s.logInterval()) {
             Map<String, Object> line = new LinkedHashMap<>();
             line.put("step", steps);

@@ -189,8 +189,10 @@ public final class EvalJob implements Callable<Integer> {
       if (runner instanceof SparkRunner spark) {
         spark.describe("sparkgpt eval " + task.name());
       }
-      TaskResult r = TaskEvaluation.evaluate(task, config.limit(), config.numFewshot(), config.seed(), tokenizer,
-          runner);
+      TaskResult r;
+      try (Progress bar = requestBar("eval " + task.name(), runner)) {
+        r = TaskEvaluation.evaluate(task, config.limit(), config.numFewshot(), config.seed(), tokenizer, runner);
+      }
       results.put(task.name(), r);
       console.printf(Locale.ROOT, "eval: %-20s %5d items, %6d requests in %.1f s (%.1f items/s) | acc %.4f%s%n",
           task.name(), r.n(), r.requests(), r.seconds(), r.n() / r.seconds(), r.acc(),
@@ -224,13 +226,23 @@ public final class EvalJob implements Callable<Integer> {
       if (runner instanceof SparkRunner spark) {
         spark.describe("sparkgpt eval perplexity " + path);
       }
-      PerplexityResult r = Perplexity.evaluate(path, config.perplexitySplit(), config.perplexityMaxRows(),
-          config.perplexityStride(), tokenizer, model, runner, hadoop);
+      PerplexityResult r;
+      try (Progress bar = requestBar("eval perplexity", runner)) {
+        r = Perplexity.evaluate(path, config.perplexitySplit(), config.perplexityMaxRows(), config.perplexityStride(),
+            tokenizer, model, runner, hadoop);
+      }
       results.put(path, r);
       console.printf(Locale.ROOT, "eval: %s | %,d tokens in %.1f s | perplexity %.3f, %.4f bits/byte%n", path,
           r.tokens(), r.seconds(), r.perplexity(), r.bitsPerByte());
     }
     return results;
+  }
+
+  /** A bar over the requests {@code runner} is given from now on (their count is known once scoring starts). */
+  private static Progress requestBar(String name, RequestRunner runner) {
+    RequestRunner.Tally before = runner.tally();
+    return Progress.start(new Progress.Spec(name, () -> runner.tally().requested() - before.requested(), "requests",
+        1, () -> runner.tally().scored() - before.scored(), () -> "", false));
   }
 
   private static String describeParallelism(SparkSession spark, EvalConfig config) {

@@ -13,6 +13,7 @@ public final class Jobs {
 
   /** Parses {@code args} into {@code command}, runs it, and returns the exit code (errors print one message). */
   public static int execute(Callable<Integer> command, String[] args) {
+    Progress.shareTerminal();
     CommandLine cli = commandLine(command);
     return cli.execute(args);
   }

@@ -86,9 +86,11 @@ public final class PipelineJob implements Callable<Integer> {
       for (String task : resolved.eval().tasks()) {
         dev.sparkgpt.eval.TaskFiles.read(task, conf);
       }
-      for (StageRunner.Stage stage : stages(null, resolved, System.out)) {
-        System.out.printf("%-9s %s (%s)%n", stage.name(), force || !StageRunner.exists(stage.done(), conf)
-            ? "would run" : "complete, would be skipped", stage.done());
+      List<StageRunner.Stage> stages = stages(null, resolved, System.out);
+      List<Boolean> plan = StageRunner.plan(stages, force, conf);
+      for (int i = 0; i < stages.size(); i++) {
+        System.out.printf("%-9s %s (%s)%n", stages.get(i).name(), plan.get(i) ? "would run"
+            : "complete, would be skipped", stages.get(i).done());
       }
       return Jobs.dryRun(config, "every stage's config valid, " + files + " input files, "
           + resolved.eval().tasks().size() + " task files read");

@@ -41,11 +41,12 @@ public final class StageRunner {
   public static Ran run(List<Stage> stages, boolean force, Configuration conf, PrintStream console) {
     List<String> ran = new ArrayList<>();
     Map<String, Object> results = new LinkedHashMap<>();
+    List<Boolean> plan = plan(stages, force, conf);
     boolean upstreamRan = force;
     for (int i = 0; i < stages.size(); i++) {
       Stage stage = stages.get(i);
       String header = String.format("== %d/%d %s: %s", i + 1, stages.size(), stage.name(), stage.describe());
-      if (!upstreamRan && exists(stage.done(), conf)) {
+      if (!plan.get(i)) {
         console.println(header + " — already complete (" + stage.done() + "), skipped");
         continue;
       }
@@ -64,6 +65,21 @@ public final class StageRunner {
       upstreamRan = true;
     }
     return new Ran(List.copyOf(ran), results);
+  }
+
+  /**
+   * Which of {@code stages} a run would run, in order: a stage whose done file exists is skipped until one before
+   * it runs; from then on every stage runs ({@code force}: all of them). Only reads the file system.
+   */
+  public static List<Boolean> plan(List<Stage> stages, boolean force, Configuration conf) {
+    List<Boolean> runs = new ArrayList<>();
+    boolean upstreamRan = force;
+    for (Stage stage : stages) {
+      boolean run = upstreamRan || !exists(stage.done(), conf);
+      runs.add(run);
+      upstreamRan |= run;
+    }
+    return runs;
   }
 
   /** Whether {@code path} exists (any Hadoop path). */

@@ -94,14 +94,21 @@ public final class TrainTokenizerJob implements Callable<Integer> {
       LongAccumulator invalid = spark.sparkContext().longAccumulator("invalid_utf8_files");
       LongAccumulator documents = spark.sparkContext().longAccumulator("documents");
       LongAccumulator dropped = spark.sparkContext().longAccumulator("empty");
+      LongAccumulator chars = spark.sparkContext().longAccumulator("chars");
       int minCount = config.minWordCount();
       JavaPairRDD<String, Long> counts = DocumentSources.read(spark, files, config.textField(), config.docSeparator(),
               invalid)
           .flatMap(new DocumentSources.Clean(config.normalizeNewlines(), 1, documents, dropped))
-          .mapPartitionsToPair(new CountWords())
+          .mapPartitionsToPair(new CountWords(chars))
           .reduceByKey(Long::sum)
           .filter(t -> t._2() >= minCount);
-      Map<String, Long> words = new HashMap<>(counts.collectAsMap());
+      long inputBytes = Math.max(1, files.stream().mapToLong(SourceFile::bytes).sum());
+      Map<String, Long> words;
+      try (Progress progress = Progress.start("train-tokenizer (counting words)", inputBytes, "MB", 1_000_000,
+          chars::value, () -> String.format(" %,d docs", documents.value()))) {
+        words = new HashMap<>(counts.collectAsMap());
+        progress.finish(inputBytes, String.format(" %,d docs", documents.value()));
+      }
       if (words.isEmpty()) {
         throw new InputException(String.join(",", config.input()) + ": no text to train on. Fix: check --input");
       }
@@ -132,12 +139,19 @@ public final class TrainTokenizerJob implements Callable<Integer> {
   /** Pre-tokenizes the documents of a partition with GPT-2's regex and counts words locally before the shuffle. */
   static final class CountWords implements PairFlatMapFunction<Iterator<Document>, String, Long> {
     private static final long serialVersionUID = 1L;
+    private final LongAccumulator chars;
+
+    CountWords(LongAccumulator chars) {
+      this.chars = chars;
+    }
 
     @Override
     public Iterator<Tuple2<String, Long>> call(Iterator<Document> docs) {
       Map<String, Long> local = new HashMap<>();
       while (docs.hasNext()) {
-        for (String word : BpeTrainer.pretokenize(docs.next().text())) {
+        String text = docs.next().text();
+        chars.add(text.length()); // progress: characters ≈ input bytes
+        for (String word : BpeTrainer.pretokenize(text)) {
           local.merge(word, 1L, Long::sum);
         }
       }

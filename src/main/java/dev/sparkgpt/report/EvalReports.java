@@ -20,7 +20,8 @@ import org.apache.hadoop.fs.Path;
 
 /**
  * The eval reports of a run directory: {@code eval/*.json} (file name order) and then {@code report.json}, each
- * {@code {"tasks": {"<task>": {"n", "acc", "acc_norm", "acc_stderr", ...}}, "checkpoint": {"step": N}}}.
+ * {@code {"tasks": {"<task>": {"n", "acc", "acc_norm", "acc_stderr", ...}}, "perplexity": {"<data>": {"tokens",
+ * "perplexity", "bits_per_byte", ...}}, "checkpoint": {"step": N}}}.
  */
 final class EvalReports {
   static final String EVAL_DIR = "eval";
@@ -28,6 +29,9 @@ final class EvalReports {
   private static final Pattern STEP_ID = Pattern.compile("step-0*(\\d+)");
 
   private EvalReports() {}
+
+  /** What the reports hold: task accuracies and perplexities, each once per task (data) and step. */
+  record Points(List<EvalPoint> tasks, List<PerplexityPoint> perplexity) {}
 
   /** The report files present, in reading order. */
   static List<Path> find(Path runDir, FileSystem fs) throws IOException {
@@ -50,12 +54,13 @@ final class EvalReports {
   }
 
   /**
-   * Every task of every file as points; one task at one step appears once (the file read later wins). A report
-   * without a step (neither checkpoint.step nor a checkpoint.id like step-000500) gives points with a null step
-   * and a warning, since it has no place on a step axis.
+   * Every task and perplexity of every file as points; one task (data source) at one step appears once (the file
+   * read later wins). A report without a step (neither checkpoint.step nor a checkpoint.id like step-000500) gives
+   * points with a null step and a warning, since it has no place on a step axis.
    */
-  static List<EvalPoint> read(List<Path> files, String relativeTo, FileSystem fs, List<String> warnings) {
+  static Points read(List<Path> files, String relativeTo, FileSystem fs, List<String> warnings) {
     Map<String, EvalPoint> byTaskAndStep = new LinkedHashMap<>();
+    Map<String, PerplexityPoint> byDataAndStep = new LinkedHashMap<>();
     for (Path file : files) {
       String name = relative(file, relativeTo);
       JsonNode doc = readJson(file, fs);
@@ -77,8 +82,17 @@ final class EvalReports {
         byTaskAndStep.remove(key);
         byTaskAndStep.put(key, p);
       });
+      doc.path("perplexity").fields().forEachRemaining(d -> {
+        Double perplexity = doubleOrNull(d.getValue().get("perplexity"));
+        if (perplexity != null) {
+          String key = d.getKey() + "\u0000" + (step == null ? name : step.toString());
+          byDataAndStep.remove(key);
+          byDataAndStep.put(key, new PerplexityPoint(d.getKey(), step, name, longOrNull(d.getValue().get("tokens")),
+              perplexity, doubleOrNull(d.getValue().get("bits_per_byte"))));
+        }
+      });
     }
-    return List.copyOf(byTaskAndStep.values());
+    return new Points(List.copyOf(byTaskAndStep.values()), List.copyOf(byDataAndStep.values()));
   }
 
   private static JsonNode readJson(Path file, FileSystem fs) {

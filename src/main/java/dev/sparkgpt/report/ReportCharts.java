@@ -19,7 +19,9 @@ import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.XYSeries.XYSeriesRenderStyle;
 import org.knowm.xchart.internal.chartpart.Chart;
 import org.knowm.xchart.style.AxesChartStyler;
+import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.Styler.LegendPosition;
+import org.knowm.xchart.style.lines.SeriesLines;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
@@ -69,6 +71,7 @@ public final class ReportCharts {
     line("mfu.png", "Model FLOPs utilisation", "MFU", metrics.mfu(), ReportCharts::percent).ifPresent(charts::add);
     roundTimings().ifPresent(c -> charts.add(new NamedChart("round_timings.png", c.getTitle(), c)));
     evalAccuracy().ifPresent(c -> charts.add(new NamedChart("eval_accuracy.png", c.getTitle(), c)));
+    evalPerplexity().ifPresent(c -> charts.add(new NamedChart("eval_perplexity.png", c.getTitle(), c)));
     epochChart("Finetune loss per epoch", "loss", metrics.finetuneLoss(), LegendPosition.InsideNE)
         .ifPresent(c -> charts.add(new NamedChart("finetune_loss.png", c.getTitle(), c)));
     epochChart("Finetune accuracy per epoch", "accuracy", metrics.finetuneAccuracy(), LegendPosition.InsideSE)
@@ -164,6 +167,40 @@ public final class ReportCharts {
           : chart.addSeries(task.name(), task.x(), task.y(), stderr);
       styleLine(s, color++);
       s.setMarker(SeriesMarkers.CIRCLE);
+    }
+    useRoundTicks(chart);
+    return Optional.of(chart);
+  }
+
+  /**
+   * Perplexity (left axis, solid) and bits per byte (right axis, dashed) of each data source over checkpoint steps,
+   * one colour per source.
+   */
+  public Optional<XYChart> evalPerplexity() {
+    Map<String, Series> perplexity = metrics.evalPerplexity();
+    if (perplexity.isEmpty()) {
+      return Optional.empty();
+    }
+    Map<String, Series> bitsPerByte = metrics.evalBitsPerByte();
+    Map<String, String> labels = RunMetrics.dataLabels(perplexity.keySet());
+    XYChart chart = xyChart("Eval perplexity per checkpoint", "checkpoint step", "perplexity");
+    chart.setYAxisGroupTitle(1, "bits per byte");
+    chart.getStyler().setYAxisGroupPosition(1, Styler.YAxisPosition.Right);
+    chart.getStyler().setLegendPosition(LegendPosition.InsideNE);
+    int color = 0;
+    for (Series s : perplexity.values()) {
+      XYSeries line = chart.addSeries(labels.get(s.name()) + " perplexity", s.x(), s.y());
+      styleLine(line, color);
+      line.setMarker(SeriesMarkers.CIRCLE);
+      Series bits = bitsPerByte.get(s.name());
+      if (bits != null) {
+        XYSeries dashed = chart.addSeries(labels.get(s.name()) + " bits/byte", bits.x(), bits.y());
+        styleLine(dashed, color);
+        dashed.setYAxisGroup(1);
+        dashed.setMarker(SeriesMarkers.SQUARE);
+        dashed.setLineStyle(SeriesLines.DASH_DASH);
+      }
+      color++;
     }
     useRoundTicks(chart);
     return Optional.of(chart);

@@ -28,14 +28,16 @@ public final class RunMetrics {
   private final String dir;
   private final MetricsLines lines;
   private final List<EvalPoint> evals;
+  private final List<PerplexityPoint> perplexities;
   private final ConfusionMatrix confusion;
   private final List<String> warnings;
 
-  private RunMetrics(String dir, MetricsLines lines, List<EvalPoint> evals, ConfusionMatrix confusion,
+  private RunMetrics(String dir, MetricsLines lines, EvalReports.Points evals, ConfusionMatrix confusion,
       List<String> warnings) {
     this.dir = dir;
     this.lines = lines;
-    this.evals = evals;
+    this.evals = evals.tasks();
+    this.perplexities = evals.perplexity();
     this.confusion = confusion;
     this.warnings = List.copyOf(warnings);
   }
@@ -73,7 +75,7 @@ public final class RunMetrics {
         warnings.add(METRICS_FILE + ": " + lines.nonFinite() + " NaN or infinite values left out");
       }
       List<Path> evalFiles = EvalReports.find(root, fs);
-      List<EvalPoint> evals = EvalReports.read(evalFiles, dir, fs, warnings);
+      EvalReports.Points evals = EvalReports.read(evalFiles, dir, fs, warnings);
       Path confusionFile = new Path(root, ConfusionMatrix.FILE);
       ConfusionMatrix confusion = fs.exists(confusionFile) ? ConfusionMatrix.read(confusionFile, fs) : null;
       if (!fs.exists(metricsFile) && evalFiles.isEmpty() && confusion == null) {
@@ -95,7 +97,8 @@ public final class RunMetrics {
 
   /** Whether there is nothing to show: no step or epoch rows, no eval points, no confusion matrix. */
   public boolean isEmpty() {
-    return lines.steps().isEmpty() && lines.epochs().isEmpty() && evals.isEmpty() && confusion == null;
+    return lines.steps().isEmpty() && lines.epochs().isEmpty() && evals.isEmpty() && perplexities.isEmpty()
+        && confusion == null;
   }
 
   /** The run directory as given. */
@@ -120,6 +123,11 @@ public final class RunMetrics {
 
   public List<EvalPoint> evalPoints() {
     return evals;
+  }
+
+  /** Perplexity and bits per byte of every data source in the eval reports, in reading order. */
+  public List<PerplexityPoint> perplexityPoints() {
+    return perplexities;
   }
 
   public Optional<ConfusionMatrix> confusion() {
@@ -222,6 +230,47 @@ public final class RunMetrics {
     byTask.forEach((task, points) -> out.put(task, new Series(task,
         points.keySet().stream().mapToDouble(Long::doubleValue).toArray(),
         points.values().stream().mapToDouble(EvalPoint::acc).toArray())));
+    return out;
+  }
+
+  /** Perplexity per data source over checkpoint steps (reports with a step), sources in first-seen order. */
+  public Map<String, Series> evalPerplexity() {
+    return perplexitySeries(PerplexityPoint::perplexity);
+  }
+
+  /** Bits per byte per data source over checkpoint steps (reports with a step and the value). */
+  public Map<String, Series> evalBitsPerByte() {
+    return perplexitySeries(PerplexityPoint::bitsPerByte);
+  }
+
+  /**
+   * Short names of eval data sources for legends and the summary: the last path element (runs/x/shards → shards),
+   * or the whole path when two sources share that element.
+   */
+  public static Map<String, String> dataLabels(java.util.Collection<String> data) {
+    Map<String, Long> counts = new java.util.HashMap<>();
+    Map<String, String> last = new LinkedHashMap<>();
+    for (String d : data) {
+      String trimmed = d.replaceAll("/+$", "");
+      last.put(d, trimmed.substring(trimmed.lastIndexOf('/') + 1));
+      counts.merge(last.get(d), 1L, Long::sum);
+    }
+    Map<String, String> out = new LinkedHashMap<>();
+    last.forEach((d, name) -> out.put(d, counts.get(name) > 1 || name.isEmpty() ? d : name));
+    return out;
+  }
+
+  private Map<String, Series> perplexitySeries(java.util.function.Function<PerplexityPoint, Double> value) {
+    Map<String, TreeMap<Long, Double>> byData = new LinkedHashMap<>();
+    for (PerplexityPoint p : perplexities) {
+      if (p.step() != null && value.apply(p) != null) {
+        byData.computeIfAbsent(p.data(), d -> new TreeMap<>()).put(p.step(), value.apply(p));
+      }
+    }
+    Map<String, Series> out = new LinkedHashMap<>();
+    byData.forEach((data, points) -> out.put(data, new Series(data,
+        points.keySet().stream().mapToDouble(Long::doubleValue).toArray(),
+        points.values().stream().mapToDouble(Double::doubleValue).toArray())));
     return out;
   }
 

@@ -2,11 +2,13 @@ package dev.sparkgpt.report;
 
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.function.Function;
 
 /**
  * The headline numbers of a run, as labelled, formatted rows: the console and report.html print these same rows,
@@ -42,6 +44,7 @@ public record Summary(List<Row> rows) {
     addTraining(m.steps(), rows);
     addFinetune(m.epochs(), !m.steps().has("train_loss") && !m.steps().has("val_loss"), rows);
     addEval(m.evalPoints(), rows);
+    addPerplexity(m.perplexityPoints(), rows);
     m.confusion().ifPresent(c -> rows.add(new Row("confusion accuracy", String.format(Locale.ROOT,
         "%.4f (%,d of %,d)", c.total() == 0 ? 0.0 : (double) c.correct() / c.total(), c.correct(), c.total()))));
     MetricsLines lines = m.lines();
@@ -114,17 +117,34 @@ public record Summary(List<Row> rows) {
 
   /** Per task, the accuracy of the latest checkpoint (a report without a step counts as earliest). */
   private static void addEval(List<EvalPoint> points, List<Row> rows) {
-    Map<String, EvalPoint> latest = new java.util.LinkedHashMap<>();
-    Comparator<EvalPoint> byStep = Comparator.comparing(EvalPoint::step,
-        Comparator.nullsFirst(Comparator.naturalOrder()));
-    for (EvalPoint p : points) {
-      if (p.acc() != null) {
-        latest.merge(p.task(), p, (a, b) -> byStep.compare(b, a) >= 0 ? b : a);
-      }
+    latest(points.stream().filter(p -> p.acc() != null).toList(), EvalPoint::task, EvalPoint::step)
+        .forEach((task, p) -> rows.add(new Row("eval acc " + task, String.format(Locale.ROOT, "%.4f", p.acc())
+            + where(p.step(), p.file()) + (p.n() == null ? "" : String.format(Locale.ROOT, ", n=%,d", p.n())))));
+  }
+
+  /** Per data source, the perplexity and bits per byte of the latest checkpoint. */
+  private static void addPerplexity(List<PerplexityPoint> points, List<Row> rows) {
+    Map<String, PerplexityPoint> latest = latest(points, PerplexityPoint::data, PerplexityPoint::step);
+    Map<String, String> labels = RunMetrics.dataLabels(latest.keySet());
+    latest.forEach((data, p) -> rows.add(new Row("eval perplexity " + labels.get(data),
+        String.format(Locale.ROOT, "%.3f", p.perplexity())
+            + (p.bitsPerByte() == null ? "" : String.format(Locale.ROOT, ", %.4f bits/byte", p.bitsPerByte()))
+            + where(p.step(), p.file())
+            + (p.tokens() == null ? "" : String.format(Locale.ROOT, ", %,d tokens", p.tokens())))));
+  }
+
+  /** Per key, the point of the latest step (a point without a step counts as earliest), keys in first-seen order. */
+  private static <T> Map<String, T> latest(List<T> points, Function<T, String> key, Function<T, Long> step) {
+    Map<String, T> latest = new LinkedHashMap<>();
+    Comparator<T> byStep = Comparator.comparing(step, Comparator.nullsFirst(Comparator.naturalOrder()));
+    for (T p : points) {
+      latest.merge(key.apply(p), p, (a, b) -> byStep.compare(b, a) >= 0 ? b : a);
     }
-    latest.forEach((task, p) -> rows.add(new Row("eval acc " + task, String.format(Locale.ROOT, "%.4f", p.acc())
-        + (p.step() == null ? " (" + p.file() + ")" : " (step " + p.step() + ")")
-        + (p.n() == null ? "" : String.format(Locale.ROOT, ", n=%,d", p.n())))));
+    return latest;
+  }
+
+  private static String where(Long step, String file) {
+    return step == null ? " (" + file + ")" : " (step " + step + ")";
   }
 
   private static String at(Map<String, Double> row, String key, String index) {

@@ -7,12 +7,15 @@ import dev.sparkgpt.data.TrainingWindows;
 import dev.sparkgpt.io.CheckpointException;
 import dev.sparkgpt.io.CheckpointStore;
 import dev.sparkgpt.io.JsonFiles;
+import dev.sparkgpt.jobs.Progress;
 import dev.sparkgpt.tokenizer.Tokenizer;
 import java.io.PrintStream;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 
@@ -86,7 +89,12 @@ public final class TrainingLoop {
     double lastLoss = Double.NaN;
     Double lastVal = null;
     String stop = null;
-    try (MetricsLog metrics = MetricsLog.open(config.outDir(), resumed.isPresent() ? step : -1, conf)) {
+    long tokensAtStart = tokensSeen;
+    AtomicLong stepNow = new AtomicLong(step);
+    AtomicReference<String> status = new AtomicReference<>("");
+    try (MetricsLog metrics = MetricsLog.open(config.outDir(), resumed.isPresent() ? step : -1, conf);
+        Progress bar = Progress.start(new Progress.Spec("pretrain", () -> totalSteps, "steps", 1, stepNow::get,
+            status::get, true))) {
       while (stop == null) {
         long before = step;
         long total = totalSteps;
@@ -105,6 +113,8 @@ public final class TrainingLoop {
         lastLoss = r.loss();
         double lr = learningRate(step - 1, totalSteps);
         double elapsed = (System.nanoTime() - startNanos) / 1e9;
+        stepNow.set(step);
+        status.set(String.format(" loss %.3f, %s tok/s", r.loss(), rate((tokensSeen - tokensAtStart) / elapsed)));
         stop = stopReason(step, tokensSeen, elapsed);
         boolean evalNow = stop != null || crossed(before, step, config.eval().interval());
         boolean logNow = evalNow || crossed(before, step, t.logInterval());
@@ -245,8 +255,7 @@ public final class TrainingLoop {
     if (evalNow && val != null) {
       sb.append(String.format(" | val %.4f", val));
     }
-    sb.append(String.format(" | lr %.2e | norm %.3f | %s tok/s | mfu %.1f%%", lr, r.gradNorm(),
-        tokPerSec >= 1000 ? String.format("%.1fk", tokPerSec / 1000) : String.format("%.0f", tokPerSec),
+    sb.append(String.format(" | lr %.2e | norm %.3f | %s tok/s | mfu %.1f%%", lr, r.gradNorm(), rate(tokPerSec),
         100 * (double) line.get("mfu")));
     if (totalSteps > 0) {
       double eta = elapsed / step * (totalSteps - step);
@@ -254,6 +263,11 @@ public final class TrainingLoop {
           : eta >= 60 ? String.format("%.0fm", eta / 60) : String.format("%.0fs", eta)));
     }
     return sb.toString();
+  }
+
+  /** Tokens per second as 950 or 12.3k. */
+  private static String rate(double tokPerSec) {
+    return tokPerSec >= 1000 ? String.format("%.1fk", tokPerSec / 1000) : String.format("%.0f", tokPerSec);
   }
 
   private TrainingDivergedException diverged(CheckpointStore store, long step, TrainingEngine.Advance r) {

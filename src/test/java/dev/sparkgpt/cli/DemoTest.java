@@ -2,23 +2,43 @@ package dev.sparkgpt.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sparkgpt.PythonProcess;
 import dev.sparkgpt.SparkTestBase;
 import dev.sparkgpt.data.Manifest;
 import dev.sparkgpt.io.CheckpointStore;
 import dev.sparkgpt.io.JsonFiles;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The quick demo end to end: every stage's output exists, is complete and agrees with the others. */
+/**
+ * The quick demo end to end: every stage's output exists, is complete and agrees with the others; the samples are
+ * written and printed; the printed paths exist; notebooks/metrics.ipynb runs on the run (when pandas is here).
+ */
 class DemoTest extends SparkTestBase {
+  @TempDir
+  static Path dir;
+  private static dev.sparkgpt.jobs.PipelineJob.Outputs out;
+  private static String console;
+
+  @BeforeAll
+  static void runQuickDemo() {
+    ByteArrayOutputStream printed = new ByteArrayOutputStream();
+    out = DemoCommand.run(spark, dir, true, 0, new PrintStream(printed, true, StandardCharsets.UTF_8));
+    console = printed.toString(StandardCharsets.UTF_8);
+  }
+
   @Test
-  void quickDemoProducesConsistentOutputs(@TempDir Path dir) throws Exception {
-    dev.sparkgpt.jobs.PipelineJob.Outputs out = DemoCommand.run(spark, dir, true, 0);
+  void quickDemoProducesConsistentOutputs() throws Exception {
 
     Manifest m = out.shards();
     assertTrue(Files.exists(dir.resolve("shards/_SUCCESS")));
@@ -53,5 +73,57 @@ class DemoTest extends SparkTestBase {
     assertEquals(out.report().tasks().keySet(), java.util.Set.of("copa"));
     String html = Files.readString(dir.resolve("pretrain/report/report.html"));
     assertTrue(html.contains("loss.png") && Files.size(dir.resolve("pretrain/report/loss.png")) > 1000, html);
+    assertTrue(html.contains("eval_perplexity.png") && html.contains("eval perplexity shards"), html);
+  }
+
+  @Test
+  void samplesOfTheFinalCheckpointAreWrittenAndPrinted() throws Exception {
+    String samples = Files.readString(dir.resolve("samples.txt"), StandardCharsets.UTF_8);
+    // one block per prompt: "--- PROMPT (N tokens, REASON)", then the prompt and its continuation
+    String[] blocks = samples.split("(?m)^(?=--- )");
+    assertEquals(DemoCommand.SAMPLE_PROMPTS.size(), blocks.length, samples);
+    for (int i = 0; i < blocks.length; i++) {
+      String prompt = DemoCommand.SAMPLE_PROMPTS.get(i);
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("--- " + java.util.regex.Pattern.quote(prompt)
+          + " \\((\\d+) tokens, (max_new_tokens|eot)\\)\n" + java.util.regex.Pattern.quote(prompt)
+          + "(.*)\n", java.util.regex.Pattern.DOTALL).matcher(blocks[i]);
+      assertTrue(m.matches(), blocks[i]);
+      int tokens = Integer.parseInt(m.group(1));
+      assertTrue(tokens == 20 || m.group(2).equals("eot") && tokens < 20, blocks[i]);
+      assertTrue(tokens == 0 || !m.group(3).isEmpty(), "the prompt was continued (a 30-step model may continue "
+          + "with newlines): " + blocks[i]);
+    }
+    assertTrue(console.contains(samples), "the samples are printed: " + console);
+  }
+
+  /** Every line after "Where everything went:" names a path that exists (the "try" line: its --checkpoint). */
+  @Test
+  void whereEverythingWentNamesExistingPaths() {
+    List<String> where = console.lines().dropWhile(l -> !l.contains("Where everything went:")).skip(1).toList();
+    assertEquals(List.of("shards", "model", "samples", "eval", "report", "try"),
+        where.stream().map(l -> l.trim().split("\\s+")[0]).toList(), console);
+    for (String line : where) {
+      String[] words = line.trim().split("\\s+");
+      String path = words[0].equals("try") ? words[List.of(words).indexOf("--checkpoint") + 1] : words[1];
+      assertTrue(Files.exists(Path.of(path)), line);
+    }
+  }
+
+  /** notebooks/metrics.ipynb's cells against the demo's run, when Python has pandas and matplotlib. */
+  @Test
+  void metricsNotebookRunsOnTheDemoRun() throws Exception {
+    Path run = dir.resolve("pretrain");
+    Path scratch = dir.resolve("notebook");
+    Files.createDirectories(scratch);
+    assumeTrue(PythonProcess.imports("pandas, matplotlib", scratch),
+        "no pandas/matplotlib for " + PythonProcess.python() + ": the notebook part is skipped");
+    PythonProcess.Result r = PythonProcess.run(List.of(PythonProcess.python(), "notebooks/run_notebook_cells.py",
+        "notebooks/metrics.ipynb", "--run-dir", run.toString(), "--plot-dir", scratch.toString()), scratch,
+        java.util.Map.of());
+    assertEquals(0, r.exitCode(), r.output());
+    long steps = Files.readAllLines(run.resolve("metrics.jsonl")).size(); // one line per step (checked above)
+    assertTrue(r.output().contains(run + ": " + steps + " steps") && r.output().contains("metrics.ipynb: 5 code "
+        + "cells ran"), r.output());
+    assertTrue(Files.size(scratch.resolve("loss.png")) > 1000);
   }
 }

@@ -38,11 +38,21 @@ class RequestRunnerTest extends SparkTestBase {
       requests.add(new Request(context, continuation)); // up to 12 tokens: some are cut to the context of 6
     }
     TestModels.Hashed model = new TestModels.Hashed(50, 6);
-    Score[] local = new LocalRunner(model, 4).score(requests);
-    Score[] distributed = new SparkRunner(JavaSparkContext.fromSparkContext(spark.sparkContext()),
-        ModelFactory.of(model), 4, 3).score(requests);
+    LocalRunner localRunner = new LocalRunner(model, 4);
+    Score[] local = localRunner.score(requests);
+    SparkRunner sparkRunner = new SparkRunner(JavaSparkContext.fromSparkContext(spark.sparkContext()),
+        ModelFactory.of(model), 4, 3);
+    Score[] distributed = sparkRunner.score(requests);
     assertArrayEquals(local, distributed);
     Score[] oneByOne = new LocalRunner(model, 1).score(requests);
     assertArrayEquals(local, oneByOne, "batch composition does not change a score");
+
+    // what eval's progress bars read: requests asked for and scored, over every call
+    assertEquals(new RequestRunner.Tally(41, 41), localRunner.tally());
+    assertEquals(new RequestRunner.Tally(41, 41), sparkRunner.tally());
+    sparkRunner.score(requests.subList(0, 10));
+    localRunner.score(requests.subList(0, 10));
+    assertEquals(new RequestRunner.Tally(51, 51), sparkRunner.tally());
+    assertEquals(new RequestRunner.Tally(51, 51), localRunner.tally());
   }
 }

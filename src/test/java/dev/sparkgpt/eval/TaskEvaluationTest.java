@@ -51,6 +51,11 @@ class TaskEvaluationTest {
       seen.addAll(requests);
       return inner.score(requests);
     }
+
+    @Override
+    public Tally tally() {
+      return inner.tally();
+    }
   }
 
   @Test

@@ -10,6 +10,8 @@ import dev.sparkgpt.SparkGptException;
 import dev.sparkgpt.SparkTestBase;
 import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.TokenizeConfig;
+import dev.sparkgpt.io.CheckpointException;
+import dev.sparkgpt.io.CheckpointStore;
 import dev.sparkgpt.io.OutputDir;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -28,9 +30,14 @@ import org.apache.hadoop.fs.RawLocalFileSystem;
 import org.apache.hadoop.fs.permission.FsPermission;
 import org.apache.hadoop.util.Progressable;
 import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A read-only output directory and a full disk: one clear error, and nothing left that looks complete. */
+/**
+ * A read-only output directory and a full disk (shards, checkpoints): one clear error, and nothing left that looks
+ * complete.
+ */
 class OutputFailureTest extends SparkTestBase {
   /** The local file system under the scheme full:, where every file stops taking bytes after the first 64. */
   public static final class FullFileSystem extends RawLocalFileSystem {
@@ -97,6 +104,34 @@ class OutputFailureTest extends SparkTestBase {
     assertEquals(List.of(), successMarkers(dir));
     try (Stream<Path> left = Files.list(dir)) {
       assertEquals(List.of(), left.toList(), "the staging directory is gone too");
+    }
+  }
+
+  @Test
+  void aCheckpointOnAFullDiskFailsByNameAndResumeStillFindsThePreviousOne(@TempDir Path dir) throws IOException {
+    Configuration conf = new Configuration();
+    conf.set("fs.full.impl", FullFileSystem.class.getName());
+    conf.setBoolean("fs.full.impl.disable.cache", true);
+    Map<String, INDArray> weights = Map.of("wte.weight", Nd4j.createFromArray(new float[][] {{1, 2}, {3, 4}}));
+    Map<String, INDArray> moments = Map.of("wte.weight.m", Nd4j.createFromArray(new float[][] {{0, 1}, {1, 0}}));
+    new CheckpointStore(dir.toString(), conf, 3).save(1, weights, moments, Map.of("tokens_seen", 64));
+
+    CheckpointException e = assertThrows(CheckpointException.class, () -> new CheckpointStore("full://" + dir,
+        conf, 3).save(2, weights, moments, Map.of("tokens_seen", 128)));
+    assertTrue(e.getMessage().contains(CheckpointStore.dirName(2) + ": cannot write checkpoint")
+        && e.getMessage().contains("/" + CheckpointStore.WEIGHTS) && e.getMessage().contains("No space left on device")
+        && e.getMessage().contains("Fix: check free space"), e.getMessage());
+
+    CheckpointStore store = new CheckpointStore(dir.toString(), conf, 3);
+    assertEquals(List.of(1L), store.steps(), "no half checkpoint of step 2");
+    CheckpointStore.Loaded resumed = store.loadLatest().orElseThrow();
+    assertEquals(1, resumed.step());
+    assertEquals(64, resumed.state().get("tokens_seen").asInt());
+    assertEquals(weights.get("wte.weight"), resumed.weights().get("wte.weight"));
+    try (Stream<Path> left = Files.list(dir)) {
+      assertEquals(List.of(CheckpointStore.LATEST, CheckpointStore.dirName(1)),
+          left.map(p -> p.getFileName().toString()).filter(n -> !n.endsWith(".crc")).sorted().toList(),
+          "the staging directory is gone (Hadoop's .crc checksums aside)");
     }
   }
 

@@ -145,4 +145,68 @@ class PipelineJobTest extends SparkTestBase {
     ConfigException e = assertThrows(ConfigException.class, () -> PipelineJob.resolve(bad));
     assertTrue(e.getMessage().contains("limitt") && e.getMessage().contains("limit"), e.getMessage());
   }
+  /** {@code sparkgpt pipeline ... --dry-run} with its stdout; returns {exit code, stdout, stderr}. */
+  private static String[] dryRun(Path outDir) {
+    java.io.StringWriter err = new java.io.StringWriter();
+    picocli.CommandLine cli = Jobs.commandLine(new PipelineJob());
+    cli.setErr(new java.io.PrintWriter(err, true));
+    PrintStream old = System.out;
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+    try {
+      int code = cli.execute("--config", "conf/pipeline/verdict.yaml", "--out-dir", outDir.toString(), "--dry-run");
+      return new String[] {String.valueOf(code), out.toString(StandardCharsets.UTF_8), err.toString()};
+    } finally {
+      System.setOut(old);
+    }
+  }
+
+  private static List<String> stageLines(String stdout) {
+    return stdout.lines().filter(l -> l.matches("(tokenize|pretrain|finetune|eval|report) +.*")).toList();
+  }
+
+  private static List<Path> files(Path dir) throws Exception {
+    try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
+      return all.sorted().toList();
+    }
+  }
+
+  @Test
+  void dryRunListsWhatWouldRunAndWhatWouldBeSkippedAndWritesNothing(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("p");
+    String[] r = dryRun(out);
+    assertEquals("0", r[0], r[2]);
+    assertEquals(List.of(
+        "tokenize  would run (" + out + "/shards/_SUCCESS)",
+        "pretrain  would run (" + out + "/pretrain/_SUCCESS)",
+        "eval      would run (" + out + "/pretrain/eval/report.json)",
+        "report    would run (" + out + "/pretrain/report/report.html)"), stageLines(r[1]));
+    assertTrue(r[1].contains("dry run: every stage's config valid, 1 input files, 2 task files read; nothing "
+        + "written"), r[1]);
+    assertFalse(Files.exists(out), "a dry run creates nothing");
+
+    // tokenize finished, and an eval report from an earlier model: pretrain must run, so eval runs again too
+    Files.createDirectories(out.resolve("shards"));
+    Files.createFile(out.resolve("shards/_SUCCESS"));
+    Files.createDirectories(out.resolve("pretrain/eval"));
+    Files.writeString(out.resolve("pretrain/eval/report.json"), "{}");
+    List<Path> before = files(dir);
+    assertEquals(List.of(
+        "tokenize  complete, would be skipped (" + out + "/shards/_SUCCESS)",
+        "pretrain  would run (" + out + "/pretrain/_SUCCESS)",
+        "eval      would run (" + out + "/pretrain/eval/report.json)",
+        "report    would run (" + out + "/pretrain/report/report.html)"), stageLines(dryRun(out)[1]));
+
+    // every stage finished: nothing would run
+    Files.createFile(out.resolve("pretrain/_SUCCESS"));
+    Files.createDirectories(out.resolve("pretrain/report"));
+    Files.writeString(out.resolve("pretrain/report/report.html"), "<html></html>");
+    assertTrue(stageLines(dryRun(out)[1]).stream().allMatch(l -> l.contains(" complete, would be skipped (")));
+    assertEquals(4, stageLines(dryRun(out)[1]).size());
+    before = new java.util.ArrayList<>(before);
+    before.addAll(List.of(out.resolve("pretrain/_SUCCESS"), out.resolve("pretrain/report"),
+        out.resolve("pretrain/report/report.html")));
+    before.sort(null);
+    assertEquals(before, files(dir), "the dry runs wrote nothing");
+  }
 }

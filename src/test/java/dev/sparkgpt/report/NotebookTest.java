@@ -6,15 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sparkgpt.PythonProcess;
 import dev.sparkgpt.io.JsonFiles;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,17 +52,17 @@ class NotebookTest {
 
   @Test
   void runnerExecutesTheCellsOnARunDirectory(@TempDir Path tmp) throws Exception {
-    String python = System.getenv().getOrDefault("PYTHON", "python3");
-    assumeTrue(run(List.of(python, "-c", "import pandas, matplotlib"), tmp).exitCode == 0,
+    String python = PythonProcess.python();
+    assumeTrue(run(List.of(python, "-c", "import pandas, matplotlib"), tmp).exitCode() == 0,
         python + " cannot import pandas and matplotlib (apt-get install python3-pandas python3-matplotlib)");
     Path runDir = RunFixtures.fullRun(tmp);
     Path plots = tmp.resolve("plots");
-    Result r = run(List.of(python, RUNNER.toString(), NOTEBOOK.toString(), "--run-dir", runDir.toString(),
+    PythonProcess.Result r = run(List.of(python, RUNNER.toString(), NOTEBOOK.toString(), "--run-dir", runDir.toString(),
         "--plot-dir", plots.toString()), tmp);
-    assertEquals(0, r.exitCode, r.output);
-    assertTrue(r.output.contains(runDir + ": 4 steps"), r.output);
-    assertTrue(r.output.contains("2.345"), "best val loss, as in the report: " + r.output);
-    assertTrue(r.output.contains("metrics.ipynb: 5 code cells ran"), r.output);
+    assertEquals(0, r.exitCode(), r.output());
+    assertTrue(r.output().contains(runDir + ": 4 steps"), r.output());
+    assertTrue(r.output().contains("2.345"), "best val loss, as in the report: " + r.output());
+    assertTrue(r.output().contains("metrics.ipynb: 5 code cells ran"), r.output());
     for (String png : List.of("loss.png", "lr_throughput.png")) {
       BufferedImage image = ImageIO.read(plots.resolve(png).toFile());
       assertNotNull(image, png);
@@ -73,8 +72,8 @@ class NotebookTest {
 
   @Test
   void runnerNamesTheFailingCell(@TempDir Path tmp) throws Exception {
-    String python = System.getenv().getOrDefault("PYTHON", "python3");
-    assumeTrue(run(List.of(python, "-c", "import json"), tmp).exitCode == 0, "no " + python);
+    String python = PythonProcess.python();
+    assumeTrue(run(List.of(python, "-c", "import json"), tmp).exitCode() == 0, "no " + python);
     Path nb = tmp.resolve("broken.ipynb");
     Files.writeString(nb, """
         {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
@@ -84,10 +83,10 @@ class NotebookTest {
           {"cell_type": "code", "id": "c", "metadata": {}, "outputs": [], "execution_count": null,
            "source": ["assert x == 2, 'x is ' + str(x)\\n"]}]}
         """);
-    Result r = run(List.of(python, RUNNER.toString(), nb.toString(), "--run-dir", tmp.toString()), tmp);
-    assertEquals(1, r.exitCode, r.output);
-    assertTrue(r.output.contains("AssertionError: x is 1"), "the magic line was skipped, cell 1 ran: " + r.output);
-    assertTrue(r.output.contains("error: " + nb + ": code cell 2 of 2 failed"), r.output);
+    PythonProcess.Result r = run(List.of(python, RUNNER.toString(), nb.toString(), "--run-dir", tmp.toString()), tmp);
+    assertEquals(1, r.exitCode(), r.output());
+    assertTrue(r.output().contains("AssertionError: x is 1"), "the magic line was skipped, cell 1 ran: " + r.output());
+    assertTrue(r.output().contains("error: " + nb + ": code cell 2 of 2 failed"), r.output());
   }
 
   @Test
@@ -103,8 +102,8 @@ class NotebookTest {
 
   @Test
   void shardsAndEvalNotebooksRunOnFixtures(@TempDir Path tmp) throws Exception {
-    String python = System.getenv().getOrDefault("PYTHON", "python3");
-    assumeTrue(run(List.of(python, "-c", "import pandas, matplotlib"), tmp).exitCode == 0, "no pandas/matplotlib");
+    String python = PythonProcess.python();
+    assumeTrue(run(List.of(python, "-c", "import pandas, matplotlib"), tmp).exitCode() == 0, "no pandas/matplotlib");
     Path shards = Files.createDirectories(tmp.resolve("run/shards"));
     Files.writeString(shards.resolve("manifest.json"), """
         {"format": "sparkgpt-tokens", "format_version": 1, "created_by": "test", "seq_len": 4, "row_tokens": 5,
@@ -116,12 +115,12 @@ class NotebookTest {
                       {"path": "val/part-00000.parquet", "rows": 2, "bytes": 400}]}}}
         """);
     Path plots = tmp.resolve("plots");
-    Result r = run(List.of(python, RUNNER.toString(), "notebooks/shards.ipynb", "--run-dir", tmp.resolve("run")
+    PythonProcess.Result r = run(List.of(python, RUNNER.toString(), "notebooks/shards.ipynb", "--run-dir", tmp.resolve("run")
         .toString(), "--plot-dir", plots.toString()), tmp);
-    assertEquals(0, r.exitCode, r.output);
-    String squeezed = r.output.replaceAll("[ \\t]+", " ");
-    assertTrue(squeezed.contains("train 2 10 50") && r.output.contains("train: 40 tokens in 10 rows")
-        && r.output.contains("shards.ipynb: 3 shards"), r.output);
+    assertEquals(0, r.exitCode(), r.output());
+    String squeezed = r.output().replaceAll("[ \\t]+", " ");
+    assertTrue(squeezed.contains("train 2 10 50") && r.output().contains("train: 40 tokens in 10 rows")
+        && r.output().contains("shards.ipynb: 3 shards"), r.output());
     assertTrue(Files.size(plots.resolve("shards.png")) > 1000);
 
     for (String[] run : new String[][] {{"a", "0.25", "31.5"}, {"b", "0.75", "12.25"}}) {
@@ -133,15 +132,15 @@ class NotebookTest {
     r = run(List.of(python, RUNNER.toString(), "notebooks/eval_compare.ipynb", "--run-dir",
         tmp.resolve("runs/a").toString(), "--run-dir", tmp.resolve("runs/b").toString(), "--plot-dir",
         plots.toString()), tmp);
-    assertEquals(0, r.exitCode, r.output);
-    assertTrue(r.output.contains("2 eval reports") && r.output.contains("0.75") && r.output.contains("12.25")
-        && r.output.contains("eval_compare.ipynb: 2 task results, 2 perplexities"), r.output);
+    assertEquals(0, r.exitCode(), r.output());
+    assertTrue(r.output().contains("2 eval reports") && r.output().contains("0.75") && r.output().contains("12.25")
+        && r.output().contains("eval_compare.ipynb: 2 task results, 2 perplexities"), r.output());
   }
 
   @Test
   void serveNotebookPostsCompletionsAndSkipsWithoutAServer(@TempDir Path tmp) throws Exception {
-    String python = System.getenv().getOrDefault("PYTHON", "python3");
-    assumeTrue(run(List.of(python, "-c", "import json"), tmp).exitCode == 0, "no " + python);
+    String python = PythonProcess.python();
+    assumeTrue(run(List.of(python, "-c", "import json"), tmp).exitCode() == 0, "no " + python);
     List<String> bodies = new java.util.concurrent.CopyOnWriteArrayList<>();
     com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
         new java.net.InetSocketAddress("127.0.0.1", 0), 0);
@@ -156,44 +155,25 @@ class NotebookTest {
     server.start();
     try {
       String url = "http://127.0.0.1:" + server.getAddress().getPort();
-      Result r = run(List.of(python, RUNNER.toString(), "notebooks/serve.ipynb", "--run-dir", tmp.toString()), tmp,
-          java.util.Map.of("SERVE_URL", url));
-      assertEquals(0, r.exitCode, r.output);
-      assertTrue(r.output.contains("'ROMEO:' -> ' and more'") && r.output.contains("serve.ipynb: 2 completions"),
-          r.output);
+      PythonProcess.Result r = PythonProcess.run(List.of(python, RUNNER.toString(), "notebooks/serve.ipynb",
+          "--run-dir", tmp.toString()), tmp, java.util.Map.of("SERVE_URL", url));
+      assertEquals(0, r.exitCode(), r.output());
+      assertTrue(r.output().contains("'ROMEO:' -> ' and more'") && r.output().contains("serve.ipynb: 2 completions"),
+          r.output());
       JsonNode first = JsonFiles.MAPPER.readTree(bodies.get(0));
       assertEquals("Every effort moves you", first.get("prompt").asText());
       assertEquals(30, first.get("max_tokens").asInt());
     } finally {
       server.stop(0);
     }
-    Result none = run(List.of(python, RUNNER.toString(), "notebooks/serve.ipynb", "--run-dir", tmp.toString()), tmp,
-        java.util.Map.of("SERVE_URL", "http://127.0.0.1:9"));
-    assertEquals(0, none.exitCode, none.output);
-    assertTrue(none.output.contains("no server at") && none.output.contains("serve.ipynb: 0 completions"),
-        none.output);
+    PythonProcess.Result none = PythonProcess.run(List.of(python, RUNNER.toString(), "notebooks/serve.ipynb",
+        "--run-dir", tmp.toString()), tmp, java.util.Map.of("SERVE_URL", "http://127.0.0.1:9"));
+    assertEquals(0, none.exitCode(), none.output());
+    assertTrue(none.output().contains("no server at") && none.output().contains("serve.ipynb: 0 completions"),
+        none.output());
   }
 
-  private record Result(int exitCode, String output) {}
-
-  private static Result run(List<String> command, Path dir) throws InterruptedException {
-    return run(command, dir, java.util.Map.of());
-  }
-
-  private static Result run(List<String> command, Path dir, java.util.Map<String, String> env)
-      throws InterruptedException {
-    try {
-      ProcessBuilder pb = new ProcessBuilder(new ArrayList<>(command)).directory(Path.of("").toAbsolutePath().toFile())
-          .redirectErrorStream(true).redirectOutput(dir.resolve("python.log").toFile());
-      pb.environment().putAll(env);
-      Process p = pb.start();
-      if (!p.waitFor(180, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        return new Result(-1, "timed out");
-      }
-      return new Result(p.exitValue(), Files.readString(dir.resolve("python.log"), StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      return new Result(-1, e.getMessage()); // no such interpreter
-    }
+  private static PythonProcess.Result run(List<String> command, Path dir) throws InterruptedException {
+    return PythonProcess.run(command, dir, java.util.Map.of());
   }
 }

@@ -19,8 +19,25 @@ class ReportChartsTest {
     List<String> files = new ReportCharts(RunMetrics.load(RunFixtures.fullRun(tmp)), false).all().stream()
         .map(ReportCharts.NamedChart::fileName).toList();
     assertEquals(List.of("loss.png", "lr.png", "grad_norm.png", "tokens_per_sec.png", "mfu.png",
-        "round_timings.png", "eval_accuracy.png", "finetune_loss.png", "finetune_accuracy.png", "confusion.png"),
-        files);
+        "round_timings.png", "eval_accuracy.png", "eval_perplexity.png", "finetune_loss.png",
+        "finetune_accuracy.png", "confusion.png"), files);
+  }
+
+  @Test
+  void evalPerplexityChartHasPerplexityLeftAndBitsPerByteRight(@TempDir Path tmp) throws IOException {
+    XYChart chart = new ReportCharts(RunMetrics.load(RunFixtures.fullRun(tmp)), false).evalPerplexity()
+        .orElseThrow();
+    assertEquals(List.of("shards perplexity", "shards bits/byte", "extra.txt perplexity"),
+        List.copyOf(chart.getSeriesMap().keySet()));
+    XYSeries perplexity = chart.getSeriesMap().get("shards perplexity");
+    assertArrayEquals(new double[] {200, 300, 400}, perplexity.getXData());
+    assertArrayEquals(new double[] {40.5, 35.0, 30.25}, perplexity.getYData());
+    assertEquals(0, perplexity.getYAxisGroup());
+    XYSeries bits = chart.getSeriesMap().get("shards bits/byte");
+    assertArrayEquals(new double[] {1.625, 1.55, 1.5}, bits.getYData());
+    assertEquals(1, bits.getYAxisGroup());
+    assertEquals("bits per byte", chart.getYAxisGroupTitle(1));
+    assertArrayEquals(new double[] {55.0}, chart.getSeriesMap().get("extra.txt perplexity").getYData());
   }
 
   @Test

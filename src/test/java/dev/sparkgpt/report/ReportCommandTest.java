@@ -28,7 +28,8 @@ import picocli.CommandLine;
 class ReportCommandTest {
   private static final byte[] PNG_MAGIC = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   private static final List<String> ALL_CHARTS = List.of("loss.png", "lr.png", "grad_norm.png",
-      "tokens_per_sec.png", "mfu.png", "round_timings.png", "eval_accuracy.png", "finetune_loss.png",
+      "tokens_per_sec.png", "mfu.png", "round_timings.png", "eval_accuracy.png", "eval_perplexity.png",
+      "finetune_loss.png",
       "finetune_accuracy.png", "confusion.png");
 
   /** Runs {@code sparkgpt report ARGS} with SparkGPT's error handling; returns {exit code, stdout, stderr}. */
@@ -92,8 +93,8 @@ class ReportCommandTest {
     Summary summary = Summary.of(RunMetrics.load(runDir));
     String html = Files.readString(runDir.resolve("report/report.html"));
     assertTrue(r[1].startsWith("report: " + runDir + " -> " + runDir.resolve("report/report.html")
-        + " (10 charts)\n"), r[1]);
-    assertTrue(r[1].contains("  best val loss       2.3450 (step 200)\n"), r[1]);
+        + " (11 charts)\n"), r[1]);
+    assertTrue(r[1].contains("  best val loss" + " ".repeat(14) + "2.3450 (step 200)\n"), r[1]);
     for (Summary.Row row : summary.rows()) {
       assertTrue(r[1].contains(row.label() + " ") && r[1].contains(" " + row.value() + "\n"), row.toString());
       assertTrue(html.contains("<tr><th>" + row.label() + "</th><td>" + ReportPage.escape(row.value())

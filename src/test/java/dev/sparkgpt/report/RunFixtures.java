@@ -33,7 +33,10 @@ final class RunFixtures {
 
   private RunFixtures() {}
 
-  /** A run directory with every input: metrics.jsonl, two eval/*.json, report.json and confusion.json. */
+  /**
+   * A run directory with every input: metrics.jsonl, two eval/*.json, report.json (accuracies and perplexities at
+   * steps 200, 400 and 300) and confusion.json.
+   */
   static Path fullRun(Path parent) throws IOException {
     Path dir = Files.createDirectories(parent.resolve("run"));
     writeLines(dir.resolve("metrics.jsonl"), METRICS);
@@ -41,17 +44,21 @@ final class RunFixtures {
     Files.writeString(dir.resolve("eval/step-000200.json"), """
         {"tasks": {"hellaswag": {"n": 100, "acc": 0.25, "acc_norm": 0.27, "acc_stderr": 0.0435},
                    "arc_easy": {"n": 50, "acc": 0.4, "acc_stderr": 0.07}},
+         "perplexity": {"runs/x/shards": {"tokens": 4096, "perplexity": 40.5, "bits_per_byte": 1.625}},
          "checkpoint": {"path": "runs/x", "id": "step-000200", "step": 200}}
         """);
     Files.writeString(dir.resolve("eval/step-000400.json"), """
         {"tasks": {"hellaswag": {"n": 100, "acc": 0.3125, "acc_stderr": 0.0466},
                    "arc_easy": {"n": 50, "acc": 0.46, "acc_stderr": 0.0712}},
+         "perplexity": {"runs/x/shards": {"tokens": 4096, "perplexity": 30.25, "bits_per_byte": 1.5},
+                        "data/extra.txt": {"tokens": 100, "perplexity": 55.0}},
          "checkpoint": {"path": "runs/x", "id": "step-000400"}}
         """);
     Files.writeString(dir.resolve("eval/notes.txt"), "not a report: ignored, it is not .json");
     Files.writeString(dir.resolve("report.json"), """
         {"tasks": {"hellaswag": {"n": 100, "acc": 0.33, "acc_stderr": 0.047}}, "checkpoint": {"step": 300},
-         "perplexity": {}, "created_at": "2024-05-01T12:00:00Z"}
+         "perplexity": {"runs/x/shards": {"tokens": 4096, "perplexity": 35.0, "bits_per_byte": 1.55}},
+         "created_at": "2024-05-01T12:00:00Z"}
         """);
     Files.writeString(dir.resolve("confusion.json"), """
         {"labels": ["ham", "spam"], "matrix": [[90, 10], [5, 95]]}

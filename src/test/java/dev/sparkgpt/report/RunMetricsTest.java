@@ -71,6 +71,23 @@ class RunMetricsTest {
   }
 
   @Test
+  void extractsPerplexityAndBitsPerBytePerCheckpoint(@TempDir Path tmp) throws IOException {
+    RunMetrics m = RunMetrics.load(RunFixtures.fullRun(tmp));
+    assertEquals(Map.of("runs/x/shards", series("runs/x/shards", new double[] {200, 300, 400},
+        new double[] {40.5, 35.0, 30.25}), "data/extra.txt", series("data/extra.txt", new double[] {400},
+        new double[] {55.0})), m.evalPerplexity(), "report.json (step 300) sits between the eval/ files");
+    assertEquals(List.of("runs/x/shards", "data/extra.txt"), List.copyOf(m.evalPerplexity().keySet()));
+    assertEquals(Map.of("runs/x/shards", series("runs/x/shards", new double[] {200, 300, 400},
+        new double[] {1.625, 1.55, 1.5})), m.evalBitsPerByte(), "extra.txt has no bits_per_byte");
+    assertEquals(new PerplexityPoint("data/extra.txt", 400L, "eval/step-000400.json", 100L, 55.0, null),
+        m.perplexityPoints().get(2));
+    assertEquals(Map.of("runs/x/shards", "shards", "data/extra.txt", "extra.txt"),
+        RunMetrics.dataLabels(m.evalPerplexity().keySet()));
+    assertEquals(Map.of("a/shards", "a/shards", "b/shards/", "b/shards/", "c.txt", "c.txt"),
+        RunMetrics.dataLabels(List.of("a/shards", "b/shards/", "c.txt")), "a shared last element keeps the path");
+  }
+
+  @Test
   void mergesLinesOfOneStepAndCountsEvents(@TempDir Path tmp) throws IOException {
     RunMetrics m = RunMetrics.load(RunFixtures.fullRun(tmp));
     Map<String, Double> step400 = m.steps().rows().get(3);

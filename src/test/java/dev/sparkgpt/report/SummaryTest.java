@@ -36,6 +36,8 @@ class SummaryTest {
         row("best val acc", "0.8500 (epoch 2)"),
         row("eval acc hellaswag", "0.3125 (step 400), n=100"),
         row("eval acc arc_easy", "0.4600 (step 400), n=50"),
+        row("eval perplexity shards", "30.250, 1.5000 bits/byte (step 400), 4,096 tokens"),
+        row("eval perplexity extra.txt", "55.000 (step 400), 100 tokens"),
         row("confusion accuracy", "0.9250 (185 of 200)"),
         row("metrics lines", "9")), s.rows());
   }

@@ -146,4 +146,29 @@ class TrainingLoopTest {
     CheckpointException e = assertThrows(CheckpointException.class, other::run);
     assertTrue(e.getMessage().contains("model.vocab_size") && e.getMessage().contains("16"), e.getMessage());
   }
+  @Test
+  void offATerminalTheConsoleGetsLogLinesAndNoProgressBar(@TempDir Path dir) throws Exception {
+    java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    PretrainConfig c = config(dir, "train.log_interval=5");
+    TrainingWindows train = TrainingWindows.fromStream(stream(2000, 1), 8, 8);
+    TrainingWindows val = TrainingWindows.fromStream(stream(400, 2), 8, 8);
+    BigramStepModel m = new BigramStepModel(VOCAB, 7);
+    PrintStream oldErr = System.err;
+    System.setErr(new PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      new TrainingLoop(c, new LocalEngine(m, train, c.seed(), true, 4, 2), val, tok, Map.of("vocab_size", VOCAB),
+          HadoopConf.create(), new PrintStream(console, true, java.nio.charset.StandardCharsets.UTF_8)).run();
+    } finally {
+      System.setErr(oldErr);
+    }
+    String out = console.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(!out.contains("\r") && !err.toString(java.nio.charset.StandardCharsets.UTF_8).contains("\r"), out);
+    assertEquals("", err.toString(java.nio.charset.StandardCharsets.UTF_8), "the log lines are the progress");
+    List<String> steps = out.lines().filter(l -> l.startsWith("step ")).map(l -> l.substring(0, l.indexOf(" |")))
+        .toList();
+    assertEquals(List.of("step 5/20", "step 10/20", "step 15/20", "step 20/20"), steps, out);
+    assertTrue(out.lines().filter(l -> l.startsWith("step ")).allMatch(l -> l.contains(" tok/s | mfu ")
+        && l.contains(" | eta ")), out);
+  }
 }
