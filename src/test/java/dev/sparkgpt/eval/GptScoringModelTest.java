@@ -45,26 +45,6 @@ class GptScoringModelTest {
     return new GptModel(p, seed);
   }
 
-  /** The same model through the interface's default: full logits, log-sum-exp and argmax per scored row. */
-  private static ScoringModel fullLogits(ScoringModel model) {
-    return new ScoringModel() {
-      @Override
-      public int contextLength() {
-        return model.contextLength();
-      }
-
-      @Override
-      public int vocabSize() {
-        return model.vocabSize();
-      }
-
-      @Override
-      public float[][][] logits(int[][] ids) {
-        return model.logits(ids);
-      }
-    };
-  }
-
   private static int[] randomIds(SplittableRandom random, int n) {
     int[] ids = new int[n];
     for (int i = 0; i < n; i++) {
@@ -110,7 +90,7 @@ class GptScoringModelTest {
     GptScoringModel model = new GptScoringModel(gpt);
     List<Request> requests = requests(gpt);
     for (int batchSize : new int[] {1, 4, requests.size()}) {
-      Score[] expected = new LocalRunner(fullLogits(model), batchSize).score(requests);
+      Score[] expected = new LocalRunner(new TestModels.LogitsOnly(model), batchSize).score(requests);
       Score[] actual = new LocalRunner(model, batchSize).score(requests);
       int greedy = 0;
       for (int i = 0; i < requests.size(); i++) {
