@@ -2,10 +2,15 @@ package dev.sparkgpt.eval;
 
 import dev.sparkgpt.model.GptModel;
 import dev.sparkgpt.model.ModelLoader;
+import dev.sparkgpt.model.TargetScores;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-/** The GPT as evaluation scores with it: eval-mode logits of a batch, loaded from a checkpoint path per executor. */
+/**
+ * The GPT as evaluation scores with it, loaded from a checkpoint path per executor: scored positions through
+ * {@link GptModel#targetLogProbs} (the LM head on those rows only, no [B, T, V] logits), full eval-mode logits on
+ * request.
+ */
 public final class GptScoringModel implements ScoringModel {
   private final GptModel model;
 
@@ -42,5 +47,10 @@ public final class GptScoringModel implements ScoringModel {
       }
     }
     return out;
+  }
+
+  @Override
+  public TargetScores targetLogProbs(int[][] ids, int[][] targets) {
+    return model.targetLogProbs(ids, targets);
   }
 }

@@ -1,6 +1,9 @@
 package dev.sparkgpt.eval;
 
+import dev.sparkgpt.model.TargetScores;
+import dev.sparkgpt.model.TokenBatch;
 import java.io.Serializable;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -36,8 +39,8 @@ public final class LogLikelihood {
 
   /**
    * Scores {@code batch} with one forward pass: sequences right-padded to the longest, log-softmax in double at the
-   * continuation positions only. Results are in the batch's order and do not depend on what else is in the batch
-   * (for a model whose rows are computed independently).
+   * continuation positions only ({@link ScoringModel#targetLogProbs}). Results are in the batch's order and do not
+   * depend on what else is in the batch (for a model whose rows are computed independently).
    */
   public static Score[] score(ScoringModel model, List<Request> batch) {
     int context = model.contextLength();
@@ -49,35 +52,27 @@ public final class LogLikelihood {
       longest = Math.max(longest, inputs[b].length);
     }
     int[][] padded = new int[inputs.length][longest]; // right padding with id 0: a causal model never looks ahead
+    int[][] targets = new int[inputs.length][longest]; // continuation[j] is scored at position first + j
+    int[] first = new int[inputs.length];
     for (int b = 0; b < inputs.length; b++) {
       System.arraycopy(inputs[b], 0, padded[b], 0, inputs[b].length);
+      int[] continuation = batch.get(b).continuation();
+      Arrays.fill(targets[b], TokenBatch.IGNORE_INDEX);
+      first[b] = inputs[b].length - continuation.length; // logits[first] predict continuation[0]
+      System.arraycopy(continuation, 0, targets[b], first[b], continuation.length);
     }
-    float[][][] logits = model.logits(padded); // [B, T, V]
-    if (logits == null || logits.length != inputs.length) {
-      throw new EvalException(model.getClass().getName() + ".logits returned " + (logits == null ? "null"
-          : logits.length + " rows") + " for a batch of " + inputs.length + ". Fix: return [B][T][V] logits");
+    TargetScores scored = model.targetLogProbs(padded, targets);
+    if (scored == null || scored.logProbs().length != inputs.length || scored.greedy().length != inputs.length) {
+      throw new EvalException(model.getClass().getName() + ".targetLogProbs returned " + (scored == null ? "null"
+          : scored.logProbs().length + " rows") + " for a batch of " + inputs.length + ". Fix: return [B][T] scores");
     }
     Score[] scores = new Score[inputs.length];
     for (int b = 0; b < inputs.length; b++) {
-      int[] continuation = batch.get(b).continuation();
-      if (logits[b] == null || logits[b].length != longest) {
-        throw new EvalException(model.getClass().getName() + ".logits returned " + (logits[b] == null ? "null"
-            : logits[b].length + " positions") + " in row " + b + " for inputs of " + longest
-            + " tokens. Fix: return [B][T][V] logits");
-      }
-      int first = inputs[b].length - continuation.length; // logits[first] predict continuation[0]
       double sum = 0;
       boolean greedy = true;
-      for (int j = 0; j < continuation.length; j++) {
-        float[] row = logits[b][first + j];
-        if (row == null || row.length != vocab) {
-          throw new EvalException(model.getClass().getName() + ".logits returned " + (row == null ? "null"
-              : row.length + " logits") + " at row " + b + ", position " + (first + j) + ", expected vocab_size="
-              + vocab);
-        }
-        int token = continuation[j];
-        sum += row[token] - logSumExp(row);
-        greedy &= argmax(row) == token;
+      for (int j = 0; j < batch.get(b).continuation().length; j++) {
+        sum += scored.logProbs()[b][first[b] + j];
+        greedy &= scored.greedy()[b][first[b] + j];
       }
       if (Double.isNaN(sum)) {
         throw new EvalException(model.getClass().getName() + " produced NaN logits (batch row " + b
@@ -86,6 +81,44 @@ public final class LogLikelihood {
       scores[b] = new Score(sum, greedy);
     }
     return scores;
+  }
+
+  /**
+   * {@link ScoringModel#targetLogProbs} from the model's full logits: ln p in double (log-sum-exp over the float
+   * row) and the argmax test at the scored positions; a malformed logits array is refused by shape.
+   */
+  static TargetScores fromLogits(ScoringModel model, int[][] ids, int[][] targets) {
+    int vocab = model.vocabSize();
+    int time = ids[0].length;
+    float[][][] logits = model.logits(ids); // [B, T, V]
+    if (logits == null || logits.length != ids.length) {
+      throw new EvalException(model.getClass().getName() + ".logits returned " + (logits == null ? "null"
+          : logits.length + " rows") + " for a batch of " + ids.length + ". Fix: return [B][T][V] logits");
+    }
+    double[][] logProbs = new double[ids.length][time];
+    boolean[][] greedy = new boolean[ids.length][time];
+    for (int b = 0; b < ids.length; b++) {
+      if (logits[b] == null || logits[b].length != time) {
+        throw new EvalException(model.getClass().getName() + ".logits returned " + (logits[b] == null ? "null"
+            : logits[b].length + " positions") + " in row " + b + " for inputs of " + time
+            + " tokens. Fix: return [B][T][V] logits");
+      }
+      Arrays.fill(logProbs[b], Double.NaN);
+      for (int t = 0; t < time; t++) {
+        int token = targets[b][t];
+        if (token == TokenBatch.IGNORE_INDEX) {
+          continue;
+        }
+        float[] row = logits[b][t];
+        if (row == null || row.length != vocab) {
+          throw new EvalException(model.getClass().getName() + ".logits returned " + (row == null ? "null"
+              : row.length + " logits") + " at row " + b + ", position " + t + ", expected vocab_size=" + vocab);
+        }
+        logProbs[b][t] = row[token] - logSumExp(row);
+        greedy[b][t] = argmax(row) == token;
+      }
+    }
+    return new TargetScores(logProbs, greedy);
   }
 
   /** The tokens fed to the model: (context + continuation) cut to the last context + 1, minus the final token. */

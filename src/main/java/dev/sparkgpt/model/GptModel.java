@@ -196,6 +196,30 @@ public final class GptModel {
         .reshape(inputs.length, inputs[0].length, config.outputSize());
   }
 
+  /**
+   * Eval-mode scores of given next tokens without the full logits: {@code targets} [B][T] holds the id scored after
+   * {@code inputs[b][0..t]}, or {@link TokenBatch#IGNORE_INDEX} where nothing is scored. The LM head runs on the
+   * scored positions only (one gemm per chunk of them, as the training loss does); their log-softmax is taken in
+   * double. Equals log-softmax of {@link #logits(int[][])} at those positions up to the head's rounding.
+   */
+  public TargetScores targetLogProbs(int[][] inputs, int[][] targets) {
+    TokenBatch batch = new TokenBatch(inputs, targets);
+    checkTokens(batch);
+    int time = batch.length();
+    double[] logProbs = new double[batch.batchSize() * time];
+    boolean[] greedy = new boolean[logProbs.length];
+    Arrays.fill(logProbs, Double.NaN);
+    head.targetLogProbs(hiddenStates(inputs, null), parameters.get(ParamNames.headWeight(config)),
+        batch.flatTargets(), logProbs, greedy);
+    double[][] rowsLogProbs = new double[batch.batchSize()][];
+    boolean[][] rowsGreedy = new boolean[batch.batchSize()][];
+    for (int b = 0; b < rowsLogProbs.length; b++) {
+      rowsLogProbs[b] = Arrays.copyOfRange(logProbs, b * time, (b + 1) * time);
+      rowsGreedy[b] = Arrays.copyOfRange(greedy, b * time, (b + 1) * time);
+    }
+    return new TargetScores(rowsLogProbs, rowsGreedy);
+  }
+
   /** Eval-mode logits [V] of the position after {@code context} only (the head runs on the last row alone). */
   public float[] nextLogits(int[] context) {
     requireNoAdapters();

@@ -68,11 +68,8 @@ final class LanguageModelHead {
     for (LowRankAdapter a : adapted) {
       a.project(hidden, pool);
     }
-    int vocab = (int) weight.size(0);
-    int chunk = (int) Math.max(1, Math.min(rows.length, chunkLogits / vocab));
     double loss = 0;
-    for (int start = 0; start < rows.length; start += chunk) {
-      int[] chunkRows = Arrays.copyOfRange(rows, start, Math.min(rows.length, start + chunk));
+    for (int[] chunkRows : chunks(rows, weight)) {
       loss += chunk(hidden, weight, targets, tokenWeights, normalizer, dHidden, dWeight, chunkRows, adapted);
     }
     if (dHidden != null) {
@@ -81,6 +78,58 @@ final class LanguageModelHead {
       }
     }
     return loss;
+  }
+
+  /**
+   * Eval scoring without the full logits: for each row with a target (not {@link #IGNORE_INDEX}) writes ln p(target)
+   * into {@code logProbs} and whether the target is the first index of the row's largest logit into {@code greedy}
+   * (both [N]; rows without a target are left alone). Only those rows go through the head, in the chunks of
+   * {@link #lossAndGradient}; each row's log-softmax is taken in double over the logits as computed (float32 for
+   * a float32 model), the arithmetic of a double log-sum-exp over a full float logits row.
+   */
+  void targetLogProbs(INDArray hidden, INDArray weight, int[] targets, double[] logProbs, boolean[] greedy) {
+    int[] rows = activeRows(targets, null);
+    List<LowRankAdapter> adapted = adapters.on(ParamNames.OUT_HEAD);
+    for (LowRankAdapter a : adapted) {
+      a.project(hidden, pool);
+    }
+    int vocab = (int) weight.size(0);
+    double[] z = new double[vocab];
+    float[] zf = hidden.dataType() == DataType.FLOAT ? new float[vocab] : null;
+    for (int[] chunkRows : chunks(rows, weight)) {
+      INDArray logits = rowLogits(rowsOf(hidden, chunkRows), weight, chunkRows, adapted);       // [r, V]
+      FloatBuffer floats = zf != null ? DirectBuffers.floats(logits) : null;
+      DoubleBuffer doubles = zf != null ? null : DirectBuffers.doubles(logits);
+      for (int j = 0; j < chunkRows.length; j++) {
+        if (floats != null) {
+          floats.get(j * vocab, zf);
+          for (int v = 0; v < vocab; v++) {
+            z[v] = zf[v];
+          }
+        } else {
+          doubles.get(j * vocab, z);
+        }
+        int row = chunkRows[j];
+        int y = targets[row];
+        int best = 0;                                                 // first index of the maximum (numpy's rule)
+        for (int v = 1; v < vocab; v++) {
+          if (z[v] > z[best]) {
+            best = v;
+          }
+        }
+        double max = z[best];
+        double logSumExp = max;
+        if (max != Double.NEGATIVE_INFINITY && !Double.isNaN(max)) {
+          double sum = 0;
+          for (int v = 0; v < vocab; v++) {
+            sum += Math.exp(z[v] - max);
+          }
+          logSumExp = max + Math.log(sum);
+        }
+        logProbs[row] = z[y] - logSumExp;
+        greedy[row] = best == y;
+      }
+    }
   }
 
   /** Logits [N, V] for every row (eval, generation). */
@@ -100,17 +149,12 @@ final class LanguageModelHead {
   private double chunk(INDArray hidden, INDArray weight, int[] targets, float[] tokenWeights, double normalizer,
       INDArray dHidden, INDArray dWeight, int[] rows, List<LowRankAdapter> adapted) {
     int r = rows.length;
-    boolean consecutive = rows[r - 1] - rows[0] == r - 1;
+    boolean consecutive = consecutive(rows);
     DataType type = hidden.dataType();
     long c = hidden.size(1);
     long vocab = weight.size(0);
-    INDArray h = consecutive ? hidden.get(NDArrayIndex.interval(rows[0], rows[0] + r), NDArrayIndex.all())
-        : Nd4j.pullRows(hidden, pool.get("scratch.head.rows", type, r, c), 1, rows);       // [r, C]
-    INDArray exps = pool.get("scratch.head.logits", type, r, vocab);                        // [r, V]
-    MatMul.gemm(h, weight, exps, false, true, 1.0, 0.0);                                      // z = h · Wᵀ
-    for (LowRankAdapter a : adapted) {
-      a.addOutput(exps, rows, pool);                                                        // + s (drop(h) A) B
-    }
+    INDArray h = rowsOf(hidden, rows);                                                      // [r, C]
+    INDArray exps = rowLogits(h, weight, rows, adapted);                                    // [r, V]
     FloatBuffer floats = type == DataType.FLOAT ? DirectBuffers.floats(exps) : null;
     DoubleBuffer doubles = type == DataType.FLOAT ? null : DirectBuffers.doubles(exps);
     double[] picked = new double[r];
@@ -161,6 +205,37 @@ final class LanguageModelHead {
       }
     }
     return loss;
+  }
+
+  /** {@code rows} (ascending) cut into chunks of at most {@link #chunkLogits} logits, at least one row each. */
+  private List<int[]> chunks(int[] rows, INDArray weight) {
+    int chunk = (int) Math.max(1, Math.min(rows.length, chunkLogits / weight.size(0)));
+    List<int[]> chunks = new java.util.ArrayList<>();
+    for (int start = 0; start < rows.length; start += chunk) {
+      chunks.add(Arrays.copyOfRange(rows, start, Math.min(rows.length, start + chunk)));
+    }
+    return chunks;
+  }
+
+  /** Rows {@code rows} (ascending) of hidden [N, C]: a view when they are consecutive, else a pooled copy. */
+  private INDArray rowsOf(INDArray hidden, int[] rows) {
+    int r = rows.length;
+    return consecutive(rows) ? hidden.get(NDArrayIndex.interval(rows[0], rows[0] + r), NDArrayIndex.all())
+        : Nd4j.pullRows(hidden, pool.get("scratch.head.rows", hidden.dataType(), r, hidden.size(1)), 1, rows);
+  }
+
+  /** z = h · Wᵀ + the head adapters' s (drop(h) A) B for the chunk's {@code rows}: a pooled [r, V] buffer. */
+  private INDArray rowLogits(INDArray h, INDArray weight, int[] rows, List<LowRankAdapter> adapted) {
+    INDArray z = pool.get("scratch.head.logits", h.dataType(), rows.length, weight.size(0));
+    MatMul.gemm(h, weight, z, false, true, 1.0, 0.0);
+    for (LowRankAdapter a : adapted) {
+      a.addOutput(z, rows, pool);
+    }
+    return z;
+  }
+
+  private static boolean consecutive(int[] rows) {
+    return rows[rows.length - 1] - rows[0] == rows.length - 1;
   }
 
   /** Rows with a target and a non-zero weight, ascending. */

@@ -25,22 +25,11 @@ class LogLikelihoodTest {
   }
 
   /** Remembers the padded batch it was given. */
-  private static class Recording implements ScoringModel {
-    final ScoringModel inner;
+  private static class Recording extends TestModels.LogitsOnly {
     final List<int[][]> seen = new ArrayList<>();
 
     Recording(ScoringModel inner) {
-      this.inner = inner;
-    }
-
-    @Override
-    public int contextLength() {
-      return inner.contextLength();
-    }
-
-    @Override
-    public int vocabSize() {
-      return inner.vocabSize();
+      super(inner);
     }
 
     @Override

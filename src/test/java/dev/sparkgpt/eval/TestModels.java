@@ -8,6 +8,34 @@ import java.util.Map;
 final class TestModels {
   private TestModels() {}
 
+  /**
+   * Another model seen through its context, vocabulary and full logits only, so scoring takes the interface's default
+   * {@link ScoringModel#targetLogProbs} (log-softmax of the full logits) whatever the model overrides.
+   */
+  static class LogitsOnly implements ScoringModel, Serializable {
+    private static final long serialVersionUID = 1L;
+    final ScoringModel inner;
+
+    LogitsOnly(ScoringModel inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public int contextLength() {
+      return inner.contextLength();
+    }
+
+    @Override
+    public int vocabSize() {
+      return inner.vocabSize();
+    }
+
+    @Override
+    public float[][][] logits(int[][] ids) {
+      return inner.logits(ids);
+    }
+  }
+
   /** A bigram model: the logits after id {@code a} are {@code table[a]} whatever came before. */
   static final class Bigram implements ScoringModel, Serializable {
     private static final long serialVersionUID = 1L;
