@@ -229,9 +229,12 @@ public record ModelConfig(
    * attention products 12 × n_layers × emb_dim × sequenceLength (QKᵀ and PV, 2·T·C each forward, ×3 with backward).
    */
   public double trainingFlopsPerToken(int sequenceLength) {
+    return 6 * matmulWeights() + 12.0 * numLayers * embeddingDim * sequenceLength;
+  }
+
+  /** Weights that take part in a matrix product per token (blocks' projections and the head; not embeddings). */
+  public double matmulWeights() {
     double c = embeddingDim;
-    double matmulWeights = numLayers * (c * qkvWidth() + c * c + (usesSwiGlu() ? 3 : 2) * c * hiddenDim)
-        + (double) outputSize() * c;
-    return 6 * matmulWeights + 12.0 * numLayers * c * sequenceLength;
+    return numLayers * (c * qkvWidth() + c * c + (usesSwiGlu() ? 3 : 2) * c * hiddenDim) + (double) outputSize() * c;
   }
 }

@@ -186,7 +186,10 @@ public final class GptStepModel implements StepModel {
 
   @Override
   public double flopsPerToken() {
-    return model.config().trainingFlopsPerToken(model.config().contextLength());
+    ModelConfig c = model.config();
+    double full = c.trainingFlopsPerToken(c.contextLength());
+    // LoRA: the frozen base gets no weight gradients (2 of the 6 FLOPs per weight), the adapters their own 6 each
+    return lora == null ? full : full - 2 * c.matmulWeights() + 6.0 * lora.parameters().size();
   }
 
   @Override

@@ -169,6 +169,10 @@ class LoraTest {
     LoraAdapters lora = new LoraAdapters(c, model.parameters(), 4, 8, List.of("attn_qkv", "head"), 10);
     GptStepModel step = new GptStepModel(model, ADAM, lora);
     assertEquals(lora.parameters().size(), step.parameterCount());
+    // MFU's FLOPs: 6·856 matmul weights + 12·1·8·6 attention, less 2·856 (no base weight gradients), plus 6 per
+    // adapter parameter (qkv: 8·4 + 4·24, head: 8·4 + 4·11 = 204)
+    assertEquals(204, step.parameterCount());
+    assertEquals(6 * 856 + 576 - 2 * 856 + 6 * 204, step.flopsPerToken(), 1e-9);
     TokenBatch b = batch(c, 11);
     double first = step.step(new int[][][] {b.inputs()}, new int[][][] {b.targets()}, 0.05, 1.0).loss();
     double last = first;
