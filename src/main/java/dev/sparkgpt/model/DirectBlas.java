@@ -22,6 +22,7 @@ final class DirectBlas {
   private static final int NO_TRANS = 111;
   private static final int TRANS = 112;
   static final boolean AVAILABLE = detect();
+  private static final ThreadLocal<FloatPointer[]> SCRATCH = ThreadLocal.withInitial(() -> new FloatPointer[2]);
 
   private DirectBlas() {}
 
@@ -48,6 +49,35 @@ final class DirectBlas {
           doubles(y), 1);
     }
     return true;
+  }
+
+  /**
+   * y = op(W) · x for float32 vectors on the heap, W the dense [rows, cols] c-order block that starts {@code offset}
+   * elements after the first element of {@code base} (a float32 array in host memory: callers check {@link
+   * #takes}); x is read from {@code x[xFrom]}, y written to {@code y[yFrom]}. Through two per-thread off-heap scratch
+   * vectors, as BLAS needs all three operands in one kind of memory: the decoder's single-token step.
+   */
+  static void gemv(INDArray base, long offset, int rows, int cols, boolean transpose, float[] x, int xFrom, float[] y,
+      int yFrom) {
+    int in = transpose ? rows : cols;
+    int out = transpose ? cols : rows;
+    FloatPointer[] scratch = SCRATCH.get();
+    if (scratch[0] == null || scratch[0].capacity() < in) {
+      scratch[0] = new FloatPointer(Math.max(in, 4096L));
+    }
+    if (scratch[1] == null || scratch[1].capacity() < out) {
+      scratch[1] = new FloatPointer(Math.max(out, 4096L));
+    }
+    scratch[0].position(0).put(x, xFrom, in);
+    openblas_nolapack.cblas_sgemv(ROW_MAJOR, transpose ? TRANS : NO_TRANS, rows, cols, 1f,
+        new FloatPointer(base(base)).position(base.offset() + offset), cols, scratch[0].position(0), 1, 0f,
+        scratch[1].position(0), 1);
+    scratch[1].position(0).get(y, yFrom, out);
+  }
+
+  /** Whether {@link #gemv(INDArray, long, int, int, boolean, float[], int, float[], int)} can read this array. */
+  static boolean takes(INDArray a) {
+    return AVAILABLE && a.dataType() == DataType.FLOAT && dense(a);
   }
 
   /**

@@ -28,6 +28,13 @@ public final class DirectBuffers {
     return pointer.position(array.offset()).limit(array.offset() + array.length()).asBuffer();
   }
 
+  /** {@code length} elements of a contiguous float32 {@code array} from its element {@code from} into a new array. */
+  public static float[] read(INDArray array, long from, int length) {
+    float[] values = new float[length];
+    floats(array).get((int) from, values, 0, length);
+    return values;
+  }
+
   private static void requireContiguous(INDArray array) {
     if (array.ordering() != 'c' || array.elementWiseStride() != 1) {
       throw new IllegalArgumentException("needs a contiguous c-order array, got order " + array.ordering()

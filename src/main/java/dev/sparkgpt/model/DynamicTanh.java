@@ -40,6 +40,17 @@ final class DynamicTanh implements TokenLayer {
         .addiRowVector(params.get(shiftName));
   }
 
+  @Override
+  public void forwardRow(GptParameters params, float[] in, float[] out) {
+    int c = in.length;
+    float alpha = params.get(alphaName).getFloat(0);
+    float[] scale = DirectBuffers.read(params.get(scaleName), 0, c);
+    float[] shift = DirectBuffers.read(params.get(shiftName), 0, c);
+    for (int j = 0; j < c; j++) {
+      out[j] = (float) (scale[j] * Math.tanh(alpha * in[j]) + shift[j]);
+    }
+  }
+
   /** With t = tanh(α x) and dz = dy · scale · (1 - t²): dx = α dz, dα = Σ x dz, dscale = Σ dy t, dshift = Σ dy. */
   @Override
   public INDArray backward(GptParameters params, GptParameters grads, INDArray dy) {

@@ -67,6 +67,19 @@ final class FeedForward implements TokenLayer {
     return addBias(p, out, ParamNames.FF_DOWN_BIAS);
   }
 
+  @Override
+  public void forwardRow(GptParameters p, float[] in, float[] out) {
+    float[] hidden = HostRow.project(p, name(ParamNames.FF_UP_WEIGHT),
+        bias ? name(ParamNames.FF_UP_BIAS) : null, in);
+    for (int j = 0; j < hidden.length; j++) {                         // GELU(h) = h · σ(2u), as forward computes it
+      double v = hidden[j];
+      hidden[j] = (float) (v / (1 + Math.exp(-TWICE_GELU_SCALE * (v + GELU_CUBIC * v * v * v))));
+    }
+    float[] y = HostRow.project(p, name(ParamNames.FF_DOWN_WEIGHT),
+        bias ? name(ParamNames.FF_DOWN_BIAS) : null, hidden);
+    System.arraycopy(y, 0, out, 0, y.length);
+  }
+
   /** dOut [N, C] -> dx [N, C] (a buffer of this layer); adds both layers' gradients into {@code g}. */
   @Override
   public INDArray backward(GptParameters p, GptParameters g, INDArray dOut) {

@@ -75,6 +75,27 @@ final class LayerNorm implements TokenLayer {
     return y;
   }
 
+  @Override
+  public void forwardRow(GptParameters params, float[] in, float[] out) {
+    int c = in.length;
+    float[] scale = DirectBuffers.read(params.get(scaleName), 0, c);
+    float[] shift = shiftName == null ? null : DirectBuffers.read(params.get(shiftName), 0, c);
+    double mean = 0;
+    for (int j = 0; shift != null && j < c; j++) {
+      mean += in[j];
+    }
+    mean /= c;
+    double variance = 0;
+    for (int j = 0; j < c; j++) {
+      double centered = in[j] - mean;
+      variance += centered * centered;
+    }
+    double inverse = 1 / Math.sqrt(variance / c + eps);
+    for (int j = 0; j < c; j++) {
+      out[j] = (float) ((in[j] - mean) * inverse * scale[j] + (shift == null ? 0 : shift[j]));
+    }
+  }
+
   /**
    * dy [N, C] -> dx [N, C] (a buffer of this layer); adds the scale and shift gradients into {@code grads}.
    * dx = (dx̂ - mean(dx̂) - x̂ · mean(dx̂ · x̂)) / σ with dx̂ = dy · scale (RMSNorm: without the mean(dx̂) term).

@@ -58,4 +58,19 @@ final class RotaryEmbedding {
       buffer.write(r, row);
     }
   }
+
+  /** Rotates the {@code heads} consecutive heads of width D in {@code x} from {@code from}, all at {@code position}. */
+  void rotateRow(float[] x, int from, int heads, int position) {
+    double[] c = cos[position];
+    double[] s = sin[position];
+    for (int h = 0; h < heads; h++) {
+      int at = from + h * 2 * half;
+      for (int i = 0; i < half; i++) {
+        double first = x[at + i];
+        double second = x[at + i + half];
+        x[at + i] = (float) (first * c[i] - second * s[i]);
+        x[at + i + half] = (float) (second * c[i] + first * s[i]);
+      }
+    }
+  }
 }

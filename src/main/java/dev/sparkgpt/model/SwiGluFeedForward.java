@@ -48,6 +48,21 @@ final class SwiGluFeedForward implements TokenLayer {
     return project(p, activated, ParamNames.FF_DOWN_WEIGHT, ParamNames.FF_DOWN_BIAS, key + "out", x.size(1));
   }
 
+  @Override
+  public void forwardRow(GptParameters p, float[] in, float[] out) {
+    float[] gate = HostRow.project(p, name(ParamNames.FF_GATE_WEIGHT),
+        bias ? name(ParamNames.FF_GATE_BIAS) : null, in);
+    float[] up = HostRow.project(p, name(ParamNames.FF_UP_WEIGHT),
+        bias ? name(ParamNames.FF_UP_BIAS) : null, in);
+    for (int j = 0; j < gate.length; j++) {                                          // silu(gate) ⊙ up
+      double g = gate[j];
+      gate[j] = (float) (g / (1 + Math.exp(-g))) * up[j];
+    }
+    float[] y = HostRow.project(p, name(ParamNames.FF_DOWN_WEIGHT),
+        bias ? name(ParamNames.FF_DOWN_BIAS) : null, gate);
+    System.arraycopy(y, 0, out, 0, y.length);
+  }
+
   /**
    * dA = dOut · W_downᵀ; d up = dA ⊙ silu(gate); d gate = dA ⊙ up ⊙ σ(gate)(1 + gate (1 - σ(gate)));
    * dx = d gate · W_gateᵀ + d up · W_upᵀ.

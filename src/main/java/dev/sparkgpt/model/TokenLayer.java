@@ -13,6 +13,13 @@ interface TokenLayer {
   INDArray forward(GptParameters p, INDArray x);
 
   /**
+   * One token in eval mode on float32 host memory: {@code in} [C] -> {@code out} [C] (no adapters, nothing kept for a
+   * backward pass) — the decoder's single-token step ({@link KvDecoder}), the same function as {@link #forward}.
+   * Weights must be float32 arrays {@link DirectBlas#takes} reads.
+   */
+  void forwardRow(GptParameters p, float[] in, float[] out);
+
+  /**
    * dOut [N, C] -> dx [N, C] (a buffer of this layer); adds the parameter gradients into {@code g}, or computes none
    * when {@code g} is null (a frozen base: LoRA).
    */

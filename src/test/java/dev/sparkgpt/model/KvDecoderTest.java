@@ -73,6 +73,33 @@ class KvDecoderTest {
   }
 
   @Test
+  void theHostStepAndTheNd4jStepComputeTheSameLogits() {
+    // the single-token step runs on BLAS gemv + Java loops for float32 on the CPU backend, on ND4J ops elsewhere
+    GptModel gpt2 = model(true);
+    GptModel llama = new GptModel(GradientCheck.randomParameters(new ModelConfig(300, 24, 32, 4, 2, 0.0, false, false,
+        0, ModelConfig.RMSNORM, 1e-5, ModelConfig.SWIGLU, 40, ModelConfig.ROPE, 10000.0, 2, false), 0.3, 5)
+        .copy(DataType.FLOAT), 0);
+    GptModel dyt = new GptModel(GradientCheck.randomParameters(new ModelConfig(300, 24, 32, 4, 2, 0.0, true, true, 0,
+        ModelConfig.DYT, 1e-5, ModelConfig.GELU, 128, ModelConfig.LEARNED, 10000.0, 4, true), 0.3, 6)
+        .copy(DataType.FLOAT), 0);
+    for (GptModel m : List.of(gpt2, llama, dyt)) {
+      KvDecoder host = new KvDecoder(m.parameters(), true);
+      KvDecoder ops = new KvDecoder(m.parameters(), false);
+      int vocab = m.config().vocabSize();
+      int[] ids = new Random(11).ints(24, 0, vocab).toArray();
+      assertArrayEquals(ops.append(java.util.Arrays.copyOf(ids, 4)), host.append(java.util.Arrays.copyOf(ids, 4)));
+      for (int t = 4; t < ids.length; t++) {                                         // up to a full window
+        float[] expected = ops.append(new int[] {ids[t]});
+        float[] actual = host.append(new int[] {ids[t]});
+        for (int v = 0; v < vocab; v++) {
+          assertEquals(expected[v], actual[v], 2e-5 * Math.max(1, Math.abs(expected[v])),
+              m.config().norm() + " position " + t + " id " + v);
+        }
+      }
+    }
+  }
+
+  @Test
   void greedyOutputIsIdenticalWithAndWithoutTheCacheAcrossTheWindow() {
     assertCachedGenerationEqualsPlain(model(true));
   }
