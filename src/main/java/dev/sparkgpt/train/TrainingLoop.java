@@ -259,6 +259,9 @@ public final class TrainingLoop {
         100 * (double) line.get("mfu")));
     if (totalSteps > 0) {
       double eta = elapsed / step * (totalSteps - step);
+      if (config.train().maxSeconds() > 0) {                   // a time budget ends the run first (the demo's)
+        eta = Math.max(0, Math.min(eta, config.train().maxSeconds() - elapsed));
+      }
       sb.append(String.format(" | eta %s", eta >= 3600 ? String.format("%.1fh", eta / 3600)
           : eta >= 60 ? String.format("%.0fm", eta / 60) : String.format("%.0fs", eta)));
     }

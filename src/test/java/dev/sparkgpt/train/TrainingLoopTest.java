@@ -171,4 +171,20 @@ class TrainingLoopTest {
     assertTrue(out.lines().filter(l -> l.startsWith("step ")).allMatch(l -> l.contains(" tok/s | mfu ")
         && l.contains(" | eta ")), out);
   }
+
+  @Test
+  void theEtaCountsDownTheTimeBudgetWhenItEndsTheRunFirst(@TempDir Path dir) {
+    java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
+    // a million steps would take hours; max_seconds=2 ends the run, so no printed eta may exceed 2 s
+    PretrainConfig c = config(dir, "train.max_steps=1000000", "train.max_seconds=2", "train.log_interval=50");
+    TrainingWindows train = TrainingWindows.fromStream(stream(2000, 1), 8, 8);
+    TrainingWindows val = TrainingWindows.fromStream(stream(400, 2), 8, 8);
+    new TrainingLoop(c, new LocalEngine(new BigramStepModel(VOCAB, 7), train, c.seed(), true, 4, 2), val, tok,
+        Map.of("vocab_size", VOCAB), HadoopConf.create(),
+        new PrintStream(console, true, java.nio.charset.StandardCharsets.UTF_8)).run();
+    List<String> etas = console.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
+        .filter(l -> l.startsWith("step ")).map(l -> l.substring(l.indexOf(" | eta ") + 7)).toList();
+    assertTrue(!etas.isEmpty());
+    assertTrue(etas.stream().allMatch(e -> e.matches("[0-2]s")), etas.toString());
+  }
 }
