@@ -1,8 +1,9 @@
 package dev.sparkgpt.model;
 
-import org.bytedeco.javacpp.DoublePointer;
+import static dev.sparkgpt.model.DirectBuffers.doublePointer;
+import static dev.sparkgpt.model.DirectBuffers.floatPointer;
+
 import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -43,10 +44,11 @@ final class DirectBlas {
     }
     int op = transpose ? TRANS : NO_TRANS;
     if (type == DataType.FLOAT) {
-      openblas_nolapack.cblas_sgemv(ROW_MAJOR, op, rows, cols, 1f, floats(w), cols, floats(x), 1, 0f, floats(y), 1);
+      openblas_nolapack.cblas_sgemv(ROW_MAJOR, op, rows, cols, 1f, floatPointer(w), cols, floatPointer(x), 1, 0f,
+          floatPointer(y), 1);
     } else {
-      openblas_nolapack.cblas_dgemv(ROW_MAJOR, op, rows, cols, 1.0, doubles(w), cols, doubles(x), 1, 0.0,
-          doubles(y), 1);
+      openblas_nolapack.cblas_dgemv(ROW_MAJOR, op, rows, cols, 1.0, doublePointer(w), cols, doublePointer(x), 1, 0.0,
+          doublePointer(y), 1);
     }
     return true;
   }
@@ -70,7 +72,7 @@ final class DirectBlas {
     }
     scratch[0].position(0).put(x, xFrom, in);
     openblas_nolapack.cblas_sgemv(ROW_MAJOR, transpose ? TRANS : NO_TRANS, rows, cols, 1f,
-        new FloatPointer(base(base)).position(base.offset() + offset), cols, scratch[0].position(0), 1, 0f,
+        floatPointer(base).position(base.offset() + offset), cols, scratch[0].position(0), 1, 0f,
         scratch[1].position(0), 1);
     scratch[1].position(0).get(y, yFrom, out);
   }
@@ -103,11 +105,11 @@ final class DirectBlas {
     int lda = (int) a.size(1);
     int ldb = (int) b.size(1);
     if (type == DataType.FLOAT) {
-      openblas_nolapack.cblas_sgemm(ROW_MAJOR, opA, opB, (int) m, (int) n, (int) k, (float) alpha, floats(a), lda,
-          floats(b), ldb, (float) beta, floats(c), (int) n);
+      openblas_nolapack.cblas_sgemm(ROW_MAJOR, opA, opB, (int) m, (int) n, (int) k, (float) alpha, floatPointer(a), lda,
+          floatPointer(b), ldb, (float) beta, floatPointer(c), (int) n);
     } else {
-      openblas_nolapack.cblas_dgemm(ROW_MAJOR, opA, opB, (int) m, (int) n, (int) k, alpha, doubles(a), lda,
-          doubles(b), ldb, beta, doubles(c), (int) n);
+      openblas_nolapack.cblas_dgemm(ROW_MAJOR, opA, opB, (int) m, (int) n, (int) k, alpha, doublePointer(a), lda,
+          doublePointer(b), ldb, beta, doublePointer(c), (int) n);
     }
     return true;
   }
@@ -127,20 +129,6 @@ final class DirectBlas {
     return true;
   }
 
-  /** The address of the array's first element (a view starts {@code offset()} elements into its buffer). */
-  private static FloatPointer floats(INDArray a) {
-    return new FloatPointer(base(a)).position(a.offset());
-  }
-
-  private static DoublePointer doubles(INDArray a) {
-    return new DoublePointer(base(a)).position(a.offset());
-  }
-
-  private static Pointer base(INDArray a) {
-    return a.data().originalDataBuffer() == null ? a.data().addressPointer()
-        : a.data().originalDataBuffer().addressPointer();
-  }
-
   /** On the CPU backend with the binding loadable, and the result of a direct call equal to the Mmul op's. */
   private static boolean detect() {
     if ("false".equals(System.getProperty("sparkgpt.directBlas"))) {
@@ -153,7 +141,8 @@ final class DirectBlas {
       INDArray w = Nd4j.createFromArray(new float[][] {{1, 2, 3}, {4, 5, 6}});
       INDArray x = Nd4j.createFromArray(1f, 10f);
       INDArray y = Nd4j.createUninitialized(DataType.FLOAT, 3);
-      openblas_nolapack.cblas_sgemv(ROW_MAJOR, TRANS, 2, 3, 1f, floats(w), 3, floats(x), 1, 0f, floats(y), 1);
+      openblas_nolapack.cblas_sgemv(ROW_MAJOR, TRANS, 2, 3, 1f, floatPointer(w), 3, floatPointer(x), 1, 0f,
+          floatPointer(y), 1);
       return y.equals(Nd4j.createFromArray(41f, 52f, 63f));
     } catch (Throwable e) { // no binding, no native library, another backend: the Mmul path
       return false;

@@ -17,15 +17,23 @@ public final class DirectBuffers {
   /** The elements of a contiguous float32 {@code array} (a view is fine) as a buffer over the same memory. */
   public static FloatBuffer floats(INDArray array) {
     requireContiguous(array);
-    FloatPointer pointer = new FloatPointer(array.data().pointer());
-    return pointer.position(array.offset()).limit(array.offset() + array.length()).asBuffer();
+    return floatPointer(array).limit(array.offset() + array.length()).asBuffer();
   }
 
   /** The elements of a contiguous float64 {@code array} as a buffer over the same memory. */
   public static DoubleBuffer doubles(INDArray array) {
     requireContiguous(array);
-    DoublePointer pointer = new DoublePointer(array.data().pointer());
-    return pointer.position(array.offset()).limit(array.offset() + array.length()).asBuffer();
+    return doublePointer(array).limit(array.offset() + array.length()).asBuffer();
+  }
+
+  /** A float32 {@code array}'s memory, positioned at its first element (a view starts offset() into its buffer). */
+  static FloatPointer floatPointer(INDArray array) {
+    return new FloatPointer(array.data().pointer()).position(array.offset());
+  }
+
+  /** A float64 {@code array}'s memory, positioned at its first element. */
+  static DoublePointer doublePointer(INDArray array) {
+    return new DoublePointer(array.data().pointer()).position(array.offset());
   }
 
   /** {@code length} elements of a contiguous float32 {@code array} from its element {@code from} into a new array. */

@@ -51,21 +51,7 @@ final class LayerNorm implements TokenLayer {
     inverseStd = new double[n];
     for (int i = 0; i < n; i++) {
       in.read(i, row);
-      double mean = 0;
-      for (int j = 0; centered && j < c; j++) {
-        mean += row[j];
-      }
-      mean /= c;
-      double variance = 0;
-      for (int j = 0; j < c; j++) {
-        row[j] -= mean;
-        variance += row[j] * row[j];
-      }
-      double inverse = 1 / Math.sqrt(variance / c + eps);
-      inverseStd[i] = inverse;
-      for (int j = 0; j < c; j++) {
-        row[j] *= inverse;
-      }
+      inverseStd[i] = normalize(row, centered);
       xHat.write(i, row);
       for (int j = 0; j < c; j++) {
         row[j] = row[j] * scale[j] + shift[j];
@@ -80,20 +66,34 @@ final class LayerNorm implements TokenLayer {
     int c = in.length;
     float[] scale = DirectBuffers.read(params.get(scaleName), 0, c);
     float[] shift = shiftName == null ? null : DirectBuffers.read(params.get(shiftName), 0, c);
+    double[] row = new double[c];
+    for (int j = 0; j < c; j++) {
+      row[j] = in[j];
+    }
+    normalize(row, shift != null);
+    for (int j = 0; j < c; j++) {
+      out[j] = (float) (row[j] * scale[j] + (shift == null ? 0 : shift[j]));
+    }
+  }
+
+  /** x̂ of one row in place: centered (LayerNorm) or not (RMSNorm), divided by √(var + ε); returns 1 / √(var + ε). */
+  private double normalize(double[] row, boolean centered) {
+    int c = row.length;
     double mean = 0;
-    for (int j = 0; shift != null && j < c; j++) {
-      mean += in[j];
+    for (int j = 0; centered && j < c; j++) {
+      mean += row[j];
     }
     mean /= c;
     double variance = 0;
     for (int j = 0; j < c; j++) {
-      double centered = in[j] - mean;
-      variance += centered * centered;
+      row[j] -= mean;
+      variance += row[j] * row[j];
     }
     double inverse = 1 / Math.sqrt(variance / c + eps);
     for (int j = 0; j < c; j++) {
-      out[j] = (float) ((in[j] - mean) * inverse * scale[j] + (shift == null ? 0 : shift[j]));
+      row[j] *= inverse;
     }
+    return inverse;
   }
 
   /**

@@ -49,28 +49,33 @@ final class RotaryEmbedding {
       double[] c = cos[offset + r % time];
       double[] s = sin[offset + r % time];
       buffer.read(r, row);
-      for (int i = 0; i < half; i++) {
-        double first = row[i];
-        double second = row[i + half];
-        row[i] = first * c[i] - sign * second * s[i];
-        row[i + half] = second * c[i] + sign * first * s[i];
-      }
+      turn(row, c, s, sign);
       buffer.write(r, row);
     }
   }
 
   /** Rotates the {@code heads} consecutive heads of width D in {@code x} from {@code from}, all at {@code position}. */
   void rotateRow(float[] x, int from, int heads, int position) {
-    double[] c = cos[position];
-    double[] s = sin[position];
+    double[] head = new double[2 * half];
     for (int h = 0; h < heads; h++) {
       int at = from + h * 2 * half;
-      for (int i = 0; i < half; i++) {
-        double first = x[at + i];
-        double second = x[at + i + half];
-        x[at + i] = (float) (first * c[i] - second * s[i]);
-        x[at + i + half] = (float) (second * c[i] + first * s[i]);
+      for (int i = 0; i < head.length; i++) {
+        head[i] = x[at + i];
       }
+      turn(head, cos[position], sin[position], 1);
+      for (int i = 0; i < head.length; i++) {
+        x[at + i] = (float) head[i];
+      }
+    }
+  }
+
+  /** One head [D] turned in place: pairs (i, i + D/2) by the angles of c/s, backwards when {@code sign} is -1. */
+  private void turn(double[] head, double[] c, double[] s, double sign) {
+    for (int i = 0; i < half; i++) {
+      double first = head[i];
+      double second = head[i + half];
+      head[i] = first * c[i] - sign * second * s[i];
+      head[i + half] = second * c[i] + sign * first * s[i];
     }
   }
 }
