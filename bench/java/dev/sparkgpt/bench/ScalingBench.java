@@ -36,29 +36,44 @@ public final class ScalingBench {
         System.getenv("OMP_NUM_THREADS"), frequency, rounds);
     SparkSession spark = Jobs.session("scaling-bench");
     try {
-      Result local = measure(spark, config("local", 1, frequency), rounds * frequency);
-      Result one = measure(spark, config("parameter_averaging", 1, frequency), rounds);
-      Result two = measure(spark, config("parameter_averaging", 2, frequency), rounds);
+      Result local = measure(spark, config("local", 1, frequency, "f32"), rounds * frequency);
+      Result one = measure(spark, config("parameter_averaging", 1, frequency, "f32"), rounds);
+      Result two = measure(spark, config("parameter_averaging", 2, frequency, "f32"), rounds);
+      Result twoBf16 = measure(spark, config("parameter_averaging", 2, frequency, "bf16"), rounds);
       System.out.println();
       System.out.printf("%-28s %10s %12s %12s %12s %12s %12s%n", "setup", "tok/s", "ms/round", "broadcast",
           "compute", "aggregate", "driver");
       print("local loop (1 core)", local, frequency);
       print("averaging, 1 worker", one, 1);
       print("averaging, 2 workers", two, 1);
+      print("averaging, 2 workers, bf16", twoBf16, 1);
       System.out.println();
       System.out.printf("scaling 2 workers vs 1:        %.2fx (goal ≥ 1.7x)%n", two.tokensPerSecond()
           / one.tokensPerSecond());
       System.out.printf("overhead 1 worker vs local:    %+.1f%% per round (goal ≤ 10%%)%n",
           100 * (local.tokensPerSecond() / one.tokensPerSecond() - 1));
+      System.out.println();
+      long tiny = ModelConfigs.resolve("gpt2-tiny", Map.of()).parameterCount();
+      long base = ModelConfigs.resolve("gpt2-124m", Map.of()).parameterCount();
+      System.out.printf("bytes per round, 2 workers (before this exchange: weights + both AdamW moments broadcast and"
+          + " returned by each worker = 12·P + 2·12·P):%n");
+      System.out.printf("  gpt2-tiny  P=%,d measured: f32 %,.0f, bf16 %,.0f; before %,d -> %.1fx / %.1fx fewer%n",
+          tiny, two.split().get("round_bytes"), twoBf16.split().get("round_bytes"), 36 * tiny,
+          36.0 * tiny / two.split().get("round_bytes"), 36.0 * tiny / twoBf16.split().get("round_bytes"));
+      double perParamF32 = two.split().get("round_bytes") / tiny;
+      double perParamBf16 = twoBf16.split().get("round_bytes") / tiny;
+      System.out.printf("  gpt2-124m P=%,d (same bytes per parameter): f32 %,.0f, bf16 %,.0f; before %,d -> %.1fx"
+          + " / %.1fx fewer%n", base, perParamF32 * base, perParamBf16 * base, 36 * base, 36 / perParamF32,
+          36 / perParamBf16);
     } finally {
       spark.stop();
     }
   }
 
-  private static PretrainConfig config(String strategy, int workers, int frequency) {
+  private static PretrainConfig config(String strategy, int workers, int frequency, String dtype) {
     return ConfigLoader.load(PretrainConfig.class, PretrainConfig.defaults(), null, List.of("model_name=gpt2-tiny",
         "model.drop_rate=0", "data.text=src/main/resources/data/corpora/tinyshakespeare.txt",
-        "train.strategy=" + strategy, "train.workers=" + workers, "train.averaging_frequency=" + frequency,
+        "train.strategy=" + strategy, "train.workers=" + workers, "train.averaging_frequency=" + frequency, "train.exchange_dtype=" + dtype,
         "train.micro_batch_size=4", "train.global_batch_size=4"), Map.of("out_dir", "target/scaling-bench"), null)
         .validate();
   }
@@ -81,7 +96,7 @@ public final class ScalingBench {
       TrainingEngine.Advance a = engine.advance(step, s -> 1e-3, 1.0);
       step += a.steps();
       tokens += a.tokens();
-      for (String k : List.of("broadcast_ms", "compute_ms", "averaging_ms")) {
+      for (String k : List.of("broadcast_ms", "compute_ms", "averaging_ms", "round_bytes")) {
         if (a.metrics().get(k) instanceof Number n) {
           sums.merge(k, n.doubleValue() / advances, Double::sum);
         }

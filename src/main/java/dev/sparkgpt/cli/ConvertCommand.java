@@ -2,7 +2,7 @@ package dev.sparkgpt.cli;
 
 import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.io.SafetensorsDtype;
-import dev.sparkgpt.model.CheckpointConversion;
+import dev.sparkgpt.checkpoint.CheckpointConversion;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -27,7 +27,7 @@ public final class ConvertCommand implements Runnable {
           + "directory.")
   static final class HfToSparkGpt implements Callable<Integer> {
     @Option(names = "--from", required = true, paramLabel = "DIR", description = "Hugging Face model directory.")
-    Path from;
+    String from;
 
     @Option(names = "--to", required = true, paramLabel = "DIR", description = "New SparkGPT run directory.")
     String to;

@@ -90,7 +90,7 @@ public final class DemoCommand implements Callable<Integer> {
    * loader and generator), written to {@code file} (replaced whole, never half-written) and returned.
    */
   static String writeSamples(String checkpoint, String tokenizer, int maxNewTokens, Path file) {
-    GenerationOptions.Loaded loaded = GenerationOptions.load(checkpoint, tokenizer, true);
+    GenerationOptions.Loaded loaded = GenerationOptions.load(checkpoint, tokenizer, true, false);
     StringBuilder text = new StringBuilder();
     for (String prompt : SAMPLE_PROMPTS) {
       Generator.Result r = loaded.generator().generate(loaded.tokenizer().encode(prompt), maxNewTokens,

@@ -1,11 +1,11 @@
 package dev.sparkgpt.cli;
 
+import dev.sparkgpt.checkpoint.Checkpoint;
 import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.io.SafetensorsDtype;
 import dev.sparkgpt.io.SafetensorsWriter;
 import dev.sparkgpt.model.GptModel;
-import dev.sparkgpt.model.ModelLoader;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -34,13 +34,13 @@ public final class ForwardCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    ModelLoader.Loaded loaded = ModelLoader.load(checkpoint);
-    INDArray logits = logits(loaded.model(), ids);
+    Checkpoint ck = Checkpoint.open(checkpoint);
+    INDArray logits = logits(ck.model(), ids);
     long[] idValues = new long[ids.length];
     for (int i = 0; i < ids.length; i++) {
       idValues[i] = ids[i];
     }
-    new SafetensorsWriter().putMetadata("checkpoint", loaded.source())
+    new SafetensorsWriter().putMetadata("checkpoint", ck.dir().toString())
         .add("logits", logits, SafetensorsDtype.F32)
         .add("input_ids", idValues, new long[] {ids.length}, SafetensorsDtype.I64)
         .write(out);

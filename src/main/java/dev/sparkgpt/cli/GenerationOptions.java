@@ -1,5 +1,7 @@
 package dev.sparkgpt.cli;
 
+import dev.sparkgpt.checkpoint.Fingerprints;
+import dev.sparkgpt.checkpoint.Checkpoint;
 import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.data.TokenizerSpec;
 import dev.sparkgpt.generate.Generator;
@@ -7,7 +9,6 @@ import dev.sparkgpt.generate.InstructionTemplate;
 import dev.sparkgpt.generate.Sampler;
 import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.model.GptModel;
-import dev.sparkgpt.model.ModelLoader;
 import dev.sparkgpt.tokenizer.Tokenizer;
 import dev.sparkgpt.train.GptStepModel;
 import picocli.CommandLine.Option;
@@ -35,6 +36,10 @@ final class GenerationOptions {
   @Option(names = "--tokenizer", defaultValue = "gpt2", paramLabel = "gpt2|DIR", description = "The model's tokenizer.")
   String tokenizer;
 
+  @Option(names = Fingerprints.ALLOW_TOKENIZER, description = "Use --tokenizer although the checkpoint recorded "
+      + "another vocabulary.")
+  boolean allowTokenizerMismatch;
+
   @Option(names = "--no-kv-cache", description = "Score the whole window at every step (slower; for comparison).")
   boolean noKvCache;
 
@@ -54,19 +59,21 @@ final class GenerationOptions {
 
   /** Loads the checkpoint and tokenizer; refuses a tokenizer with more ids than the model has rows. */
   Loaded load() {
-    return load(checkpoint, tokenizer, !noKvCache);
+    return load(checkpoint, tokenizer, !noKvCache, allowTokenizerMismatch);
   }
 
   /** Loads {@code checkpoint} with {@code tokenizer} ("gpt2" or a directory); refuses a vocabulary that does not fit. */
-  static Loaded load(String checkpoint, String tokenizer, boolean useCache) {
+  static Loaded load(String checkpoint, String tokenizer, boolean useCache, boolean allowTokenizerMismatch) {
     Tokenizer tok = TokenizerSpec.resolve(tokenizer, HadoopConf.create()).get();
-    ModelLoader.Loaded loaded = ModelLoader.load(checkpoint);
-    GptModel model = loaded.model();
+    Checkpoint ck = Checkpoint.open(checkpoint);
+    Fingerprints.checkTokenizer(ck.uri(), ck.tokenizerHash(), tok, allowTokenizerMismatch,
+        Fingerprints.ALLOW_TOKENIZER);
+    GptModel model = ck.model();
     if (model.config().vocabSize() < tok.vocabSize()) {
       throw new ConfigException("--tokenizer", tok.name() + " has " + tok.vocabSize() + " ids but the model only "
           + model.config().vocabSize(), "use the tokenizer the model was trained with");
     }
-    InstructionTemplate template = InstructionTemplate.fromState(ModelLoader.state(loaded.source()).orElse(null));
+    InstructionTemplate template = InstructionTemplate.fromState(ck.state().orElse(null));
     return new Loaded(model, tok, new Generator(new GptStepModel(model, null).scorer(), tok, useCache), template);
   }
 }

@@ -60,7 +60,7 @@ public final class ServeCommand implements Callable<Integer> {
     atLeast("--default-max-tokens", defaultMaxTokens, 1, "the default is 128");
     List<OpenAiServer.Worker> instances = new ArrayList<>();
     for (int i = 0; i < workers; i++) {
-      GenerationOptions.Loaded loaded = GenerationOptions.load(checkpoint, tokenizer, true);
+      GenerationOptions.Loaded loaded = GenerationOptions.load(checkpoint, tokenizer, true, false);
       instances.add(new OpenAiServer.Worker(loaded.generator(), loaded.tokenizer(),
           loaded.model().config().contextLength(), loaded.template()));
     }

@@ -1,16 +1,9 @@
 package dev.sparkgpt.eval;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparkgpt.io.CheckpointException;
-import dev.sparkgpt.io.CheckpointStore;
-import dev.sparkgpt.io.JsonFiles;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.sparkgpt.checkpoint.Checkpoint;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 
 /**
  * Which checkpoint a report is about: the path given, the checkpoint directory it resolves to ({@code id}, e.g.
@@ -27,28 +20,15 @@ public record CheckpointInfo(String path, String id, Long step) {
     if (path == null) {
       return new CheckpointInfo(null, null, null);
     }
-    Path dir = new Path(path);
+    Checkpoint ck;
     try {
-      FileSystem fs = dir.getFileSystem(conf);
-      Path latest = new Path(dir, CheckpointStore.LATEST);
-      if (fs.exists(latest)) {
-        try (InputStream in = fs.open(latest)) {
-          dir = new Path(dir, new String(in.readAllBytes(), StandardCharsets.UTF_8).trim());
-        }
-      }
-      Path state = new Path(dir, CheckpointStore.STATE);
-      if (!fs.exists(state)) {
-        return new CheckpointInfo(path, null, null);
-      }
-      JsonNode doc;
-      try (InputStream in = fs.open(state)) {
-        doc = JsonFiles.MAPPER.readTree(in);
-      }
-      JsonNode step = doc.path("step");
-      return new CheckpointInfo(path, dir.getName(), step.canConvertToLong() ? step.asLong() : null);
-    } catch (IOException e) {
-      throw new CheckpointException(path + ": cannot read the checkpoint's " + CheckpointStore.STATE + ": "
-          + e.getMessage(), e);
+      ck = Checkpoint.open(path, conf);
+    } catch (CheckpointException e) {
+      return new CheckpointInfo(path, null, null);   // the model was given some other way: its path alone
     }
+    if (ck.kind() == Checkpoint.Kind.HUGGING_FACE) {
+      return new CheckpointInfo(path, null, null);
+    }
+    return new CheckpointInfo(path, ck.dir().getName(), ck.step());
   }
 }

@@ -1,7 +1,7 @@
 package dev.sparkgpt.eval;
 
+import dev.sparkgpt.checkpoint.Checkpoint;
 import dev.sparkgpt.model.GptModel;
-import dev.sparkgpt.model.ModelLoader;
 import dev.sparkgpt.model.TargetScores;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -20,7 +20,7 @@ public final class GptScoringModel implements ScoringModel {
 
   /** A factory that loads {@code checkpoint} where it runs (driver or executor; the path must be reachable). */
   public static ModelFactory factory(String checkpoint) {
-    return () -> new GptScoringModel(ModelLoader.load(checkpoint).model());
+    return () -> new GptScoringModel(Checkpoint.open(checkpoint).model());
   }
 
   @Override

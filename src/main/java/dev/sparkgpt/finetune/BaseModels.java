@@ -1,11 +1,12 @@
 package dev.sparkgpt.finetune;
 
+import dev.sparkgpt.io.HadoopConf;
+import dev.sparkgpt.checkpoint.Checkpoint;
 import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.config.ModelConfigs;
 import dev.sparkgpt.model.GptModel;
 import dev.sparkgpt.model.GptParameters;
-import dev.sparkgpt.model.ModelLoader;
 import dev.sparkgpt.model.ParamNames;
 import dev.sparkgpt.tokenizer.Tokenizer;
 import java.util.Map;
@@ -27,11 +28,12 @@ public final class BaseModels {
       checkVocabulary(mc, tok, "model_name " + modelName);
       return GptModel.initialize(mc, DataType.FLOAT, seed);
     }
-    ModelLoader.Loaded loaded = ModelLoader.load(base);
-    ModelConfig mc = loaded.model().config().withClasses(classes);
-    checkTokenizer(base, mc, tok);
+    Checkpoint ck = Checkpoint.open(base, HadoopConf.create(), "base");
+    GptModel loaded = ck.model();
+    ModelConfig mc = loaded.config().withClasses(classes);
+    checkTokenizer(ck, mc, tok);
     GptParameters fresh = GptParameters.initialize(mc, DataType.FLOAT, seed);
-    GptParameters from = loaded.model().parameters();
+    GptParameters from = loaded.parameters();
     for (String name : fresh.names()) {
       boolean newHead = classes > 0 && ParamNames.OUT_HEAD.equals(name);
       if (!newHead && from.names().contains(name)) {
@@ -70,14 +72,12 @@ public final class BaseModels {
    * Refuses {@code tok} for the checkpoint at {@code path} (config {@code mc}) when it has more ids than the model's
    * vocabulary or when the checkpoint recorded another tokenizer (a Hugging Face directory records none).
    */
-  public static void checkTokenizer(String path, ModelConfig mc, Tokenizer tok) {
-    checkVocabulary(mc, tok, path);
-    ModelLoader.tokenizerHash(path).ifPresent(hash -> {
-      if (!hash.equals(tok.hash())) {
-        throw new ConfigException("data.tokenizer", path + " was trained with another tokenizer than " + tok.name()
-            + " (vocabulary hash differs)", "set data.tokenizer to the checkpoint's tokenizer");
-      }
-    });
+  public static void checkTokenizer(Checkpoint ck, ModelConfig mc, Tokenizer tok) {
+    checkVocabulary(mc, tok, ck.uri());
+    if (ck.tokenizerHash().isPresent() && !ck.tokenizerHash().get().equals(tok.hash())) {
+      throw new ConfigException("data.tokenizer", ck.uri() + " was trained with another tokenizer than " + tok.name()
+          + " (vocabulary hash differs)", "set data.tokenizer to the checkpoint's tokenizer");
+    }
   }
 
   private static void checkVocabulary(ModelConfig mc, Tokenizer tok, String source) {

@@ -1,15 +1,14 @@
 package dev.sparkgpt.finetune;
 
+import dev.sparkgpt.checkpoint.Checkpoint;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparkgpt.SparkGptException;
 import dev.sparkgpt.config.ClassifyConfig;
 import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.data.TokenizerSpec;
-import dev.sparkgpt.io.CheckpointStore;
 import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.model.GptModel;
-import dev.sparkgpt.model.ModelLoader;
 import dev.sparkgpt.tokenizer.Tokenizer;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -52,21 +51,21 @@ public final class Classifier {
 
   /** Loads a classify finetune's run or step directory; anything else is refused by name. */
   public static Loaded load(String checkpoint) {
-    ModelLoader.Loaded loaded = ModelLoader.load(checkpoint);
-    JsonNode state = null;
-    try {
-      state = JsonFiles.read(new Path(loaded.source(), CheckpointStore.STATE), JsonNode.class, HadoopConf.create());
-    } catch (SparkGptException e) {
-      // a Hugging Face directory has no state.json: not a classify finetune
-    }
+    Checkpoint ck = Checkpoint.open(checkpoint);
+    JsonNode state = ck.state().orElse(null);   // a Hugging Face directory has none: not a classify finetune
     JsonNode labels = state == null ? null : state.path("labels");
-    if (labels == null || !labels.isArray() || loaded.model().config().numClasses() != labels.size()) {
+    if (labels == null || !labels.isArray() || labels.isEmpty()) {
+      throw new ConfigException("checkpoint", checkpoint + " is not a classify finetune (no labels in its "
+          + "state.json)", "point it at the out_dir of 'sparkgpt finetune classify'");
+    }
+    GptModel model = ck.model();
+    if (model.config().numClasses() != labels.size()) {
       throw new ConfigException("checkpoint", checkpoint + " is not a classify finetune (no labels in its "
           + "state.json)", "point it at the out_dir of 'sparkgpt finetune classify'");
     }
     List<String> names = new ArrayList<>();
     labels.forEach(l -> names.add(l.asText()));
-    return new Loaded(loaded.model(), names, state.path("max_length").asInt(loaded.model().config().contextLength()),
+    return new Loaded(model, names, state.path("max_length").asInt(model.config().contextLength()),
         state.path("tokenizer").path("name").asText("gpt2"));
   }
 

@@ -1,7 +1,9 @@
 package dev.sparkgpt.finetune;
 
+import dev.sparkgpt.checkpoint.RunWriter;
+import dev.sparkgpt.checkpoint.Fingerprints;
+import dev.sparkgpt.checkpoint.CheckpointState;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sparkgpt.io.CheckpointStore;
 import dev.sparkgpt.jobs.Progress;
 import dev.sparkgpt.model.TokenBatch;
 import dev.sparkgpt.train.AveragingRounds;
@@ -68,13 +70,28 @@ public final class EpochLoop {
   public static long run(Settings s, GptStepModel step, AveragingRounds rounds, int examples, Batches batches,
       EpochEnd end, Map<String, Object> state, Supplier<Map<String, Object>> lastLine, Configuration conf,
       PrintStream console) {
-    CheckpointStore store = new CheckpointStore(s.outDir(), conf, 2);
+    try (RunWriter writer = RunWriter.open(s.outDir(), 2, conf, console)) {
+      return run(s, step, rounds, examples, batches, end, state, lastLine, conf, console, writer);
+    }
+  }
+
+  private static long run(Settings s, GptStepModel step, AveragingRounds rounds, int examples, Batches batches,
+      EpochEnd end, Map<String, Object> state, Supplier<Map<String, Object>> lastLine, Configuration conf,
+      PrintStream console, RunWriter store) {
     int epochsDone = 0;
     long steps = 0;
-    Optional<CheckpointStore.Loaded> resumed = store.loadLatest();
+    Optional<CheckpointState> resumed = store.resume("auto");
     if (resumed.isPresent()) {
       JsonNode saved = resumed.get().state();
-      step.restore(resumed.get().weights(), resumed.get().optimizer(), saved.path("rng").asLong());
+      if (rounds != null) {
+        rounds.restore(resumed.get());
+      } else {
+        step.restore(resumed.get().weights(), resumed.get().optimizer(), saved.path("rng").asLong());
+      }
+      if (state.get("tokenizer") instanceof Map<?, ?> tok) {
+        Fingerprints.checkTokenizer(resumed.get().dir().toString(), resumed.get().tokenizerHash(),
+            String.valueOf(tok.get("hash")), String.valueOf(tok.get("name")), false, "a new out_dir");
+      }
       epochsDone = saved.path("epoch").asInt();
       steps = resumed.get().step();
       console.printf("%s: resumed after epoch %d (step %d)%n", s.name(), epochsDone, steps);
@@ -126,7 +143,7 @@ public final class EpochLoop {
           } else {
             double[] lrs = new double[s.frequency()];
             Arrays.fill(lrs, s.lr());
-            AveragingRounds.Round r = rounds.run(perWorker, lrs, s.maxNorm(), steps);
+            AveragingRounds.Round r = rounds.runShipped(perWorker, lrs, s.maxNorm(), steps);
             loss = r.loss();
             gradNorm = r.gradNorm();
             roundMetrics = r.metrics();
@@ -159,7 +176,12 @@ public final class EpochLoop {
         Map<String, Object> saved = new LinkedHashMap<>(state);
         saved.put("epoch", epoch + 1);
         saved.put("rng", step.rngState());
-        store.save(steps, step.weights(), step.optimizerState(), saved);
+        if (rounds == null) {
+          store.save(steps, step.weights(), step.optimizerState(), saved);
+        } else {
+          saved.put("averaging", rounds.describe());
+          store.save(steps, step.weights(), rounds.optimizerState(), saved, rounds::writeWorkerFiles);
+        }
       }
       if (lastLine != null) {
         metrics.write(lastLine.get());

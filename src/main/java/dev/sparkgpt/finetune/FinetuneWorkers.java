@@ -45,7 +45,7 @@ public final class FinetuneWorkers {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Broadcast<byte[]> base = jsc.broadcast(toBytes(model.parameters()));
     Factory factory = new Factory(model.config(), optimizer, lora, new TreeSet<>(frozen), seed, base);
-    return new AveragingRounds(jsc, factory, step, workers, seed);
+    return new AveragingRounds(jsc, factory, step, workers, seed, AveragingRounds.Settings.AVERAGE);
   }
 
   private static byte[] toBytes(GptParameters p) {

@@ -1,21 +1,21 @@
 package dev.sparkgpt.finetune;
 
+import dev.sparkgpt.checkpoint.CheckpointStore;
+import dev.sparkgpt.checkpoint.CheckpointState;
+import dev.sparkgpt.checkpoint.Checkpoint;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.data.TokenizerSpec;
 import dev.sparkgpt.io.CheckpointException;
-import dev.sparkgpt.io.CheckpointStore;
 import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.io.InputException;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.io.OutputDir;
 import dev.sparkgpt.model.GptModel;
 import dev.sparkgpt.model.GptParameters;
-import dev.sparkgpt.model.ModelLoader;
 import dev.sparkgpt.train.LoraAdapters;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,7 +34,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * end through the same {@link #write}, and {@link ModelLoader} uses {@link #merge} (as its {@link
  * ModelLoader.AdapterMerger}) so every verb can read an adapter directory directly.
  */
-public final class LoraMerge implements ModelLoader.AdapterMerger {
+public final class LoraMerge implements Checkpoint.AdapterMerger {
   /** State keys of an adapter checkpoint that a plain one does not carry. */
   private static final List<String> ADAPTER_KEYS = List.of("lora", "format_version", "step", "epoch", "rng");
 
@@ -42,14 +42,19 @@ public final class LoraMerge implements ModelLoader.AdapterMerger {
   public LoraMerge() {}
 
   @Override
-  public ModelLoader.Loaded merge(CheckpointStore.Loaded adapters) {
-    return new ModelLoader.Loaded(rebuild(adapters, null), adapters.dir().toString(), adapters.step());
+  public GptModel merge(CheckpointState adapters) {
+    return rebuild(adapters, null);
   }
 
   /** Loads an adapter checkpoint: a run directory (its latest step) or a step-NNNNNN directory. */
-  public static CheckpointStore.Loaded loadAdapters(String checkpoint) {
-    CheckpointStore.Loaded ck = ModelLoader.checkpoint(checkpoint);
-    if (!ck.state().has("lora")) {
+  public static CheckpointState loadAdapters(String checkpoint) {
+    Checkpoint opened = Checkpoint.open(checkpoint);
+    if (opened.kind() == Checkpoint.Kind.HUGGING_FACE) {
+      throw new CheckpointException(checkpoint + " is a Hugging Face directory, not a LoRA finetune checkpoint. Fix: "
+          + "point --checkpoint at the out_dir of a finetune run with lora.r > 0");
+    }
+    CheckpointState ck = opened.load(false);
+    if (!ck.isAdapter()) {
       throw new CheckpointException(ck.dir() + " is not a LoRA finetune checkpoint (its state.json has no \"lora\" "
           + "section): it is a plain checkpoint already. Fix: use it as it is, or point --checkpoint at a LoRA run");
     }
@@ -60,11 +65,11 @@ public final class LoraMerge implements ModelLoader.AdapterMerger {
    * The model an adapter checkpoint stands for: its base ({@code base}, or null for the one state.json names)
    * rebuilt as the finetune did, with the checkpoint's adapters merged into the weights.
    */
-  public static GptModel rebuild(CheckpointStore.Loaded ck, String base) {
+  public static GptModel rebuild(CheckpointState ck, String base) {
     JsonNode state = ck.state();
     String where = ck.dir() + "/" + CheckpointStore.STATE;
     String basePath = base != null ? base : text(state, "base_checkpoint", where);
-    if (!"random".equals(basePath) && !Files.exists(java.nio.file.Path.of(basePath))) {
+    if (!"random".equals(basePath) && !exists(basePath)) {
       throw new CheckpointException(ck.dir() + " holds LoRA adapters only and its base checkpoint " + basePath
           + " is not readable. Fix: sparkgpt merge --checkpoint " + ck.dir() + " --base BASE_DIR --out DIR (BASE_DIR: "
           + "where that base is now), then use DIR");
@@ -97,6 +102,15 @@ public final class LoraMerge implements ModelLoader.AdapterMerger {
     }
     adapters.applyTo(model.parameters());
     return model;
+  }
+
+  private static boolean exists(String path) {
+    try {
+      Path p = new Path(path);
+      return p.getFileSystem(HadoopConf.create()).exists(p);
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private static String text(JsonNode state, String key, String where) {
@@ -151,7 +165,7 @@ public final class LoraMerge implements ModelLoader.AdapterMerger {
    * ({@code base}, or null for the one it names) and written as a plain checkpoint to {@code out}.
    */
   public static Path mergeInto(String checkpoint, String base, String out, Configuration conf) {
-    CheckpointStore.Loaded ck = loadAdapters(checkpoint);
+    CheckpointState ck = loadAdapters(checkpoint);
     GptModel model = rebuild(ck, base);
     @SuppressWarnings("unchecked")
     Map<String, Object> state = JsonFiles.MAPPER.convertValue(ck.state(), LinkedHashMap.class);

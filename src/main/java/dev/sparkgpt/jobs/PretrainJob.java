@@ -1,5 +1,11 @@
 package dev.sparkgpt.jobs;
 
+import dev.sparkgpt.train.MemoryPlan;
+import dev.sparkgpt.train.WorkerStateLostException;
+import dev.sparkgpt.train.Exchange;
+import dev.sparkgpt.train.OuterOptimizer;
+import dev.sparkgpt.train.AveragingRounds;
+import dev.sparkgpt.checkpoint.Checkpoint;
 import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.ModelConfig;
@@ -9,7 +15,6 @@ import dev.sparkgpt.data.TokenizerSpec;
 import dev.sparkgpt.finetune.BaseModels;
 import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.model.GptModel;
-import dev.sparkgpt.model.ModelLoader;
 import dev.sparkgpt.tokenizer.Tokenizer;
 import dev.sparkgpt.train.GptModelFactory;
 import dev.sparkgpt.train.LocalEngine;
@@ -74,6 +79,9 @@ public final class PretrainJob implements Callable<Integer> {
       ModelConfig model = start(config, tok).config();
       PretrainData.load(config.data(), model.contextLength(), model.vocabSize(), tok, HadoopConf.create());
       System.out.print(ConfigLoader.toYaml(model));
+      MemoryPlan plan = memoryPlan(config, model, new org.apache.spark.SparkConf(true));
+      plan.describe().forEach(System.out::println);
+      checkMemory(plan, new org.apache.spark.SparkConf(true));
       return Jobs.dryRun(config, "config, model and data valid");
     }
     // the local strategy needs no Spark: it starts faster and leaves every core to the math
@@ -85,6 +93,12 @@ public final class PretrainJob implements Callable<Integer> {
   /** The engine of {@code config.train().strategy()} over {@code data}'s train windows, driving {@code model}. */
   public static TrainingEngine engine(SparkSession spark, PretrainConfig config, PretrainData data,
       GptModelFactory factory, StepModel model) {
+    return engine(spark, config, data, factory, model, false);
+  }
+
+  /** As above; {@code recovering}: after a lost executor, fewer cores than workers are accepted (waves). */
+  static TrainingEngine engine(SparkSession spark, PretrainConfig config, PretrainData data,
+      GptModelFactory factory, StepModel model, boolean recovering) {
     PretrainConfig.Train t = config.train();
     if ("parameter_averaging".equals(t.strategy())) {
       if (spark == null) {
@@ -92,7 +106,9 @@ public final class PretrainJob implements Callable<Integer> {
       }
       return new ParameterAveragingEngine(JavaSparkContext.fromSparkContext(spark.sparkContext()), factory, model,
           data.train(), config.seed(), config.data().shuffle(), t.workers(), t.averagingFrequency(),
-          t.microBatchSize(), t.accumulationSteps());
+          t.microBatchSize(), t.accumulationSteps(), new AveragingRounds.Settings(
+              OuterOptimizer.Kind.of(t.outerOptimizer()), t.outerLr(), t.outerMomentum(),
+              Exchange.Dtype.of(t.exchangeDtype()), recovering));
     }
     return new LocalEngine(model, data.train(), config.seed(), config.data().shuffle(), t.microBatchSize(),
         t.accumulationSteps());
@@ -111,14 +127,15 @@ public final class PretrainJob implements Callable<Integer> {
     if (from == null) {
       return new Start(ModelConfigs.resolve(config.modelName(), config.model()), null);
     }
-    GptModel loaded = ModelLoader.load(from, "init_from").model();
+    Checkpoint ck = Checkpoint.open(from, HadoopConf.create(), "init_from");
+    GptModel loaded = ck.model();
     ModelConfig saved = loaded.config();
     if (saved.numClasses() > 0) {
       throw new ConfigException("init_from", from + " is a classifier (num_classes=" + saved.numClasses() + "), not a "
           + "language model", "start from the pretrained checkpoint it was finetuned from");
     }
     ModelConfig wanted = withOverrides(saved, config.model(), from);
-    BaseModels.checkTokenizer(from, wanted, tok);
+    BaseModels.checkTokenizer(ck, wanted, tok);
     return new Start(wanted, loaded.parameters().toMap(DataType.FLOAT));
   }
 
@@ -142,13 +159,55 @@ public final class PretrainJob implements Callable<Integer> {
     return wanted;
   }
 
-  /** Trains as configured; {@code spark} may be null for the local strategy. */
+  /** Recoveries from a lost executor (each resumes from the last checkpoint) before a run gives up. */
+  static final int MAX_RECOVERIES = 3;
+
+  /**
+   * Trains as configured; {@code spark} may be null for the local strategy. When an executor that held workers'
+   * moments is lost, the run resumes from its last checkpoint (the same result as without the loss), up to
+   * {@value #MAX_RECOVERIES} times.
+   */
   public static TrainingLoop.Result run(SparkSession spark, PretrainConfig config, PrintStream console) {
+    PretrainConfig attempt = config;
+    for (int recovery = 1; ; recovery++) {
+      try {
+        return runOnce(spark, attempt, console, recovery > 1);
+      } catch (WorkerStateLostException e) {
+        if (recovery > MAX_RECOVERIES) {
+          throw e;
+        }
+        console.printf("pretrain: %s; resuming from the last checkpoint of %s (recovery %d of %d)%n", e.getMessage(),
+            config.outDir(), recovery, MAX_RECOVERIES);
+        attempt = new PretrainConfig(config.outDir(), config.modelName(), config.model(), config.data(),
+            config.train(), config.optimizer(), config.eval(), config.seed(), "auto", config.initFrom());
+      }
+    }
+  }
+
+  /** The memory plan of {@code config} under Spark configuration {@code spark} (its master decides local mode). */
+  static MemoryPlan memoryPlan(PretrainConfig config, ModelConfig model, org.apache.spark.SparkConf spark) {
+    boolean local = spark.get("spark.master", "local[*]").startsWith("local");
+    boolean averaging = "parameter_averaging".equals(config.train().strategy());
+    return MemoryPlan.of(config, model, averaging && local ? config.train().workers() : 0);
+  }
+
+  /** Refuses a run whose plan exceeds this JVM's heap / off-heap limits or spark.driver.maxResultSize. */
+  static void checkMemory(MemoryPlan plan, org.apache.spark.SparkConf spark) {
+    long maxResult = org.apache.spark.network.util.JavaUtils.byteStringAsBytes(
+        spark.get("spark.driver.maxResultSize", "1g"));
+    plan.check(org.bytedeco.javacpp.Pointer.maxBytes(), Runtime.getRuntime().maxMemory(), maxResult);
+  }
+
+  private static TrainingLoop.Result runOnce(SparkSession spark, PretrainConfig config, PrintStream console,
+      boolean recovering) {
     config.validate();
     Configuration conf = spark == null ? HadoopConf.create() : spark.sparkContext().hadoopConfiguration();
     Tokenizer tok = TokenizerSpec.resolve(config.data().tokenizer(), conf).get();
     Start start = start(config, tok);
     ModelConfig modelConfig = start.config();
+    checkMemory(memoryPlan(config, modelConfig, spark == null ? new org.apache.spark.SparkConf(true)
+        : spark.sparkContext().getConf()), spark == null ? new org.apache.spark.SparkConf(true)
+        : spark.sparkContext().getConf());
     PretrainData data = PretrainData.load(config.data(), modelConfig.contextLength(), modelConfig.vocabSize(), tok,
         conf);
     GptModelFactory factory = new GptModelFactory(modelConfig, config.optimizer(), config.seed());
@@ -157,7 +216,7 @@ public final class PretrainJob implements Callable<Integer> {
       model.restore(start.weights(), Map.of(), model.rngState()); // step 0: fresh optimizer, the seed's dropout
     }
     PretrainConfig.Train t = config.train();
-    TrainingEngine engine = engine(spark, config, data, factory, model);
+    TrainingEngine engine = engine(spark, config, data, factory, model, recovering);
     console.printf("pretrain: %s, model %s (%s) from %s -> %s%n", t.strategy(), config.initFrom() == null
         ? config.modelName() : "of init_from " + config.initFrom(),
         ConfigLoader.toYaml(modelConfig).replace("\n", " ").trim(), data.source(), config.outDir());
@@ -165,6 +224,13 @@ public final class PretrainJob implements Callable<Integer> {
       console.printf("pretrain: baseline to beat: a unigram model of the train tokens has val loss %.3f%n",
           dev.sparkgpt.data.TrainingWindows.unigramLoss(data.train(), data.val(), modelConfig.vocabSize()));
     }
-    return new TrainingLoop(config, engine, data.val(), tok, ModelConfigs.describe(modelConfig), conf, console).run();
+    try {
+      return new TrainingLoop(config, engine, data.val(), tok, ModelConfigs.describe(modelConfig), conf, console)
+          .run();
+    } finally {
+      if (engine instanceof ParameterAveragingEngine averaging) {
+        averaging.close();
+      }
+    }
   }
 }

@@ -12,6 +12,10 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.sparkgpt.io.AtomicFiles;
+import dev.sparkgpt.io.HadoopConf;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -29,16 +33,21 @@ public final class HfCheckpoints {
 
   /** Loads {@code dir} (config.json + safetensors) as float32 weights under our names. */
   public static HfGpt2Checkpoint.Loaded load(Path dir) {
-    Path file = dir.resolve(HfGpt2Checkpoint.CONFIG);
-    JsonNode c = readConfigJson(dir);
+    return load(hadoopPath(dir), HadoopConf.create());
+  }
+
+  /** As {@link #load(Path)}, for a directory on any Hadoop file system (file:, hdfs:, s3a:). */
+  public static HfGpt2Checkpoint.Loaded load(org.apache.hadoop.fs.Path dir, Configuration conf) {
+    org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(dir, HfGpt2Checkpoint.CONFIG);
+    JsonNode c = readConfigJson(dir, conf);
     String type = c.path("model_type").asText("");
     String architectures = c.path("architectures").toString();
     if (type.equals("gpt2") || architectures.contains("\"GPT2LMHeadModel\"")) {
-      return HfGpt2Checkpoint.load(dir);
+      return HfGpt2Checkpoint.load(dir, conf);
     }
     if (type.equals(HfLlamaCheckpoint.MODEL_TYPE) || architectures.contains("\"" + HfLlamaCheckpoint.ARCHITECTURE
         + "\"")) {
-      return HfLlamaCheckpoint.load(dir, c);
+      return HfLlamaCheckpoint.load(dir, c, conf);
     }
     throw new CheckpointException(file + ": architecture " + (architectures.equals("") ? "(none)" : architectures)
         + " with model_type \"" + type + "\" is not supported; supported: " + SUPPORTED);
@@ -59,13 +68,37 @@ public final class HfCheckpoints {
   }
 
   /** The parsed {@code config.json} of {@code dir}. */
-  static JsonNode readConfigJson(Path dir) {
-    Path file = dir.resolve(HfGpt2Checkpoint.CONFIG);
+  static JsonNode readConfigJson(org.apache.hadoop.fs.Path dir, Configuration conf) {
+    org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(dir, HfGpt2Checkpoint.CONFIG);
     try {
-      return JsonFiles.MAPPER.readTree(Files.readString(file, StandardCharsets.UTF_8));
+      JsonNode c = JsonFiles.MAPPER.readTree(AtomicFiles.readText(file, conf));
+      if (c == null || !c.isObject()) {
+        throw new CheckpointException(file + ": not a JSON object. Fix: point at a Hugging Face model directory");
+      }
+      return c;
     } catch (IOException e) {
       throw new CheckpointException(file + ": unreadable (" + e.getMessage() + ")", e);
     }
+  }
+
+  /**
+   * Whether {@code dir} (any Hadoop file system) is a Hugging Face directory: config.json plus model.safetensors or
+   * a sharded index.
+   */
+  public static boolean isHfDirectory(org.apache.hadoop.fs.Path dir, Configuration conf) {
+    try {
+      FileSystem fs = dir.getFileSystem(conf);
+      return fs.isFile(new org.apache.hadoop.fs.Path(dir, HfGpt2Checkpoint.CONFIG))
+          && (fs.isFile(new org.apache.hadoop.fs.Path(dir, SafetensorsReader.MODEL_FILE))
+          || fs.isFile(new org.apache.hadoop.fs.Path(dir, SafetensorsReader.INDEX_FILE)));
+    } catch (IOException e) {
+      throw new CheckpointException(dir + ": cannot inspect (" + e.getMessage() + ")", e);
+    }
+  }
+
+  /** A local directory as the Hadoop path that names it the same way in messages. */
+  static org.apache.hadoop.fs.Path hadoopPath(Path dir) {
+    return new org.apache.hadoop.fs.Path(dir.toString());
   }
 
   /**

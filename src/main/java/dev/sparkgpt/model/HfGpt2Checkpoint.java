@@ -10,6 +10,8 @@ import dev.sparkgpt.io.SafetensorsReader;
 import dev.sparkgpt.io.TensorInfo;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.sparkgpt.io.HadoopConf;
+import org.apache.hadoop.conf.Configuration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -43,8 +45,12 @@ public final class HfGpt2Checkpoint {
 
   /** The model config of an HF {@code config.json} (GPT-2 keys); unknown architectures are refused by name. */
   public static ModelConfig readConfig(Path dir) {
-    Path file = dir.resolve(CONFIG);
-    JsonNode c = HfCheckpoints.readConfigJson(dir);
+    return readConfig(HfCheckpoints.readConfigJson(HfCheckpoints.hadoopPath(dir), HadoopConf.create()),
+        dir.resolve(CONFIG).toString());
+  }
+
+  /** As {@link #readConfig(Path)}, from the parsed config.json ({@code file} names it in messages). */
+  static ModelConfig readConfig(JsonNode c, String file) {
     String type = c.path("model_type").asText("");
     if (!"gpt2".equals(type)) {
       throw new CheckpointException(file + ": model_type \"" + type + "\" (architectures " + c.path("architectures")
@@ -68,7 +74,7 @@ public final class HfGpt2Checkpoint {
         c.path("layer_norm_epsilon").asDouble(1e-5), null, null, null, null, null, null);
   }
 
-  private static int required(JsonNode c, String key, Path file) {
+  private static int required(JsonNode c, String key, String file) {
     if (!c.path(key).canConvertToInt()) {
       throw new CheckpointException(file + ": missing integer \"" + key + "\"");
     }
@@ -147,11 +153,17 @@ public final class HfGpt2Checkpoint {
    * shape; missing ones are all named at once, a wrong shape names the tensor, the file and both shapes.
    */
   public static Loaded load(Path dir) {
-    ModelConfig config = readConfig(dir);
+    return load(HfCheckpoints.hadoopPath(dir), HadoopConf.create());
+  }
+
+  /** As {@link #load(Path)}, for a directory on any Hadoop file system (file:, hdfs:, s3a:). */
+  public static Loaded load(org.apache.hadoop.fs.Path dir, Configuration conf) {
+    ModelConfig config = readConfig(HfCheckpoints.readConfigJson(dir, conf), new org.apache.hadoop.fs.Path(dir, CONFIG)
+        .toString());
     Map<String, long[]> expected = ParamNames.shapes(config);
     Map<String, INDArray> weights = new LinkedHashMap<>();
     boolean hasHead = false;
-    try (SafetensorsReader reader = SafetensorsReader.open(dir)) {
+    try (SafetensorsReader reader = SafetensorsReader.open(dir, conf)) {
       List<String> unknown = new ArrayList<>();
       for (String name : reader.names()) {
         String hf = name.startsWith("transformer.") ? name.substring("transformer.".length()) : name;

@@ -8,6 +8,7 @@ import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.io.SafetensorsDtype;
 import dev.sparkgpt.io.SafetensorsReader;
 import java.nio.file.Path;
+import org.apache.hadoop.conf.Configuration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -31,7 +32,7 @@ final class HfLlamaCheckpoint {
   private HfLlamaCheckpoint() {}
 
   /** The model config of a Llama {@code config.json}; options this model lacks are refused by name. */
-  static ModelConfig readConfig(JsonNode c, Path file) {
+  static ModelConfig readConfig(JsonNode c, String file) {
     for (String flag : new String[] {"attention_bias", "mlp_bias"}) {
       if (c.path(flag).asBoolean(false)) {
         throw new CheckpointException(file + ": " + flag + " true is not supported (Llama has no biases)");
@@ -59,7 +60,7 @@ final class HfLlamaCheckpoint {
         false);
   }
 
-  private static int required(JsonNode c, String key, Path file) {
+  private static int required(JsonNode c, String key, String file) {
     if (!c.path(key).canConvertToInt()) {
       throw new CheckpointException(file + ": missing integer \"" + key + "\"");
     }
@@ -96,10 +97,10 @@ final class HfLlamaCheckpoint {
    * Loads a Llama directory as float32 weights under our names. Tensors that are not Llama's are refused by name,
    * missing ones are all named at once, a wrong shape names the tensor, the expected and the stored shape.
    */
-  static HfGpt2Checkpoint.Loaded load(Path dir, JsonNode configJson) {
-    ModelConfig config = readConfig(configJson, dir.resolve(HfGpt2Checkpoint.CONFIG));
+  static HfGpt2Checkpoint.Loaded load(org.apache.hadoop.fs.Path dir, JsonNode configJson, Configuration conf) {
+    ModelConfig config = readConfig(configJson, new org.apache.hadoop.fs.Path(dir, HfGpt2Checkpoint.CONFIG).toString());
     Map<String, INDArray> hf = new LinkedHashMap<>();
-    try (SafetensorsReader reader = SafetensorsReader.open(dir)) {
+    try (SafetensorsReader reader = SafetensorsReader.open(dir, conf)) {
       if (config.tieEmbeddings() && reader.names().contains("lm_head.weight")) {
         config = config.withTiedEmbeddings(false);     // a stored head wins over the flag
       }

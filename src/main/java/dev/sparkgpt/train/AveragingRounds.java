@@ -1,53 +1,77 @@
 package dev.sparkgpt.train;
 
-import com.esotericsoftware.kryo.Kryo;
-import com.esotericsoftware.kryo.KryoSerializable;
-import com.esotericsoftware.kryo.io.Input;
-import com.esotericsoftware.kryo.io.Output;
+import dev.sparkgpt.checkpoint.CheckpointState;
 import dev.sparkgpt.config.ConfigException;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
-import java.io.OutputStream;
-import java.io.Serializable;
-import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.api.java.function.Function;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.storage.StorageLevel;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import scala.Tuple2;
+import scala.collection.JavaConverters;
+import scala.reflect.ClassTag;
 
 /**
- * One round of parameter averaging on Spark, whatever feeds it (pretraining's window cursors, a finetune's epochs):
- * the driver broadcasts the model's weights and optimizer moments; each worker task restores them, takes its local
- * optimizer steps on the batches it was handed, and returns its state; a tree aggregation sums the states and the
- * driver divides by the number of workers that trained. A retried task recomputes its part from the same broadcast
- * and batches (its dropout RNG is derived from seed, step and worker), so a failure never double-counts an update.
+ * Rounds of data-parallel training on Spark, DiLoCo-style (docs/distributed.md). Each round the driver broadcasts
+ * the weights (float32), or with bfloat16 exchange only the last round's update; each worker task takes its local
+ * steps with its own AdamW moments, which stay on its executor between rounds, and answers with its weights or its
+ * pseudo-gradient in chunks. The driver sums them chunk by chunk in worker order in float32 (the same sum at any
+ * executor count, O(model) driver memory) and takes the outer step ({@link OuterOptimizer}). A worker whose state
+ * is gone (lost executor) fails the round with {@link WorkerStateLostException}: the job then resumes from the last
+ * checkpoint, which holds every worker's moments, so a loss never changes the result silently.
  */
 public final class AveragingRounds {
-  /** What a round did: tokens trained, mean loss and grad norm over all local steps, timings. */
+  /** What a round did: tokens trained, mean loss and grad norm over all local steps, timings and traffic. */
   public record Round(long tokens, double loss, double gradNorm, Map<String, Object> metrics) {}
+
+  /**
+   * How rounds exchange: the outer optimizer and the dtype of what workers send; {@code allowWaves} lets a run
+   * recovering from a lost executor go on with fewer cores than workers (rounds then run in waves).
+   */
+  public record Settings(OuterOptimizer.Kind outer, double outerLr, double outerMomentum, Exchange.Dtype dtype,
+      boolean allowWaves) {
+    /** Plain averaging in float32 (the finetunes' default). */
+    public static final Settings AVERAGE = new Settings(OuterOptimizer.Kind.AVERAGE, 1, 0, Exchange.Dtype.F32);
+
+    public Settings(OuterOptimizer.Kind outer, double outerLr, double outerMomentum, Exchange.Dtype dtype) {
+      this(outer, outerLr, outerMomentum, dtype, false);
+    }
+  }
 
   private final JavaSparkContext jsc;
   private final ParameterAveragingEngine.ModelFactory factory;
   private final StepModel model;
   private final long seed;
-  private final int depth;
+  private final int workers;
+  private final Settings settings;
+  private final OuterOptimizer outer;
+  private final int chunkElements;
+  private final String runId = UUID.randomUUID().toString();
+  private final List<List<String>> locations = new ArrayList<>();
+  private long round;
+  private WorkerRound.Seed restart;
+  private List<byte[]> pendingUpdate;
 
   /** Refuses more workers than Spark has cores (each round would run in waves). */
   public AveragingRounds(JavaSparkContext jsc, ParameterAveragingEngine.ModelFactory factory, StepModel driverModel,
-      int workers, long seed) {
+      int workers, long seed, Settings settings) {
+    this(jsc, factory, driverModel, workers, seed, settings, Exchange.MAX_CHUNK_BYTES / Float.BYTES);
+  }
+
+  /** As above with chunks of at most {@code chunkElements} values (tests exercise many chunks on a tiny model). */
+  AveragingRounds(JavaSparkContext jsc, ParameterAveragingEngine.ModelFactory factory, StepModel driverModel,
+      int workers, long seed, Settings settings, int chunkElements) {
     int cores = jsc.defaultParallelism();
-    if (workers > cores) {
+    if (workers > cores && !settings.allowWaves()) {
       throw new ConfigException("train.workers", workers + " workers but Spark offers " + cores + " cores, so each"
           + " round would run in waves", "set train.workers ≤ " + cores + " or give the job more executor cores");
     }
@@ -55,158 +79,263 @@ public final class AveragingRounds {
     this.factory = factory;
     this.model = driverModel;
     this.seed = seed;
-    this.depth = Math.max(2, (int) Math.ceil(Math.log(workers) / Math.log(2)) / 2 + 1);
+    this.workers = workers;
+    this.settings = settings;
+    this.outer = new OuterOptimizer(settings.outer(), settings.outerLr(), settings.outerMomentum());
+    this.chunkElements = chunkElements;
+    this.restart = new WorkerRound.Seed(null, 0, workers);
+    for (int w = 0; w < workers; w++) {
+      locations.add(List.of());
+    }
+  }
+
+  /** As {@link #run} with batches computed on the driver (the finetunes' examples). */
+  public Round runShipped(List<List<WindowCursor.Batches>> perWorker, double[] lrs, double maxNorm, long step) {
+    List<WorkerBatches> shipped = new ArrayList<>();
+    perWorker.forEach(b -> shipped.add(WorkerBatches.shipped(b)));
+    return run(shipped, lrs, maxNorm, step);
   }
 
   /**
-   * Runs one round from global step {@code step}: worker w takes the optimizer steps {@code perWorker.get(w)} (one
-   * element per local step, with learning rate {@code lrs[i]}); a worker with no batches sits the round out. Leaves
-   * the average in the driver's model.
+   * Runs one round from global step {@code step}: worker w takes {@code perWorker.get(w).steps()} local steps with
+   * learning rates {@code lrs}; a worker without batches keeps its state in step but is left out of the mean.
+   * Leaves the new weights in the driver's model.
    */
-  public Round run(List<List<WindowCursor.Batches>> perWorker, double[] lrs, double maxNorm, long step) {
-    List<WorkItem> items = new ArrayList<>();
-    long localSteps = 0;
-    for (int w = 0; w < perWorker.size(); w++) {
-      if (!perWorker.get(w).isEmpty()) {
-        items.add(new WorkItem(w, perWorker.get(w), lrs, maxNorm, mix(seed, step, w)));
-        localSteps += perWorker.get(w).size();
-      }
-    }
-    if (items.isEmpty()) {
-      throw new IllegalArgumentException("a round needs at least one batch");
+  public Round run(List<WorkerBatches> perWorker, double[] lrs, double maxNorm, long step) {
+    if (perWorker.size() != workers) {
+      throw new IllegalArgumentException(perWorker.size() + " batch lists for " + workers + " workers");
     }
     long t0 = System.nanoTime();
-    byte[] state = ModelState.toBytes(model);
-    Broadcast<byte[]> shared = jsc.broadcast(state);
+    INDArray theta = model.weightVector();
+    boolean full = restart != null || settings.dtype() == Exchange.Dtype.F32;
+    WorkerRound.Payload payload = full
+        ? new WorkerRound.Payload(true, Exchange.Dtype.F32, WorkerRound.encode(theta, Exchange.Dtype.F32,
+            chunkElements), chunkElements)
+        : new WorkerRound.Payload(false, settings.dtype(), pendingUpdate, chunkElements);
+    long broadcastBytes = bytes(payload.chunks());
+    Broadcast<WorkerRound.Payload> shared = jsc.broadcast(payload);
+    List<Tuple2<WorkerRound.Item, scala.collection.Seq<String>>> items = new ArrayList<>();
+    for (int w = 0; w < workers; w++) {
+      WorkerRound.Item item = new WorkerRound.Item(runId, w, round, perWorker.get(w), lrs, maxNorm,
+          mix(seed, step, w), restart, settings.dtype());
+      items.add(new Tuple2<>(item, JavaConverters.asScalaBuffer(locations.get(w)).toSeq()));
+    }
     long t1 = System.nanoTime();
-    Sum sum = jsc.parallelize(items, items.size()).map(new RunWorker(factory, shared))
-        .treeAggregate(new Sum(), Sum::add, Sum::add, depth);
-    long t2 = System.nanoTime();
-    shared.destroy();
-    String driverBackend = Nd4j.getBackend().getClass().getSimpleName();
-    if (!sum.backends.equals(driverBackend)) {
-      throw new ConfigException("executor backend", "executors run ND4J backend(s) [" + sum.backends + "] but the "
-          + "driver runs " + driverBackend + ": averaged weights would mix numerics", "use the same build (CPU or "
-          + "-Pcuda) for driver and executors");
+    ClassTag<WorkerRound.Item> tag = scala.reflect.ClassTag$.MODULE$.apply(WorkerRound.Item.class);
+    RDD<WorkerRound.Item> rdd = jsc.sc().makeRDD(JavaConverters.asScalaBuffer(items).toSeq(), tag);
+    JavaRDD<WorkerRound.Result> results = JavaRDD.fromRDD(rdd, tag).map(new WorkerRound(factory, shared))
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    try {
+      List<WorkerRound.Result> metas = new ArrayList<>(results.map(WorkerRound.Result::meta).collect());
+      long t2 = System.nanoTime();
+      metas.sort(java.util.Comparator.comparingInt(WorkerRound.Result::worker));
+      checkBackends(metas);
+      Aggregate agg = aggregate(results, metas, theta);
+      long t3 = System.nanoTime();
+      round++;
+      restart = null;
+      return summary(metas, agg, broadcastBytes, t0, t1, t2, t3);
+    } catch (RuntimeException e) {
+      if (WorkerStateLostException.causedBy(e)) {
+        throw new WorkerStateLostException("round " + round + " at step " + step + ": a worker's optimizer state was"
+            + " lost with its executor (" + rootMessage(e) + ")");
+      }
+      throw e;
+    } finally {
+      results.unpersist(false);
+      shared.destroy();
     }
-    float inv = 1f / sum.workers;
-    for (int i = 0; i < sum.state.length; i++) {
-      sum.state[i] *= inv;
-    }
-    ModelState.unflatten(model, sum.state, model.rngState());
-    long t3 = System.nanoTime();
-    Map<String, Object> metrics = new LinkedHashMap<>();
-    metrics.put("broadcast_ms", (t1 - t0) / 1e6);
-    metrics.put("compute_ms", sum.computeNanos / 1e6);
-    metrics.put("averaging_ms", ((t2 - t1) - sum.computeNanos) / 1e6 + (t3 - t2) / 1e6);
-    metrics.put("broadcast_bytes", state.length);
-    return new Round(sum.tokens, sum.loss / localSteps, sum.gradNorm / localSteps, metrics);
   }
 
-  /** One worker's share of a round: its batches for each local step and their learning rates. */
-  record WorkItem(int worker, List<WindowCursor.Batches> steps, double[] lrs, double maxNorm, long rng)
-      implements Serializable {}
+  /** The summed answers turned into new weights: per chunk, in worker order, then the outer step. */
+  private record Aggregate(long receivedBytes, double driftCosine, long fetchNanos) {}
 
-  /** Sum over workers of their state vectors, losses, norms, tokens and compute time. */
-  static final class Sum implements Serializable, KryoSerializable {
-    private static final long serialVersionUID = 1L;
-    transient float[] state;   // serialised by writeObject
-    double loss;
-    double gradNorm;
-    long tokens;
-    long computeNanos;
-    int workers;
-    String backends = "";
-
-    /**
-     * Task results travel through Spark's serializer (Kryo here), whose default writes a float[] value by value; the
-     * state goes as one block of little-endian bytes instead (a bulk copy each way). Java serialisation (a job run
-     * without Kryo) takes the same path through writeObject/readObject.
-     */
-    @Override
-    public void write(Kryo kryo, Output out) {
-      out.writeDouble(loss);
-      out.writeDouble(gradNorm);
-      out.writeLong(tokens);
-      out.writeLong(computeNanos);
-      out.writeInt(workers);
-      out.writeString(backends);
-      writeState(out);
+  private Aggregate aggregate(JavaRDD<WorkerRound.Result> results, List<WorkerRound.Result> metas, INDArray theta) {
+    List<Exchange.Chunk> chunks = Exchange.chunks(theta.length(), chunkElements);
+    List<WorkerRound.Result> active = metas.stream().filter(r -> r.steps() > 0).toList();
+    long perWorker = (long) theta.length() * settings.dtype().bytes;
+    boolean together = perWorker * workers <= Exchange.MAX_CHUNK_BYTES;
+    List<WorkerRound.Result> all = together ? new ArrayList<>(results.collect()) : null;
+    if (all != null) {
+      all.sort(java.util.Comparator.comparingInt(WorkerRound.Result::worker));
     }
-
-    @Override
-    public void read(Kryo kryo, Input in) {
-      loss = in.readDouble();
-      gradNorm = in.readDouble();
-      tokens = in.readLong();
-      computeNanos = in.readLong();
-      workers = in.readInt();
-      backends = in.readString();
-      readState(in);
-    }
-
-    private void writeObject(ObjectOutputStream out) throws IOException {
-      out.defaultWriteObject();
-      writeState(out);
-    }
-
-    private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
-      in.defaultReadObject();
-      readState(in);
-    }
-
-    private void writeState(OutputStream out) {
-      try {
-        DataOutputStream data = new DataOutputStream(out);
-        data.writeInt(state == null ? -1 : state.length);
-        if (state != null) {
-          ByteBuffer b = ByteBuffer.allocate(state.length * Float.BYTES)
-              .order(ByteOrder.LITTLE_ENDIAN);
-          b.asFloatBuffer().put(state);
-          data.write(b.array());
+    boolean averageWeights = settings.outer() == OuterOptimizer.Kind.AVERAGE && settings.dtype() == Exchange.Dtype.F32;
+    List<byte[]> update = new ArrayList<>();
+    long received = 0;
+    double unitSquared = 0;
+    for (Exchange.Chunk c : chunks) {
+      float[] start = theta.get(NDArrayIndex.interval(c.from(), c.from() + c.length())).toFloatVector();
+      float[] sum = new float[c.length()];
+      float[] weights = averageWeights ? new float[c.length()] : null;
+      float[] unit = new float[c.length()];
+      float[] values = new float[c.length()];
+      for (WorkerRound.Result r : active) {
+        byte[] bytes = all != null ? all.get(r.worker()).chunks().get(c.index())
+            : fetch(results, r.worker(), c.index());
+        received += bytes.length;
+        Exchange.decode(bytes, settings.dtype(), values);
+        float inv = r.deltaNorm() > 0 ? (float) (1 / r.deltaNorm()) : 0f;
+        for (int i = 0; i < c.length(); i++) {
+          float d = settings.dtype() == Exchange.Dtype.F32 ? start[i] - values[i] : values[i];
+          sum[i] += d;
+          unit[i] += d * inv;
+          if (weights != null) {
+            weights[i] += values[i];
+          }
         }
-        data.flush();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
       }
-    }
-
-    private void readState(InputStream in) {
-      try {
-        DataInputStream data = new DataInputStream(in);
-        int n = data.readInt();
-        state = null;
-        if (n >= 0) {
-          byte[] bytes = new byte[n * Float.BYTES];
-          data.readFully(bytes);
-          state = new float[n];
-          ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(state);
+      for (float u : unit) {
+        unitSquared += (double) u * u;
+      }
+      int n = active.size();
+      float[] next = new float[c.length()];
+      if (averageWeights) {
+        for (int i = 0; i < c.length(); i++) {
+          next[i] = weights[i] / n;            // the mean of the workers' weights, exactly a lone worker's
         }
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
+      } else {
+        for (int i = 0; i < c.length(); i++) {
+          sum[i] /= n;
+        }
+        outer.update(c.index(), sum, c.length());
+        if (settings.dtype() != Exchange.Dtype.F32) {
+          byte[] u = Exchange.encode(sum, c.length(), settings.dtype());
+          update.add(u);
+          Exchange.decode(u, settings.dtype(), sum);  // the driver applies exactly what the workers will
+        }
+        for (int i = 0; i < c.length(); i++) {
+          next[i] = start[i] - sum[i];
+        }
       }
+      theta.get(NDArrayIndex.interval(c.from(), c.from() + c.length())).assign(Nd4j.createFromArray(next));
     }
+    pendingUpdate = update;
+    int n = active.size();
+    double drift = n < 2 ? Double.NaN : (unitSquared - n) / ((double) n * (n - 1));
+    return new Aggregate(received, drift, 0);
+  }
 
-    Sum add(Sum o) {
-      if (o.workers == 0) {
-        return this;
+  private static byte[] fetch(JavaRDD<WorkerRound.Result> results, int worker, int chunk) {
+    @SuppressWarnings("unchecked")
+    List<byte[]>[] part = results.map(r -> r.chunks().get(chunk)).collectPartitions(new int[] {worker});
+    return part[0].get(0);
+  }
+
+  private Round summary(List<WorkerRound.Result> metas, Aggregate agg, long broadcastBytes, long t0, long t1,
+      long t2, long t3) {
+    long tokens = 0;
+    double loss = 0;
+    double gradNorm = 0;
+    long steps = 0;
+    long slowest = 0;
+    long fastest = Long.MAX_VALUE;
+    List<Double> norms = new ArrayList<>();
+    for (int w = 0; w < metas.size(); w++) {
+      WorkerRound.Result r = metas.get(w);
+      if (!jsc.isLocal()) {     // one executor in local mode: a preference would only add Spark's locality wait
+        locations.set(w, List.of("executor_" + r.host() + "_" + r.executorId()));
       }
-      if (workers == 0) {
-        return o;
+      if (r.steps() == 0) {
+        continue;
       }
-      for (int i = 0; i < state.length; i++) {
-        state[i] += o.state[i];
-      }
-      loss += o.loss;
-      gradNorm += o.gradNorm;
-      tokens += o.tokens;
-      computeNanos = Math.max(computeNanos, o.computeNanos);
-      workers += o.workers;
-      if (!backends.contains(o.backends)) {
-        backends = backends + "," + o.backends;
-      }
-      return this;
+      tokens += r.tokens();
+      loss += r.loss();
+      gradNorm += r.gradNorm();
+      steps += r.steps();
+      slowest = Math.max(slowest, r.computeNanos());
+      fastest = Math.min(fastest, r.computeNanos());
+      norms.add(r.deltaNorm());
     }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("broadcast_ms", (t1 - t0) / 1e6);
+    m.put("compute_ms", slowest / 1e6);
+    m.put("straggler_ms", (slowest - fastest) / 1e6);
+    m.put("averaging_ms", Math.max(0, (t2 - t1) - slowest) / 1e6 + (t3 - t2) / 1e6);
+    m.put("aggregate_ms", (t3 - t2) / 1e6);
+    m.put("broadcast_bytes", broadcastBytes);
+    m.put("received_bytes", agg.receivedBytes());
+    m.put("round_bytes", broadcastBytes + agg.receivedBytes());
+    m.put("delta_norm", norms);
+    if (!Double.isNaN(agg.driftCosine())) {
+      m.put("drift_cosine", agg.driftCosine());
+    }
+    return new Round(tokens, loss / Math.max(1, steps), gradNorm / Math.max(1, steps), m);
+  }
+
+  private static void checkBackends(List<WorkerRound.Result> metas) {
+    String driverBackend = Nd4j.getBackend().getClass().getSimpleName();
+    for (WorkerRound.Result r : metas) {
+      if (!r.backend().equals(driverBackend)) {
+        throw new ConfigException("executor backend", "executor " + r.executorId() + " runs ND4J backend "
+            + r.backend() + " but the driver runs " + driverBackend + ": averaged weights would mix numerics",
+            "use the same build (CPU or -Pcuda) for driver and executors");
+      }
+    }
+  }
+
+  /** The outer optimizer's state, for optimizer.safetensors (the workers' moments go to their own files). */
+  public Map<String, INDArray> optimizerState() {
+    return outer.state();
+  }
+
+  /** What state.json records of the rounds: how many workers wrote moment files, and the round count. */
+  public Map<String, Object> describe() {
+    Map<String, Object> d = new LinkedHashMap<>();
+    d.put("workers", workers);
+    d.put("round", round);
+    d.put("outer_optimizer", settings.outer().name().toLowerCase(java.util.Locale.ROOT));
+    d.put("exchange_dtype", settings.dtype().name().toLowerCase(java.util.Locale.ROOT));
+    return d;
+  }
+
+  /** Has every worker write its moments into checkpoint staging directory {@code staging} (on its executor). */
+  public void writeWorkerFiles(Path staging) {
+    List<Integer> ids = new ArrayList<>();
+    for (int w = 0; w < workers; w++) {
+      ids.add(w);
+    }
+    try {
+      jsc.parallelize(ids, workers).map(new WorkerRound.Save(runId, round - 1, staging.toString())).collect();
+    } catch (RuntimeException e) {
+      if (WorkerStateLostException.causedBy(e)) {
+        throw new WorkerStateLostException("checkpoint after round " + round + ": " + rootMessage(e));
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Continues from a checkpoint: the driver's weights and RNG, the outer momentum, and the workers (same or another
+   * count) restarted from the checkpoint's moment files (a local run's checkpoint: its AdamW moments).
+   */
+  public void restore(CheckpointState ck) {
+    model.restore(ck.weights(), Map.of(), ck.rng());
+    outer.load(ck.optimizer());
+    int saved = ck.state().path("averaging").path("workers").asInt(0);
+    round = ck.state().path("averaging").path("round").asLong(0);
+    boolean hasMoments = saved > 0 || ck.optimizer().keySet().stream().anyMatch(k -> k.startsWith(AdamW.FIRST_MOMENT));
+    restart = new WorkerRound.Seed(hasMoments ? ck.dir().toString() : null, saved, workers);
+  }
+
+  /** Drops the workers' state this JVM holds (a local-mode run that ends; executors drop theirs on the next run). */
+  public void close() {
+    WorkerRound.forget(runId);
+  }
+
+  private static long bytes(List<byte[]> chunks) {
+    long n = 0;
+    for (byte[] c : chunks) {
+      n += c.length;
+    }
+    return n;
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable c = e;
+    while (c.getCause() != null) {
+      c = c.getCause();
+    }
+    return c.getMessage();
   }
 
   private static long mix(long seed, long step, int worker) {
@@ -214,38 +343,4 @@ public final class AveragingRounds {
     z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
     return z ^ (z >>> 31);
   }
-
-  /** Runs one worker's local steps inside an executor task. */
-  static final class RunWorker implements Function<WorkItem, Sum> {
-    private static final long serialVersionUID = 1L;
-    private static final ThreadLocal<Map<String, StepModel>> MODELS = ThreadLocal.withInitial(HashMap::new);
-    private final ParameterAveragingEngine.ModelFactory factory;
-    private final Broadcast<byte[]> state;
-
-    RunWorker(ParameterAveragingEngine.ModelFactory factory, Broadcast<byte[]> state) {
-      this.factory = factory;
-      this.state = state;
-    }
-
-    @Override
-    public Sum call(WorkItem item) {
-      StepModel m = MODELS.get().computeIfAbsent(factory.key(), k -> factory.create());
-      ModelState.restore(m, state.value(), item.rng());
-      long t0 = System.nanoTime();
-      Sum sum = new Sum();
-      for (int i = 0; i < item.steps().size(); i++) {
-        WindowCursor.Batches b = item.steps().get(i);
-        StepModel.StepResult r = m.step(b.inputs(), b.targets(), item.lrs()[i], item.maxNorm());
-        sum.loss += r.loss();
-        sum.gradNorm += r.gradNorm();
-        sum.tokens += b.tokens();
-      }
-      sum.computeNanos = System.nanoTime() - t0;
-      sum.state = ModelState.flatten(m);
-      sum.workers = 1;
-      sum.backends = Nd4j.getBackend().getClass().getSimpleName();
-      return sum;
-    }
-  }
-
 }

@@ -203,6 +203,25 @@ public final class GptStepModel implements StepModel {
   }
 
   @Override
+  public INDArray weightVector() {
+    unmerged();
+    return (lora == null ? model.parameters() : lora.parameters()).vector();
+  }
+
+  @Override
+  public void restoreOptimizer(Map<String, INDArray> optimizerState) {
+    AdamW updater = lora == null ? (trainStep == null ? null : trainStep.optimizer()) : loraTarget.optimizer();
+    if (updater != null) {
+      updater.loadState(optimizerState);
+    }
+  }
+
+  @Override
+  public void setRngState(long rngState) {
+    model.random().setState(rngState);
+  }
+
+  @Override
   public long rngState() {
     return model.random().state();
   }

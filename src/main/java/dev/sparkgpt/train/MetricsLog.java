@@ -1,5 +1,6 @@
 package dev.sparkgpt.train;
 
+import dev.sparkgpt.io.AtomicFiles;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparkgpt.io.InputException;
@@ -50,9 +51,17 @@ public final class MetricsLog implements AutoCloseable {
         }
       }
       fs.mkdirs(file.getParent());
-      FSDataOutputStream out = fs.create(file, true);
-      for (String line : kept) {
-        out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+      StringBuilder past = new StringBuilder();
+      kept.forEach(line -> past.append(line).append('\n'));
+      // the kept past replaces the file in one step (a crash here never loses it), then new lines are appended;
+      // object stores cannot append, so there the file is rewritten and kept open (visible when closed)
+      AtomicFiles.writeText(file, past.toString(), conf);
+      FSDataOutputStream out;
+      try {
+        out = fs.append(file);
+      } catch (UnsupportedOperationException | IOException e) {
+        out = fs.create(file, true);
+        out.write(past.toString().getBytes(StandardCharsets.UTF_8));
       }
       out.hflush();
       return new MetricsLog(out);

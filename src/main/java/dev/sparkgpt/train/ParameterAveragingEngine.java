@@ -42,12 +42,20 @@ public final class ParameterAveragingEngine implements TrainingEngine {
 
   public ParameterAveragingEngine(JavaSparkContext jsc, ModelFactory factory, StepModel driverModel,
       TrainingWindows train, long seed, boolean shuffle, int workers, int frequency, int microBatch,
-      int accumulation) {
+      int accumulation, AveragingRounds.Settings exchange) {
+    this(jsc, factory, driverModel, train, seed, shuffle, workers, frequency, microBatch, accumulation, exchange,
+        Exchange.MAX_CHUNK_BYTES / Float.BYTES);
+  }
+
+  /** As above with exchange chunks of at most {@code chunkElements} values (tests). */
+  ParameterAveragingEngine(JavaSparkContext jsc, ModelFactory factory, StepModel driverModel,
+      TrainingWindows train, long seed, boolean shuffle, int workers, int frequency, int microBatch,
+      int accumulation, AveragingRounds.Settings exchange, int chunkElements) {
     if (train.size() < workers) {
       throw new ConfigException("train.workers", workers + " workers but only " + train.size() + " training "
           + "windows", "use fewer workers or more data");
     }
-    this.rounds = new AveragingRounds(jsc, factory, driverModel, workers, seed);
+    this.rounds = new AveragingRounds(jsc, factory, driverModel, workers, seed, exchange, chunkElements);
     this.model = driverModel;
     this.train = train;
     this.seed = seed;
@@ -71,13 +79,13 @@ public final class ParameterAveragingEngine implements TrainingEngine {
     for (int i = 0; i < frequency; i++) {
       lrs[i] = lr.applyAsDouble(step + i);
     }
-    List<List<WindowCursor.Batches>> perWorker = new ArrayList<>();
+    List<WorkerBatches> perWorker = new ArrayList<>();
     for (int w = 0; w < workers; w++) {
       List<WindowCursor.Batches> steps = new ArrayList<>();
       for (int i = 0; i < frequency; i++) {
         steps.add(cursors.get(w).next(accumulation, microBatch));
       }
-      perWorker.add(steps);
+      perWorker.add(WorkerBatches.shipped(steps));
     }
     round++;
     AveragingRounds.Round r = rounds.run(perWorker, lrs, maxNorm, step);
@@ -91,6 +99,32 @@ public final class ParameterAveragingEngine implements TrainingEngine {
   @Override
   public StepModel model() {
     return model;
+  }
+
+  @Override
+  public Map<String, org.nd4j.linalg.api.ndarray.INDArray> optimizerState() {
+    return rounds.optimizerState();
+  }
+
+  @Override
+  public Map<String, Object> checkpointState() {
+    return Map.of("averaging", rounds.describe());
+  }
+
+  @Override
+  public void writeCheckpointFiles(org.apache.hadoop.fs.Path staging) {
+    rounds.writeWorkerFiles(staging);
+  }
+
+  @Override
+  public void restore(dev.sparkgpt.checkpoint.CheckpointState ck) {
+    rounds.restore(ck);
+    restoreCursor(ck.cursor());
+  }
+
+  /** Releases the workers' state held in this JVM. */
+  public void close() {
+    rounds.close();
   }
 
   @Override

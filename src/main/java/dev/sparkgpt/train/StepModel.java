@@ -44,4 +44,16 @@ public interface StepModel {
 
   /** Restores weights, optimizer state and RNG from a checkpoint. */
   void restore(Map<String, INDArray> weights, Map<String, INDArray> optimizerState, long rngState);
+
+  /**
+   * The live flat float32 vector of the trainable weights (what {@link #weights} names, in the model's own order):
+   * what parameter averaging exchanges. Writing into it changes the model.
+   */
+  INDArray weightVector();
+
+  /** Restores the optimizer state alone (a parameter-averaging worker's moments). */
+  void restoreOptimizer(Map<String, INDArray> optimizerState);
+
+  /** Sets the dropout RNG state. */
+  void setRngState(long rngState);
 }

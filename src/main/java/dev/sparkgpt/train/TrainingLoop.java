@@ -1,11 +1,14 @@
 package dev.sparkgpt.train;
 
+import dev.sparkgpt.data.ShardReader;
+import dev.sparkgpt.checkpoint.RunWriter;
+import dev.sparkgpt.checkpoint.Fingerprints;
+import dev.sparkgpt.checkpoint.CheckpointState;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.PretrainConfig;
 import dev.sparkgpt.data.TrainingWindows;
 import dev.sparkgpt.io.CheckpointException;
-import dev.sparkgpt.io.CheckpointStore;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.jobs.Progress;
 import dev.sparkgpt.tokenizer.Tokenizer;
@@ -51,17 +54,29 @@ public final class TrainingLoop {
 
   public Result run() {
     PretrainConfig.Train t = config.train();
-    CheckpointStore store = new CheckpointStore(config.outDir(), conf, t.keepLast());
+    try (RunWriter store = RunWriter.open(config.outDir(), t.keepLast(), conf, console)) {
+      return run(store);
+    }
+  }
+
+  private Result run(RunWriter store) {
+    PretrainConfig.Train t = config.train();
+    String manifestHash = manifestHash();
     long step = 0;
     long tokensSeen = 0;
     double bestVal = Double.POSITIVE_INFINITY;
-    Optional<CheckpointStore.Loaded> resumed = resumeFrom(store);
+    Optional<CheckpointState> resumed = store.resume(config.resume());
     if (resumed.isPresent()) {
-      CheckpointStore.Loaded ck = resumed.get();
+      CheckpointState ck = resumed.get();
       checkSameArchitecture(ck);
+      Fingerprints.checkTokenizer(ck.dir().toString(), ck.tokenizerHash(), tokenizer, false,
+          "a new out_dir (resume: never)");
+      if (manifestHash != null) {
+        Fingerprints.checkManifest(ck.dir().toString(), ck.manifestHash(), manifestHash, config.data().shards(),
+            t.allowDataChange());
+      }
       JsonNode s = ck.state();
-      model.restore(ck.weights(), ck.optimizer(), s.path("rng").asLong());
-      engine.restoreCursor(s.path("cursor"));
+      engine.restore(ck);
       step = ck.step();
       tokensSeen = s.path("tokens_seen").asLong();
       bestVal = s.path("best_val_loss").asDouble(Double.POSITIVE_INFINITY);
@@ -152,9 +167,13 @@ public final class TrainingLoop {
           state.put("rng", model.rngState());
           state.put("best_val_loss", Double.isFinite(bestVal) ? bestVal : null);
           state.put("model", modelDescription);
-          state.put("tokenizer", Map.of("name", tokenizer.name(), "hash", tokenizer.hash()));
+          state.put("tokenizer", Fingerprints.tokenizer(tokenizer));
+          if (manifestHash != null) {
+            state.put("data", Map.of("shards", config.data().shards(), "manifest_hash", manifestHash));
+          }
           state.put("config_yaml", ConfigLoader.toYaml(config));
-          store.save(step, model.weights(), model.optimizerState(), state);
+          state.putAll(engine.checkpointState());
+          store.save(step, model.weights(), engine.optimizerState(), state, engine::writeCheckpointFiles);
         }
       }
     }
@@ -163,18 +182,13 @@ public final class TrainingLoop {
     return new Result(step, tokensSeen, lastLoss, lastVal, stop);
   }
 
-  private Optional<CheckpointStore.Loaded> resumeFrom(CheckpointStore store) {
-    String resume = config.resume();
-    if ("never".equals(resume)) {
-      return Optional.empty();
-    }
-    if ("auto".equals(resume)) {
-      return store.loadLatest();
-    }
-    return Optional.of(store.load(new Path(resume)));
+  /** The shards' manifest hash (null for a data.text run). */
+  private String manifestHash() {
+    return config.data().shards() == null ? null
+        : Fingerprints.manifestHash(ShardReader.open(config.data().shards(), conf).manifest());
   }
 
-  private void checkSameArchitecture(CheckpointStore.Loaded ck) {
+  private void checkSameArchitecture(CheckpointState ck) {
     JsonNode saved = ck.state().path("model");
     JsonNode now = JsonFiles.MAPPER.valueToTree(modelDescription);
     Iterator<String> names = now.fieldNames();
@@ -273,16 +287,14 @@ public final class TrainingLoop {
     return tokPerSec >= 1000 ? String.format("%.1fk", tokPerSec / 1000) : String.format("%.0f", tokPerSec);
   }
 
-  private TrainingDivergedException diverged(CheckpointStore store, long step, TrainingEngine.Advance r) {
+  private TrainingDivergedException diverged(RunWriter store, long step, TrainingEngine.Advance r) {
     return new TrainingDivergedException("step " + step + ": loss " + r.loss() + ", gradient norm " + r.gradNorm()
         + " — training diverged; nothing was saved for this step (" + lastGood(store) + "). Fix: lower "
         + "optimizer.lr, set train.max_norm (e.g. 1.0) or add warmup, then resume");
   }
 
-  private String lastGood(CheckpointStore store) {
-    var steps = store.steps();
-    return "last good checkpoint: " + (steps.isEmpty() ? "none yet"
-        : CheckpointStore.dirName(steps.get(steps.size() - 1))) + " in " + config.outDir();
+  private static String lastGood(RunWriter store) {
+    return store.lastGood();
   }
 
 }

@@ -9,7 +9,7 @@ import dev.sparkgpt.io.SafetensorsDtype;
 import dev.sparkgpt.io.SafetensorsReader;
 import dev.sparkgpt.model.HfFixtures;
 import dev.sparkgpt.model.HfGpt2Checkpoint;
-import dev.sparkgpt.model.ModelLoader;
+import dev.sparkgpt.checkpoint.Checkpoint;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -65,7 +65,7 @@ class ConvertForwardTest {
     assertEquals("0", r[0], r[2]);
     assertTrue(Files.isRegularFile(run.resolve("latest")), "a run directory with a latest checkpoint");
     int[] ids = referenceIds();
-    double error = maxError(ForwardCommand.logits(ModelLoader.load(run.toString()).model(), ids), referenceLogits());
+    double error = maxError(ForwardCommand.logits(Checkpoint.open(run.toString()).model(), ids), referenceLogits());
     assertTrue(error < 1e-4, "converted checkpoint: max |logit - reference| = " + error);
 
     Path back = dir.resolve("hf");
@@ -119,7 +119,7 @@ class ConvertForwardTest {
     Path run = dir.resolve("run");
     r = MainTest.run("", "convert", "hf-to-sparkgpt", "--from", llama.toString(), "--to", run.toString());
     assertEquals("0", r[0], r[2]);
-    double error = maxError(ForwardCommand.logits(ModelLoader.load(run.toString()).model(), ids), reference);
+    double error = maxError(ForwardCommand.logits(Checkpoint.open(run.toString()).model(), ids), reference);
     assertTrue(error < 1e-4, "converted checkpoint: max |logit - reference| = " + error);
     Path back = dir.resolve("hf");
     r = MainTest.run("", "convert", "sparkgpt-to-hf", "--from", run.toString(), "--to", back.toString());

@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparkgpt.PythonProcess;
 import dev.sparkgpt.SparkTestBase;
 import dev.sparkgpt.data.Manifest;
-import dev.sparkgpt.io.CheckpointStore;
+import dev.sparkgpt.checkpoint.CheckpointStore;
 import dev.sparkgpt.io.JsonFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

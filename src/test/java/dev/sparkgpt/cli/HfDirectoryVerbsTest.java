@@ -12,7 +12,7 @@ import dev.sparkgpt.generate.Generator;
 import dev.sparkgpt.generate.Sampler;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.model.GptModel;
-import dev.sparkgpt.model.ModelLoader;
+import dev.sparkgpt.checkpoint.Checkpoint;
 import dev.sparkgpt.model.OneThread;
 import dev.sparkgpt.model.ParamNames;
 import dev.sparkgpt.model.TokenBatch;
@@ -89,7 +89,7 @@ class HfDirectoryVerbsTest {
 
     String[] r = MainTest.run("", "generate", "--checkpoint", GPT2, "--prompt", prompt, "--max-new-tokens", "6");
     assertEquals("0", r[0], r[2]);
-    int[] expected = greedy(ModelLoader.load(GPT2).model(), prefix, 6, 50257, GPT2_TOKENIZER.eotId());
+    int[] expected = greedy(Checkpoint.open(GPT2).model(), prefix, 6, 50257, GPT2_TOKENIZER.eotId());
     assertEquals(reference.at("/greedy_next_token_each_position/6").asInt(), expected[0]);
     assertEquals(prompt + GPT2_TOKENIZER.decode(expected) + System.lineSeparator(), r[1]);
     assertTrue(r[3].contains("generate: " + expected.length + " tokens"), r[3]);
@@ -98,7 +98,7 @@ class HfDirectoryVerbsTest {
   @Test
   void generateOnTheLlamaDirectoryNeverPicksAnIdPastASmallerTokenizer() throws Exception {
     Tokenizer small = Tokenizers.load(smallTokenizer.toString());
-    GptModel llama = ModelLoader.load(LLAMA).model();
+    GptModel llama = Checkpoint.open(LLAMA).model();
     String prompt = "The picture was";
     int[] ids = small.encode(prompt);
     int[] expected = greedy(llama, ids, 8, small.vocabSize(), small.eotId());
@@ -112,7 +112,7 @@ class HfDirectoryVerbsTest {
     assertEquals(prompt + small.decode(expected) + System.lineSeparator(), r[1]);
 
     // sampling hot over the whole distribution still draws only the tokenizer's ids
-    GenerationOptions.Loaded loaded = GenerationOptions.load(LLAMA, smallTokenizer.toString(), true);
+    GenerationOptions.Loaded loaded = GenerationOptions.load(LLAMA, smallTokenizer.toString(), true, false);
     Generator.Result sampled = loaded.generator().generate(ids, 60, new Sampler(2.0, 0, 1, 11), List.of(), null);
     assertTrue(sampled.ids().length > 0);
     for (int id : sampled.ids()) {
@@ -153,7 +153,7 @@ class HfDirectoryVerbsTest {
     assertEquals("0", r[0], r[2]);
     assertTrue(r[3].contains("generate: the prompt has " + ids.length + " tokens, more than the model's context of "
         + "128: the model sees only its last 128"), r[3]);
-    int[] expected = greedy(ModelLoader.load(GPT2).model(), ids, 4, 50257, GPT2_TOKENIZER.eotId());
+    int[] expected = greedy(Checkpoint.open(GPT2).model(), ids, 4, 50257, GPT2_TOKENIZER.eotId());
     assertEquals(prompt + GPT2_TOKENIZER.decode(expected) + System.lineSeparator(), r[1]);
   }
 
@@ -186,7 +186,7 @@ class HfDirectoryVerbsTest {
     assertEquals("0", r[0], r[2]);
     JsonNode json = JsonFiles.MAPPER.readTree(report.toFile());
 
-    GptModel gpt2 = ModelLoader.load(GPT2).model();
+    GptModel gpt2 = Checkpoint.open(GPT2).model();
     assertPerplexity(gpt2, GPT2_TOKENIZER, Files.readString(text), json.at("/perplexity").get(text.toString()));
     int correct = 0;
     int correctNorm = 0;
@@ -212,7 +212,7 @@ class HfDirectoryVerbsTest {
     r = MainTest.run("", "eval", "--checkpoint", LLAMA, "--perplexity", text.toString(), "--set",
         "tokenizer=" + smallTokenizer, "--out", llamaReport.toString(), "--local");
     assertEquals("0", r[0], r[2]);
-    assertPerplexity(ModelLoader.load(LLAMA).model(), Tokenizers.load(smallTokenizer.toString()),
+    assertPerplexity(Checkpoint.open(LLAMA).model(), Tokenizers.load(smallTokenizer.toString()),
         Files.readString(text), JsonFiles.MAPPER.readTree(llamaReport.toFile()).at("/perplexity")
             .get(text.toString()));
   }
@@ -256,8 +256,8 @@ class HfDirectoryVerbsTest {
         "train.trainable=last_block_and_head", "--set", "optimizer.lr=0.01", "--set", "optimizer.min_lr=0.01");
     assertEquals("0", r[0], r[2]);
 
-    GptModel hf = ModelLoader.load(GPT2).model();
-    GptModel tuned = ModelLoader.load(out.toString()).model();
+    GptModel hf = Checkpoint.open(GPT2).model();
+    GptModel tuned = Checkpoint.open(out.toString()).model();
     assertEquals(hf.config().withClasses(2), tuned.config(), "the Hugging Face architecture with a 2-row head");
     for (String frozen : List.of(ParamNames.TOKEN_EMBEDDING, ParamNames.POSITION_EMBEDDING,
         ParamNames.block(0, ParamNames.QKV_WEIGHT), ParamNames.block(0, ParamNames.FF_DOWN_BIAS))) {

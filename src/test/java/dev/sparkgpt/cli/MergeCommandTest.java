@@ -1,5 +1,6 @@
 package dev.sparkgpt.cli;
 
+import dev.sparkgpt.checkpoint.CheckpointState;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,11 +19,11 @@ import dev.sparkgpt.generate.ChatSession;
 import dev.sparkgpt.generate.Generator;
 import dev.sparkgpt.generate.InstructionTemplate;
 import dev.sparkgpt.generate.Sampler;
-import dev.sparkgpt.io.CheckpointStore;
+import dev.sparkgpt.checkpoint.CheckpointStore;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.io.OutputDir;
 import dev.sparkgpt.model.GptModel;
-import dev.sparkgpt.model.ModelLoader;
+import dev.sparkgpt.checkpoint.Checkpoint;
 import dev.sparkgpt.model.OneThread;
 import dev.sparkgpt.tokenizer.Tokenizer;
 import dev.sparkgpt.tokenizer.Tokenizers;
@@ -108,7 +109,7 @@ class MergeCommandTest {
       int classes, Path step, int r, double alpha, List<String> targets) {
     GptModel model = BaseModels.load(base, modelName, overrides, TOK, seed, classes);
     LoraAdapters lora = new LoraAdapters(model.config(), model.parameters(), r, alpha, targets, seed);
-    CheckpointStore.Loaded ck = new CheckpointStore(step.getParent().toString(), new Configuration(), 1)
+    CheckpointState ck = new CheckpointStore(step.getParent().toString(), new Configuration(), 1)
         .load(new org.apache.hadoop.fs.Path(step.toString()));
     lora.parameters().names().forEach(n -> lora.parameters().set(n, ck.weights().get(n)));
     new GptStepModel(model, new PretrainConfig.Optimizer(1e-3, 1e-3, 0, 0.9, 0.999, 1e-8), lora);
@@ -124,13 +125,13 @@ class MergeCommandTest {
     assertEquals("0", r[0], r[2]);
     assertEquals("merge: " + step + " -> " + out, r[1].strip());
     assertTrue(Files.exists(out.resolve(OutputDir.SUCCESS)) && Files.exists(out.resolve(CheckpointStore.LATEST)));
-    GptModel fromMerge = ModelLoader.load(out.toString()).model();
+    GptModel fromMerge = Checkpoint.open(out.toString()).model();
     for (int[] ids : PROBE) {
       INDArray expected = reference.logits(new int[][] {ids});
       assertTrue(maxDiff(expected, fromMerge.logits(new int[][] {ids})) <= 1e-6, "merge = base + adapters");
-      assertTrue(maxDiff(expected, ModelLoader.load(merged1.toString()).model().logits(new int[][] {ids})) <= 1e-6,
+      assertTrue(maxDiff(expected, Checkpoint.open(merged1.toString()).model().logits(new int[][] {ids})) <= 1e-6,
           "merge of the epoch-1 step = what the one-epoch run ended with");
-      assertTrue(maxDiff(expected, ModelLoader.load(step.toString()).model().logits(new int[][] {ids})) <= 1e-6,
+      assertTrue(maxDiff(expected, Checkpoint.open(step.toString()).model().logits(new int[][] {ids})) <= 1e-6,
           "the adapter directory itself loads merged on the fly");
     }
     return fromMerge;
@@ -165,7 +166,7 @@ class MergeCommandTest {
     var state = JsonFiles.MAPPER.readTree(Files.readString(stepOfPlain(out).resolve(CheckpointStore.STATE)));
     assertFalse(state.has("lora"), "a plain checkpoint");
     assertEquals(List.of("ham", "spam"), List.of(state.at("/labels/0").asText(), state.at("/labels/1").asText()));
-    assertTrue(maxDiff(reference.logits(new int[][] {PROBE[0]}), ModelLoader.load(lora.toString()).model()
+    assertTrue(maxDiff(reference.logits(new int[][] {PROBE[0]}), Checkpoint.open(lora.toString()).model()
         .logits(new int[][] {PROBE[0]})) > 1e-4, "epoch 2 differs from epoch 1: the step directory was merged");
 
     // classify through the CLI prints label + probability as Classifier computes them, on plain and adapter dirs
@@ -252,8 +253,8 @@ class MergeCommandTest {
     r = MainTest.run("", "merge", "--checkpoint", lora.toString(), "--base", moved.toString(), "--out",
         out.toString());
     assertEquals("0", r[0], r[2]);
-    assertTrue(maxDiff(ModelLoader.load(lora.resolve("merged").toString()).model().logits(new int[][] {PROBE[0]}),
-        ModelLoader.load(out.toString()).model().logits(new int[][] {PROBE[0]})) <= 1e-6);
+    assertTrue(maxDiff(Checkpoint.open(lora.resolve("merged").toString()).model().logits(new int[][] {PROBE[0]}),
+        Checkpoint.open(out.toString()).model().logits(new int[][] {PROBE[0]})) <= 1e-6);
     ObjectNode state = (ObjectNode) JsonFiles.MAPPER.readTree(stepOfPlain(out).resolve(CheckpointStore.STATE)
         .toFile());
     assertEquals(moved.toString(), state.get("base_checkpoint").asText());

@@ -8,7 +8,7 @@ import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.EvalConfig;
 import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.config.ModelConfigs;
-import dev.sparkgpt.io.CheckpointStore;
+import dev.sparkgpt.checkpoint.CheckpointStore;
 import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.jobs.EvalJob;
@@ -32,7 +32,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Evaluation through a real GPT checkpoint on disk (CheckpointStore → ModelLoader → GptScoringModel on Spark
+ * Evaluation through a real GPT checkpoint on disk (CheckpointStore → Checkpoint → GptScoringModel on Spark
  * executors) whose answers are known on paper. The weights are GPT-2's random initialisation with the two
  * projections that write into the residual stream (attention out_proj, feed-forward proj) and the position
  * embedding set to zero: every block computes, but adds exactly 0, so the last hidden state is LayerNorm(tok_emb[id])

@@ -13,7 +13,7 @@ import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.io.InputException;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.model.GptModel;
-import dev.sparkgpt.model.ModelLoader;
+import dev.sparkgpt.checkpoint.Checkpoint;
 import dev.sparkgpt.model.OneThread;
 import dev.sparkgpt.model.ParamNames;
 import dev.sparkgpt.model.TokenBatch;
@@ -112,7 +112,7 @@ class ClassifyFinetuneTest {
         "the resumed run's metrics (epoch lines of the first run kept) equal the straight run's");
 
     // the checkpoint is a classifier: num_classes 2, head [2, C], and it labels texts
-    GptModel model = ModelLoader.load(dir.resolve("a").toString()).model();
+    GptModel model = Checkpoint.open(dir.resolve("a").toString()).model();
     assertEquals(2, model.config().numClasses());
     assertArrayEquals(new long[] {2, 32}, model.parameters().get(ParamNames.OUT_HEAD).shape());
     int[] spam = Tokenizers.load("gpt2").encode("WINNER!! You have won a £1000 prize. Call 09061701461 to claim");
@@ -129,11 +129,11 @@ class ClassifyFinetuneTest {
         "optimizer.lr=0.01", "optimizer.min_lr=0.01", "train.epochs=1", "base_checkpoint=" + dir.resolve("base")),
         QUIET);
     assertTrue(r.test().accuracy() > 0.85, "LoRA test accuracy " + r.test().accuracy());
-    var ck = new dev.sparkgpt.io.CheckpointStore(dir.resolve("lora").toString(), new Configuration(), 2).loadLatest()
+    var ck = new dev.sparkgpt.checkpoint.CheckpointStore(dir.resolve("lora").toString(), new Configuration(), 2).loadLatest()
         .orElseThrow();
     assertTrue(ck.weights().keySet().stream().allMatch(k -> k.contains(".lora_")), "adapters only: "
         + ck.weights().keySet());
-    GptModel merged = ModelLoader.load(dir.resolve("lora/merged").toString()).model();
+    GptModel merged = Checkpoint.open(dir.resolve("lora/merged").toString()).model();
     ClassifyConfig c = config(dir.resolve("lora"));
     LabelledExamples.Splits splits = LabelledExamples.split(LabelledExamples.read(c.data(), new Configuration()),
         c.data(), c.seed());
@@ -183,8 +183,8 @@ class ClassifyFinetuneTest {
     Path tuned = dir.resolve("tuned");
     ClassifyFinetune.run(config(tuned, "train.epochs=1", "base_checkpoint=" + base,
         "train.trainable=last_block_and_head"), QUIET);
-    GptModel before = ModelLoader.load(base.toString()).model();
-    GptModel after = ModelLoader.load(tuned.toString()).model();
+    GptModel before = Checkpoint.open(base.toString()).model();
+    GptModel after = Checkpoint.open(tuned.toString()).model();
     for (String name : before.parameters().names()) {
       INDArray a = before.parameters().get(name);
       INDArray b = after.parameters().get(name);

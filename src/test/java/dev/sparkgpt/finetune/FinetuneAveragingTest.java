@@ -10,7 +10,7 @@ import dev.sparkgpt.SparkTestBase;
 import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.InstructConfig;
-import dev.sparkgpt.io.CheckpointStore;
+import dev.sparkgpt.checkpoint.CheckpointStore;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.model.OneThread;
 import java.io.OutputStream;
@@ -88,7 +88,7 @@ class FinetuneAveragingTest extends SparkTestBase {
         QUIET);
     assertEquals(straight.test().loss(), resumed.test().loss(), 0.0, "resumed after epoch 1 = straight run");
     assertSameWeights(dir.resolve("a"), dir.resolve("b"));
-    String timing = "\"(examples_per_sec|elapsed_s|broadcast_ms|compute_ms|averaging_ms)\":[^,}]*,?";
+    String timing = "\"(examples_per_sec|elapsed_s|broadcast_ms|compute_ms|averaging_ms|straggler_ms|aggregate_ms)\":[^,}]*,?";
     assertEquals(Files.readAllLines(dir.resolve("a/metrics.jsonl")).stream().map(l -> l.replaceAll(timing, ""))
         .toList(), Files.readAllLines(dir.resolve("b/metrics.jsonl")).stream().map(l -> l.replaceAll(timing, ""))
         .toList());
@@ -146,8 +146,8 @@ class FinetuneAveragingTest extends SparkTestBase {
     int rc = dev.sparkgpt.cli.Main.commandLine().execute("convert", "sparkgpt-to-hf", "--from",
         dir.resolve("run/merged").toString(), "--to", hf.toString());
     assertEquals(0, rc);
-    var merged = dev.sparkgpt.model.ModelLoader.load(dir.resolve("run/merged").toString()).model();
-    var exported = dev.sparkgpt.model.ModelLoader.load(hf.toString()).model();
+    var merged = dev.sparkgpt.checkpoint.Checkpoint.open(dir.resolve("run/merged").toString()).model();
+    var exported = dev.sparkgpt.checkpoint.Checkpoint.open(hf.toString()).model();
     int[][] ids = {{15496, 11, 995, 0, 464, 3797}};
     assertArrayEquals(merged.logits(ids).data().asFloat(), exported.logits(ids).data().asFloat(), 0f,
         "the exported Hugging Face checkpoint computes the merged model's logits");

@@ -1,5 +1,6 @@
 package dev.sparkgpt.jobs;
 
+import dev.sparkgpt.checkpoint.CheckpointState;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,7 +10,7 @@ import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.TokenizeConfig;
 import dev.sparkgpt.data.Manifest;
 import dev.sparkgpt.data.ShardReader;
-import dev.sparkgpt.io.CheckpointStore;
+import dev.sparkgpt.checkpoint.CheckpointStore;
 import dev.sparkgpt.tokenizer.Tokenizers;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparkgpt.config.PretrainConfig;
@@ -80,7 +81,7 @@ class HdfsPipelineTest extends SparkTestBase {
     CheckpointStore store = new CheckpointStore(root + "/runs/a", hdfs.getConfiguration(0), 1);
     store.save(3, Map.of("w", Nd4j.ones(2, 2)), Map.of(), Map.of("tokens_seen", 7));
     store.save(4, Map.of("w", Nd4j.ones(2, 2).mul(2)), Map.of(), Map.of("tokens_seen", 9));
-    CheckpointStore.Loaded latest = store.loadLatest().orElseThrow();
+    CheckpointState latest = store.loadLatest().orElseThrow();
     assertEquals(4, latest.step());
     assertEquals(Nd4j.ones(2, 2).mul(2), latest.weights().get("w"));
     assertEquals(List.of(4L), store.steps());
@@ -113,8 +114,8 @@ class HdfsPipelineTest extends SparkTestBase {
     assertEquals(straight.valLoss(), resumed.valLoss(), 0.0);
 
     Configuration conf = hdfs.getConfiguration(0);
-    CheckpointStore.Loaded a = new CheckpointStore(root + "/runs/straight", conf, 3).loadLatest().orElseThrow();
-    CheckpointStore.Loaded b = new CheckpointStore(root + "/runs/resumed", conf, 3).loadLatest().orElseThrow();
+    CheckpointState a = new CheckpointStore(root + "/runs/straight", conf, 3).loadLatest().orElseThrow();
+    CheckpointState b = new CheckpointStore(root + "/runs/resumed", conf, 3).loadLatest().orElseThrow();
     assertEquals(20, b.step());
     for (Map.Entry<String, INDArray> w : a.weights().entrySet()) {
       assertArrayEquals(w.getValue().ravel().toFloatVector(), b.weights().get(w.getKey()).ravel().toFloatVector(), 0f,

@@ -1,5 +1,6 @@
 package dev.sparkgpt.jobs;
 
+import dev.sparkgpt.checkpoint.CheckpointState;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -11,7 +12,7 @@ import dev.sparkgpt.SparkTestBase;
 import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.TokenizeConfig;
 import dev.sparkgpt.io.CheckpointException;
-import dev.sparkgpt.io.CheckpointStore;
+import dev.sparkgpt.checkpoint.CheckpointStore;
 import dev.sparkgpt.io.OutputDir;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -124,7 +125,7 @@ class OutputFailureTest extends SparkTestBase {
 
     CheckpointStore store = new CheckpointStore(dir.toString(), conf, 3);
     assertEquals(List.of(1L), store.steps(), "no half checkpoint of step 2");
-    CheckpointStore.Loaded resumed = store.loadLatest().orElseThrow();
+    CheckpointState resumed = store.loadLatest().orElseThrow();
     assertEquals(1, resumed.step());
     assertEquals(64, resumed.state().get("tokens_seen").asInt());
     assertEquals(weights.get("wte.weight"), resumed.weights().get("wte.weight"));

@@ -1,5 +1,6 @@
 package dev.sparkgpt.jobs;
 
+import dev.sparkgpt.checkpoint.CheckpointState;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -14,11 +15,11 @@ import dev.sparkgpt.config.TokenizeConfig;
 import dev.sparkgpt.data.ShardFormatException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparkgpt.io.CheckpointException;
-import dev.sparkgpt.io.CheckpointStore;
+import dev.sparkgpt.checkpoint.CheckpointStore;
 import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.model.GptModel;
-import dev.sparkgpt.model.ModelLoader;
+import dev.sparkgpt.checkpoint.Checkpoint;
 import dev.sparkgpt.model.TokenBatch;
 import dev.sparkgpt.tokenizer.Tokenizers;
 import dev.sparkgpt.train.PretrainData;
@@ -69,9 +70,9 @@ class PretrainJobTest extends SparkTestBase {
     assertEquals(20, resumed.step());
     assertEquals(straight.trainLoss(), resumed.trainLoss(), 0.0);
     assertEquals(straight.valLoss(), resumed.valLoss(), 0.0);
-    CheckpointStore.Loaded a = new CheckpointStore(dir.resolve("a").toString(), HadoopConf.create(), 3).loadLatest()
+    CheckpointState a = new CheckpointStore(dir.resolve("a").toString(), HadoopConf.create(), 3).loadLatest()
         .orElseThrow();
-    CheckpointStore.Loaded b = new CheckpointStore(dir.resolve("b").toString(), HadoopConf.create(), 3).loadLatest()
+    CheckpointState b = new CheckpointStore(dir.resolve("b").toString(), HadoopConf.create(), 3).loadLatest()
         .orElseThrow();
     for (Map.Entry<String, INDArray> w : a.weights().entrySet()) {
       assertArrayEquals(w.getValue().ravel().toFloatVector(), b.weights().get(w.getKey()).ravel().toFloatVector(), 0f,
@@ -111,9 +112,9 @@ class PretrainJobTest extends SparkTestBase {
         "optimizer.lr=0.02", "optimizer.min_lr=0.002", "train.lr_warmup_steps=10", "data.val_fraction=0.2",
         "eval.interval=0", "train.save_interval=1000", "optimizer.weight_decay=0"), QUIET);
     assertTrue(r.trainLoss() < 0.5, "train loss after 150 steps: " + r.trainLoss());
-    ModelLoader.Loaded loaded = ModelLoader.load(dir.resolve("run").toString());
-    assertTrue(loaded.model().config().usesRope() && loaded.model().config().numKvGroups() == 2,
-        loaded.model().config().toString());
+    GptModel loadedModel = Checkpoint.open(dir.resolve("run").toString()).model();
+    assertTrue(loadedModel.config().usesRope() && loadedModel.config().numKvGroups() == 2,
+        loadedModel.config().toString());
   }
 
   @Test
@@ -159,7 +160,7 @@ class PretrainJobTest extends SparkTestBase {
 
     // the Hugging Face model itself, on the same windows: step 0's validation loss and step 1's training loss (the
     // forward pass before the first update) are its losses, so training started from exactly its weights
-    GptModel hf = ModelLoader.load(GPT2_HF).model();
+    GptModel hf = Checkpoint.open(GPT2_HF).model();
     PretrainData data = PretrainData.load(config.data(), 128, 50257, Tokenizers.gpt2(), HadoopConf.create());
     int[] val = java.util.stream.IntStream.range(0, Math.min(4, data.val().size())).toArray();
     double valLoss = hf.loss(new TokenBatch(data.val().inputs(val), data.val().targets(val)));
@@ -176,10 +177,10 @@ class PretrainJobTest extends SparkTestBase {
 
     assertEquals(8, r.step());
     assertTrue(r.valLoss() < valLoss - 1, "val loss " + valLoss + " at step 0, " + r.valLoss() + " at step 8");
-    ModelLoader.Loaded trained = ModelLoader.load(dir.resolve("run").toString());
+    GptModel trainedModel = Checkpoint.open(dir.resolve("run").toString()).model();
     Map<String, Object> expected = new java.util.LinkedHashMap<>(ModelConfigs.describe(hf.config()));
     expected.put("drop_rate", 0.0); // the one override init_from allows
-    assertEquals(expected, ModelConfigs.describe(trained.model().config()), "the Hugging Face architecture");
+    assertEquals(expected, ModelConfigs.describe(trainedModel.config()), "the Hugging Face architecture");
 
     // a later run with the same out_dir resumes (resume: auto) rather than starting from init_from again
     ByteArrayOutputStream again = new ByteArrayOutputStream();

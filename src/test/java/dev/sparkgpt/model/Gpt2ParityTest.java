@@ -1,5 +1,7 @@
 package dev.sparkgpt.model;
 
+import dev.sparkgpt.model.GptModel;
+import dev.sparkgpt.checkpoint.Checkpoint;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,7 +29,7 @@ class Gpt2ParityTest {
       reference = r.readArray("logits", DataType.FLOAT);
     }
     int[] tokens = HfFixtures.referenceTokens(DIR);
-    GptModel model = ModelLoader.load(DIR.toString()).model();
+    GptModel model = Checkpoint.open(DIR.toString()).model();
     INDArray logits = model.logits(new int[][] {tokens}).reshape(tokens.length, model.config().vocabSize());
     double maxError = logits.castTo(DataType.DOUBLE).sub(reference.castTo(DataType.DOUBLE)).amaxNumber()
         .doubleValue();

@@ -1,5 +1,6 @@
 package dev.sparkgpt.model;
 
+import dev.sparkgpt.checkpoint.Checkpoint;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -40,7 +41,7 @@ class HfWeightDtypeTest {
     try (SafetensorsReader r = SafetensorsReader.open(i8)) {
       assertEquals(SafetensorsDtype.I8, r.info("h.0.mlp.c_fc.weight").dtype());
     }
-    CheckpointException e = assertThrows(CheckpointException.class, () -> ModelLoader.load(i8.toString()));
+    CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.open(i8.toString()).model());
     assertEquals(i8.resolve("model.safetensors") + ": tensor \"h.0.mlp.c_fc.weight\" is stored as I8, not a "
         + "floating-point dtype; weights must be F32, F16, BF16 or F64 (quantized checkpoints are not supported). "
         + "Fix: save the model again unquantized, e.g. with torch_dtype float16 or float32", e.getMessage());
@@ -53,7 +54,7 @@ class HfWeightDtypeTest {
     for (int i = 0; i < types.length; i++) {
       Path bad = withDtype(HfFixtures.LLAMA, dir.resolve(names[i]), "model.layers.1.self_attn.v_proj.weight",
           types[i]);
-      CheckpointException e = assertThrows(CheckpointException.class, () -> ModelLoader.load(bad.toString()));
+      CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.open(bad.toString()).model());
       assertTrue(e.getMessage().contains("tensor \"model.layers.1.self_attn.v_proj.weight\" is stored as " + names[i]
           + ", not a floating-point dtype; weights must be F32, F16, BF16 or F64"), e.getMessage());
     }
@@ -69,7 +70,7 @@ class HfWeightDtypeTest {
     file.putLong(header.length).put(header).put(new byte[] {1, 2, 3, 4});
     Files.write(dir.resolve("model.safetensors"), file.array());
     SafetensorsFormatException e = assertThrows(SafetensorsFormatException.class,
-        () -> ModelLoader.load(dir.toString()));
+        () -> Checkpoint.open(dir.toString()).model());
     assertTrue(e.getMessage().startsWith(dir.resolve("model.safetensors") + ": tensor \"wte.weight\" has unknown "
         + "dtype \"F8_E4M3\""), e.getMessage());
   }

@@ -1,5 +1,7 @@
 package dev.sparkgpt.model;
 
+import dev.sparkgpt.model.GptModel;
+import dev.sparkgpt.checkpoint.Checkpoint;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -90,7 +92,7 @@ class LlamaFloat64ReferenceTest {
   }
 
   private static double[][] ourLogits(Path dir) {
-    GptModel model = ModelLoader.load(dir.toString()).model();
+    GptModel model = Checkpoint.open(dir.toString()).model();
     INDArray logits = model.logits(new int[][] {tokens}).reshape(tokens.length, model.config().vocabSize())
         .castTo(DataType.DOUBLE);
     return logits.toDoubleMatrix();

@@ -1,5 +1,7 @@
 package dev.sparkgpt.model;
 
+import dev.sparkgpt.model.GptModel;
+import dev.sparkgpt.checkpoint.Checkpoint;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -41,7 +43,7 @@ class LlamaParityTest {
     try (SafetensorsReader r = SafetensorsReader.open(DIR.resolve("reference-logits.safetensors"))) {
       reference = r.readArray("logits", DataType.FLOAT).castTo(DataType.DOUBLE);
     }
-    model = ModelLoader.load(DIR.toString()).model();
+    model = Checkpoint.open(DIR.toString()).model();
   }
 
   @Test
@@ -140,7 +142,7 @@ class LlamaParityTest {
     Files.writeString(dir.resolve("config.json"), "{\"architectures\": [\"MistralForCausalLM\"], \"model_type\": "
         + "\"mistral\"}");
     Files.copy(DIR.resolve("model.safetensors"), dir.resolve("model.safetensors"));
-    CheckpointException e = assertThrows(CheckpointException.class, () -> ModelLoader.load(dir.toString()));
+    CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.open(dir.toString()).model());
     assertTrue(e.getMessage().contains("[\"MistralForCausalLM\"] with model_type \"mistral\" is not supported; "
         + "supported: GPT2LMHeadModel (model_type gpt2), LlamaForCausalLM (model_type llama)"), e.getMessage());
   }

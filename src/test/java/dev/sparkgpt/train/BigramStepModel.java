@@ -140,6 +140,21 @@ class BigramStepModel implements StepModel {
   }
 
   @Override
+  public INDArray weightVector() {
+    return table.reshape(new long[] {table.length()});   // a view: writes reach the table
+  }
+
+  @Override
+  public void restoreOptimizer(Map<String, INDArray> optimizerState) {
+    // plain SGD: no state
+  }
+
+  @Override
+  public void setRngState(long rngState) {
+    rng = rngState;
+  }
+
+  @Override
   public long rngState() {
     return rng;
   }

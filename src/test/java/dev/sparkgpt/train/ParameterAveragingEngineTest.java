@@ -55,7 +55,7 @@ class ParameterAveragingEngineTest extends SparkTestBase {
     advance(new LocalEngine(local, train, 42, true, 4, 2), 12);
     BigramStepModel driver = new BigramStepModel(VOCAB, 5);
     ParameterAveragingEngine pa = new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 5), driver, train,
-        42, true, 1, 1, 4, 2);
+        42, true, 1, 1, 4, 2, AveragingRounds.Settings.AVERAGE);
     advance(pa, 12);
     assertEquals(local.table, driver.table);
   }
@@ -70,9 +70,9 @@ class ParameterAveragingEngineTest extends SparkTestBase {
     }
     TrainingWindows doubled = TrainingWindows.fromWindows(base, twice);
     BigramStepModel one = new BigramStepModel(VOCAB, 9);
-    advance(new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 9), one, base, 3, false, 1, 3, 2, 1), 9);
+    advance(new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 9), one, base, 3, false, 1, 3, 2, 1, AveragingRounds.Settings.AVERAGE), 9);
     BigramStepModel two = new BigramStepModel(VOCAB, 9);
-    advance(new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 9), two, doubled, 3, false, 2, 3, 2, 1), 9);
+    advance(new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 9), two, doubled, 3, false, 2, 3, 2, 1, AveragingRounds.Settings.AVERAGE), 9);
     assertArrayEquals(one.table.ravel().toFloatVector(), two.table.ravel().toFloatVector(), 1e-6f);
   }
 
@@ -81,7 +81,7 @@ class ParameterAveragingEngineTest extends SparkTestBase {
     TrainingWindows train = windows(6 * 7 + 1, 3); // 7 windows: slices of 4 and 3
     BigramStepModel driver = new BigramStepModel(VOCAB, 11);
     ParameterAveragingEngine pa = new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 11), driver, train,
-        0, false, 2, 3, 2, 1);
+        0, false, 2, 3, 2, 1, AveragingRounds.Settings.AVERAGE);
     TrainingEngine.Advance a = pa.advance(0, s -> 0.5, 0);
     assertEquals(3, a.steps());
     assertEquals(2, a.metrics().get("workers"));
@@ -105,7 +105,7 @@ class ParameterAveragingEngineTest extends SparkTestBase {
   @Test
   void moreWorkersThanCoresIsRefused() {
     ConfigException e = assertThrows(ConfigException.class, () -> new ParameterAveragingEngine(jsc(),
-        new BigramFactory(VOCAB, 1), new BigramStepModel(VOCAB, 1), windows(600, 1), 0, true, 5, 2, 2, 1));
+        new BigramFactory(VOCAB, 1), new BigramStepModel(VOCAB, 1), windows(600, 1), 0, true, 5, 2, 2, 1, AveragingRounds.Settings.AVERAGE));
     assertTrue(e.getMessage().startsWith("train.workers: 5 workers but Spark offers 2 cores"), e.getMessage());
   }
 
@@ -113,12 +113,12 @@ class ParameterAveragingEngineTest extends SparkTestBase {
   void dataIsSplitByWindowsNotShardsAndTooFewWindowsAreRefused() {
     // one stream (one shard) of 2 windows: each of 2 workers trains on one
     ParameterAveragingEngine two = new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 1),
-        new BigramStepModel(VOCAB, 1), windows(2 * 6 + 1, 3), 0, true, 2, 1, 1, 1);
+        new BigramStepModel(VOCAB, 1), windows(2 * 6 + 1, 3), 0, true, 2, 1, 1, 1, AveragingRounds.Settings.AVERAGE);
     TrainingEngine.Advance a = two.advance(0, s -> 0.1, 0);
     assertEquals(1, a.steps());
     assertEquals(2 * 6, a.tokens());
     ConfigException e = assertThrows(ConfigException.class, () -> new ParameterAveragingEngine(jsc(),
-        new BigramFactory(VOCAB, 1), new BigramStepModel(VOCAB, 1), windows(6 + 1, 3), 0, true, 2, 1, 1, 1));
+        new BigramFactory(VOCAB, 1), new BigramStepModel(VOCAB, 1), windows(6 + 1, 3), 0, true, 2, 1, 1, 1, AveragingRounds.Settings.AVERAGE));
     assertTrue(e.getMessage().startsWith("train.workers: 2 workers but only 1 training windows"), e.getMessage());
     assertTrue(e.getMessage().contains("use fewer workers or more data"), e.getMessage());
   }
@@ -127,11 +127,11 @@ class ParameterAveragingEngineTest extends SparkTestBase {
   void resumeFromAnotherWorldSizeReSplitsAtTheSameEpoch() {
     TrainingWindows train = windows(6 * 100 + 1, 4);
     ParameterAveragingEngine two = new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 1),
-        new BigramStepModel(VOCAB, 1), train, 0, true, 2, 2, 5, 1);
+        new BigramStepModel(VOCAB, 1), train, 0, true, 2, 2, 5, 1, AveragingRounds.Settings.AVERAGE);
     advance(two, 12); // 2 workers × 12 steps × 5 windows = 120 windows: epoch 1, 20 in
     var saved = dev.sparkgpt.io.JsonFiles.MAPPER.valueToTree(two.cursor());
     ParameterAveragingEngine one = new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 1),
-        new BigramStepModel(VOCAB, 1), train, 0, true, 1, 2, 5, 1);
+        new BigramStepModel(VOCAB, 1), train, 0, true, 1, 2, 5, 1, AveragingRounds.Settings.AVERAGE);
     one.restoreCursor((com.fasterxml.jackson.databind.JsonNode) saved);
     assertEquals(1, one.epoch());
     assertEquals(20, ((Number) ((java.util.Map<?, ?>) ((java.util.List<?>) one.cursor().get("per_worker")).get(0))

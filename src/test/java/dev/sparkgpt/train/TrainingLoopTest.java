@@ -108,7 +108,7 @@ class TrainingLoopTest {
     assertEquals("max_steps", r.stopReason());
     assertEquals(0, steps[0], "no step past max_steps");
     assertEquals(20, Files.readAllLines(dir.resolve("metrics.jsonl")).size());
-    assertEquals(List.of(10L, 20L), new dev.sparkgpt.io.CheckpointStore(dir.toString(), HadoopConf.create(), 2).steps());
+    assertEquals(List.of(10L, 20L), new dev.sparkgpt.checkpoint.CheckpointStore(dir.toString(), HadoopConf.create(), 2).steps());
     assertEquals(m.table, again.table, "restored, not changed");
   }
 
@@ -134,7 +134,7 @@ class TrainingLoopTest {
     PretrainConfig explode = config(dir, "optimizer.lr=1e300", "optimizer.min_lr=1e300", "train.max_norm=0");
     TrainingDivergedException e = assertThrows(TrainingDivergedException.class, () -> run(explode, m));
     assertTrue(e.getMessage().contains("step-000010") && e.getMessage().contains("optimizer.lr"), e.getMessage());
-    assertEquals(List.of(10L), new dev.sparkgpt.io.CheckpointStore(dir.toString(), HadoopConf.create(), 2).steps());
+    assertEquals(List.of(10L), new dev.sparkgpt.checkpoint.CheckpointStore(dir.toString(), HadoopConf.create(), 2).steps());
   }
 
   @Test

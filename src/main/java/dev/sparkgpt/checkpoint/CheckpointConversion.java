@@ -1,8 +1,10 @@
-package dev.sparkgpt.model;
+package dev.sparkgpt.checkpoint;
 
 import dev.sparkgpt.config.ModelConfigs;
 import dev.sparkgpt.io.CheckpointException;
-import dev.sparkgpt.io.CheckpointStore;
+import dev.sparkgpt.model.GptParameters;
+import dev.sparkgpt.model.HfCheckpoints;
+import dev.sparkgpt.model.HfGpt2Checkpoint;
 import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.io.InputException;
 import dev.sparkgpt.io.SafetensorsDtype;
@@ -24,7 +26,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 /**
  * Checkpoints between the interchange format and ours: a Hugging Face GPT-2 or Llama directory becomes a SparkGPT
  * run directory (one checkpoint, step 0, no optimizer state, the GPT-2 tokenizer recorded for GPT-2) that generate,
- * eval and forward load like any run; any checkpoint ModelLoader reads becomes a Hugging Face directory that
+ * eval and forward load like any run; any checkpoint {@link Checkpoint#open} reads becomes a Hugging Face directory that
  * transformers' GPT2LMHeadModel or LlamaForCausalLM loads. Neither writes into a directory that already holds
  * something, and neither leaves a half-written result: both write beside the target and rename.
  */
@@ -32,30 +34,30 @@ public final class CheckpointConversion {
   private CheckpointConversion() {}
 
   /** HF GPT-2 or Llama directory → SparkGPT run directory {@code to}; returns the checkpoint's directory. */
-  public static org.apache.hadoop.fs.Path hfToSparkGpt(Path from, String to) {
-    if (!HfGpt2Checkpoint.isHfDirectory(from)) {
+  public static org.apache.hadoop.fs.Path hfToSparkGpt(String from, String to) {
+    Configuration conf = HadoopConf.create();
+    org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(from);
+    if (!HfCheckpoints.isHfDirectory(dir, conf)) {
       throw new InputException(from + ": not a Hugging Face checkpoint (config.json + model.safetensors or "
           + "model.safetensors.index.json). Fix: point --from at the model's directory");
     }
-    Configuration conf = HadoopConf.create();
     refuseNonEmpty(to, conf);
-    HfGpt2Checkpoint.Loaded hf = HfCheckpoints.load(from);
+    HfGpt2Checkpoint.Loaded hf = HfCheckpoints.load(dir, conf);
     Map<String, Object> state = new LinkedHashMap<>();
     state.put("tokens_seen", 0);
     state.put("model", ModelConfigs.describe(hf.config()));
     if (hf.config().hasGpt2Architecture()) { // a Llama's SentencePiece vocabulary is not one of our tokenizers
       Tokenizer gpt2 = Tokenizers.load("gpt2");
-      state.put("tokenizer", Map.of("name", gpt2.name(), "hash", gpt2.hash()));
+      state.put("tokenizer", Fingerprints.tokenizer(gpt2));
     }
-    state.put("converted_from", from.toAbsolutePath().toString());
+    state.put("converted_from", qualified(dir, conf));
     return new CheckpointStore(to, conf, 1).save(0, hf.weights(), Map.of(), state);
   }
 
   /** A SparkGPT run/step directory (or an HF directory) → HF GPT-2 or Llama directory {@code to} ({@code dtype}). */
   public static void sparkGptToHf(String from, Path to, SafetensorsDtype dtype) {
     refuseNonEmpty(to.toString(), HadoopConf.create());
-    ModelLoader.Loaded loaded = ModelLoader.load(from);
-    GptParameters p = loaded.model().parameters();
+    GptParameters p = Checkpoint.open(from, HadoopConf.create(), "--from").model().parameters();
     Path staging = to.toAbsolutePath().resolveSibling("." + to.getFileName() + ".staging-" + UUID.randomUUID());
     try {
       HfCheckpoints.save(staging, p.config(), p.toMap(DataType.FLOAT), dtype);
@@ -68,6 +70,14 @@ public final class CheckpointConversion {
       }
       throw new CheckpointException(to + ": cannot write the Hugging Face checkpoint: " + e.getMessage()
           + ". Fix: check free space and permissions", e);
+    }
+  }
+
+  private static String qualified(org.apache.hadoop.fs.Path dir, Configuration conf) {
+    try {
+      return dir.getFileSystem(conf).makeQualified(dir).toString();
+    } catch (IOException e) {
+      return dir.toString();
     }
   }
 

@@ -1,10 +1,12 @@
-package dev.sparkgpt.io;
+package dev.sparkgpt.checkpoint;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.sparkgpt.io.CheckpointException;
+import dev.sparkgpt.io.HadoopConf;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -27,7 +29,7 @@ class CheckpointStoreTest {
     assertEquals(List.of(20L, 30L), store.steps());
     assertFalse(Files.exists(dir.resolve("step-000010")));
     assertEquals("step-000030", Files.readString(dir.resolve("latest")).trim());
-    CheckpointStore.Loaded latest = store.loadLatest().orElseThrow();
+    CheckpointState latest = store.loadLatest().orElseThrow();
     assertEquals(30, latest.step());
     assertEquals(w.mul(30), latest.weights().get("wte"));
     assertEquals(w.mul(-30), latest.optimizer().get("m.wte"));

@@ -1,0 +1,34 @@
+package dev.sparkgpt.train;
+
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * A worker's batches for one round, resolved where the worker runs: shipped as they are (a finetune's few
+ * examples), or read by the executor itself from its slice of the token shards, so no corpus passes the driver.
+ */
+public interface WorkerBatches extends Serializable {
+  /** One element per local optimizer step. */
+  List<WindowCursor.Batches> load();
+
+  /** Local optimizer steps this worker takes (known on the driver without loading). */
+  int steps();
+
+  /** Batches computed on the driver and shipped with the task. */
+  static WorkerBatches shipped(List<WindowCursor.Batches> batches) {
+    List<WindowCursor.Batches> copy = List.copyOf(batches);
+    return new WorkerBatches() {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      public List<WindowCursor.Batches> load() {
+        return copy;
+      }
+
+      @Override
+      public int steps() {
+        return copy.size();
+      }
+    };
+  }
+}

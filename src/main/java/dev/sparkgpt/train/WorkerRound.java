@@ -1,0 +1,200 @@
+package dev.sparkgpt.train;
+
+import dev.sparkgpt.io.HadoopConf;
+import dev.sparkgpt.io.SafetensorsWriter;
+import java.io.Serializable;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.api.java.function.Function;
+import org.apache.spark.broadcast.Broadcast;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * A worker's part of a round, inside an executor task, and the state each worker keeps on its executor between
+ * rounds: its AdamW moments (they never travel) and, with bfloat16 exchange, the round's starting weights, to which
+ * it applies the driver's broadcast update itself. A round starts from the broadcast (full float32 weights, or the
+ * update of the last round), takes the worker's local steps and sends back its weights (float32) or its
+ * pseudo-gradient {@code θ_start − θ} (bfloat16) in chunks.
+ */
+final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result> {
+  private static final long serialVersionUID = 1L;
+  private static final ThreadLocal<Map<String, StepModel>> MODELS = ThreadLocal.withInitial(HashMap::new);
+  /** Per executor JVM: run id + worker → the state after its last finished round. */
+  private static final Map<String, State> STATES = new ConcurrentHashMap<>();
+  /** Directory of the per-worker moment files inside a checkpoint. */
+  static final String WORKERS_DIR = "workers";
+
+  /** Where a worker's moments come from in a round that (re)starts it: fresh, or files of a checkpoint. */
+  record Seed(String checkpointDir, int savedWorkers, int workers) implements Serializable {}
+
+  /** What the driver broadcasts: full float32 weights, or the last round's update in the exchange dtype. */
+  record Payload(boolean full, Exchange.Dtype dtype, List<byte[]> chunks, int chunkElements) implements Serializable {}
+
+  /** One worker's task in one round; {@code seed} non-null when the worker starts here (no state to continue). */
+  record Item(String runId, int worker, long round, WorkerBatches batches, double[] lrs, double maxNorm, long rng,
+      Seed seed, Exchange.Dtype dtype) implements Serializable {}
+
+  /** A worker's answer: what it trained, its timing and where it ran, and its weights or pseudo-gradient chunks. */
+  record Result(int worker, int steps, double loss, double gradNorm, long tokens, long computeNanos, double deltaNorm,
+      String backend, String host, String executorId, List<byte[]> chunks) implements Serializable {
+    /** The same without the chunks (what the driver collects first). */
+    Result meta() {
+      return new Result(worker, steps, loss, gradNorm, tokens, computeNanos, deltaNorm, backend, host, executorId,
+          List.of());
+    }
+  }
+
+  private record State(long round, INDArray start, Map<String, INDArray> moments) {}
+
+  private final ParameterAveragingEngine.ModelFactory factory;
+  private final Broadcast<Payload> payload;
+
+  WorkerRound(ParameterAveragingEngine.ModelFactory factory, Broadcast<Payload> payload) {
+    this.factory = factory;
+    this.payload = payload;
+  }
+
+  private static String key(String runId, int worker) {
+    return runId + "/" + worker;
+  }
+
+  @Override
+  public Result call(Item item) {
+    StepModel m = MODELS.get().computeIfAbsent(factory.key(), k -> factory.create());
+    INDArray theta = m.weightVector();
+    Payload p = payload.value();
+    String key = key(item.runId(), item.worker());
+    State prev = STATES.get(key);
+    Map<String, INDArray> moments;
+    if (item.seed() != null) {
+      moments = item.seed().checkpointDir() == null ? freshMoments(m)
+          : WorkerMoments.read(new Path(item.seed().checkpointDir()), item.worker(), item.seed().savedWorkers(),
+              item.seed().workers(), HadoopConf.create());
+    } else if (prev == null || prev.round() != item.round() - 1) {
+      throw new WorkerStateLostException(WorkerStateLostException.class.getSimpleName() + ": worker "
+          + item.worker() + " has no state for round " + item.round() + " on executor " + executorId() + " ("
+          + (prev == null ? "none kept here" : "kept: round " + prev.round()) + "); its executor was lost or restarted");
+    } else {
+      moments = prev.moments();
+    }
+    if (p.full()) {
+      writeChunks(theta, p, false);
+    } else {
+      theta.assign(prev.start());
+      writeChunks(theta, p, true);           // θ_start(r) = θ_start(r−1) − u(r−1), as the driver computed it
+    }
+    INDArray start = theta.dup();
+    m.restoreOptimizer(moments);
+    m.setRngState(item.rng());
+    long t0 = System.nanoTime();
+    double loss = 0;
+    double gradNorm = 0;
+    long tokens = 0;
+    List<WindowCursor.Batches> steps = item.batches().load();
+    for (int i = 0; i < steps.size(); i++) {
+      WindowCursor.Batches b = steps.get(i);
+      StepModel.StepResult r = m.step(b.inputs(), b.targets(), item.lrs()[i], item.maxNorm());
+      loss += r.loss();
+      gradNorm += r.gradNorm();
+      tokens += b.tokens();
+    }
+    long compute = System.nanoTime() - t0;
+    theta = m.weightVector();                  // a model may have replaced its arrays while stepping
+    INDArray delta = start.sub(theta);
+    double deltaNorm = delta.norm2Number().doubleValue();
+    List<byte[]> chunks = encode(item.dtype() == Exchange.Dtype.F32 ? theta : delta, item.dtype(),
+        p.chunkElements());
+    STATES.keySet().removeIf(k -> !k.startsWith(item.runId() + "/"));   // a finished run's workers are gone
+    STATES.put(key, new State(item.round(), item.dtype() == Exchange.Dtype.BF16 ? start : null, m.optimizerState()));
+    return new Result(item.worker(), steps.size(), loss, gradNorm, tokens, compute, deltaNorm,
+        Nd4j.getBackend().getClass().getSimpleName(), host(), executorId(), chunks);
+  }
+
+  /** AdamW moments of a worker that starts from nothing: zeros and step 0. */
+  private static Map<String, INDArray> freshMoments(StepModel m) {
+    Map<String, INDArray> state = m.optimizerState();
+    state.values().forEach(a -> a.assign(0));
+    return state;
+  }
+
+  /** Writes the payload into {@code theta}: the values themselves, or ({@code subtract}) minus them. */
+  static void writeChunks(INDArray theta, Payload p, boolean subtract) {
+    float[] buf = new float[p.chunkElements()];
+    long from = 0;
+    for (byte[] chunk : p.chunks()) {
+      int n = chunk.length / p.dtype().bytes;
+      Exchange.decode(chunk, p.dtype(), buf);
+      INDArray part = theta.get(NDArrayIndex.interval(from, from + n));
+      INDArray values = Nd4j.createFromArray(n == buf.length ? buf : java.util.Arrays.copyOf(buf, n));
+      if (subtract) {
+        part.subi(values);
+      } else {
+        part.assign(values);
+      }
+      from += n;
+    }
+    if (from != theta.length()) {
+      throw new IllegalStateException("broadcast holds " + from + " values, the model " + theta.length()
+          + ": driver and executors built different models");
+    }
+  }
+
+  /** {@code v} cut into chunks of at most {@code chunkElements}, each encoded as {@code dtype}. */
+  static List<byte[]> encode(INDArray v, Exchange.Dtype dtype, int chunkElements) {
+    List<byte[]> out = new java.util.ArrayList<>();
+    for (Exchange.Chunk c : Exchange.chunks(v.length(), chunkElements)) {
+      float[] values = v.get(NDArrayIndex.interval(c.from(), c.from() + c.length())).toFloatVector();
+      out.add(Exchange.encode(values, values.length, dtype));
+    }
+    return out;
+  }
+
+  /** Writes worker {@code worker}'s moments (after round {@code round}) into a checkpoint's staging directory. */
+  static final class Save implements Function<Integer, String> {
+    private static final long serialVersionUID = 1L;
+    private final String runId;
+    private final long round;
+    private final String staging;
+
+    Save(String runId, long round, String staging) {
+      this.runId = runId;
+      this.round = round;
+      this.staging = staging;
+    }
+
+    @Override
+    public String call(Integer worker) {
+      State s = STATES.get(key(runId, worker));
+      if (s == null || s.round() != round) {
+        throw new WorkerStateLostException(WorkerStateLostException.class.getSimpleName() + ": worker " + worker
+            + " has no moments of round " + round + " on executor " + executorId() + " to checkpoint");
+      }
+      Path file = WorkerMoments.file(new Path(staging), worker);
+      SafetensorsWriter w = new SafetensorsWriter().putMetadata("format", "sparkgpt-worker");
+      s.moments().forEach(w::add);
+      w.write(file, HadoopConf.create());
+      return file.toString();
+    }
+  }
+
+  /** Drops every worker state of {@code runId} kept in this JVM (the driver's own, in local mode). */
+  static void forget(String runId) {
+    STATES.keySet().removeIf(k -> k.startsWith(runId + "/"));
+  }
+
+  private static String executorId() {
+    SparkEnv env = SparkEnv.get();
+    return env == null ? "driver" : env.executorId();
+  }
+
+  private static String host() {
+    SparkEnv env = SparkEnv.get();
+    return env == null ? "localhost" : env.blockManager().blockManagerId().host();
+  }
+}
