@@ -135,12 +135,12 @@ public final class AveragingRounds {
       round++;
       restart = null;
       return summary(metas, agg, broadcastBytes, t0, t1, t2, t3);
-    } catch (RuntimeException e) {
+    } catch (Exception e) {              // Spark's SparkException is checked, thrown unchecked from Scala
       if (WorkerStateLostException.causedBy(e)) {
         throw new WorkerStateLostException("round " + round + " at step " + step + ": a worker's optimizer state was"
             + " lost with its executor (" + rootMessage(e) + ")");
       }
-      throw e;
+      throw e instanceof RuntimeException re ? re : new IllegalStateException(e.getMessage(), e);
     } finally {
       results.unpersist(false);
       shared.destroy();
@@ -296,11 +296,11 @@ public final class AveragingRounds {
     }
     try {
       jsc.parallelize(ids, workers).map(new WorkerRound.Save(runId, round - 1, staging.toString())).collect();
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
       if (WorkerStateLostException.causedBy(e)) {
         throw new WorkerStateLostException("checkpoint after round " + round + ": " + rootMessage(e));
       }
-      throw e;
+      throw e instanceof RuntimeException re ? re : new IllegalStateException(e.getMessage(), e);
     }
   }
 
