@@ -24,7 +24,7 @@ public final class Jobs {
     cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
       SparkGptException known = findKnown(ex);
       PrintWriter err = commandLine.getErr();
-      boolean verbose = parseResult.hasMatchedOption("--verbose");
+      boolean verbose = verbose(parseResult);
       if (known != null) {
         err.println("error: " + known.getMessage());
         if (verbose) {
@@ -48,6 +48,19 @@ public final class Jobs {
       return 1;
     });
     return cli;
+  }
+
+  /**
+   * Whether --verbose was given to the command or any verb on the way to it: picocli hands the handler the root's
+   * parse result, and a verb's own options are only in its subcommand's.
+   */
+  static boolean verbose(CommandLine.ParseResult parseResult) {
+    for (CommandLine.ParseResult r = parseResult; r != null; r = r.subcommand()) {
+      if (r.hasMatchedOption("--verbose")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
