@@ -22,7 +22,8 @@ public final class Jobs {
   public static CommandLine commandLine(Object command) {
     CommandLine cli = new CommandLine(command);
     cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-      SparkGptException known = findKnown(ex);
+      SparkGptException missingFileSystem = dev.sparkgpt.io.MissingFileSystem.find(ex);
+      SparkGptException known = missingFileSystem != null ? missingFileSystem : findKnown(ex);
       PrintWriter err = commandLine.getErr();
       boolean verbose = verbose(parseResult);
       if (known != null) {

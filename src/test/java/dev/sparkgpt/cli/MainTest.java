@@ -114,6 +114,22 @@ class MainTest {
     }
   }
 
+  @Test
+  void aPathWithoutItsFileSystemConnectorSaysWhichPackageToAdd(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("corpus.txt"), "I had always thought Jack Gisburn rather a cheap genius.\n");
+    String[] s3a = run("", "tokenize", "--input", "s3a://bucket/corpus.txt", "--output", dir.resolve("o").toString(),
+        "--dry-run");
+    assertEquals("2", s3a[0], s3a[2]);
+    assertEquals("error: s3a:// paths need hadoop-aws, which Spark distributions leave out. Fix: spark-submit "
+        + "--packages org.apache.hadoop:hadoop-aws:3.3.4 (jobs/*.sh: SPARKGPT_S3A=1; the Docker image has it)",
+        s3a[2].trim());
+    String[] gs = run("", "tokenize", "--input", dir.resolve("corpus.txt").toString(), "--output",
+        "gs://bucket/shards", "--dry-run");
+    assertEquals("2", gs[0], gs[2]);
+    assertTrue(gs[2].startsWith("error: gs:// paths need the Cloud Storage connector"), gs[2]);
+    assertEquals(1, gs[2].trim().lines().count(), gs[2]);
+  }
+
   /** Leaf commands (the ones that run) lacking a --verbose option, as "verb sub". */
   private static void leaves(CommandLine cli, List<String> missing) {
     for (CommandLine sub : cli.getSubcommands().values()) {

@@ -136,6 +136,7 @@ class SubmitScriptsTest {
         "S3A_ENDPOINT", "http://127.0.0.1:9000"), "dev.sparkgpt.jobs.TokenizeJob", "--output", "s3a://b/shards"));
     // the hadoop-aws version must be the Hadoop that Spark runs on: a mismatch fails at the first s3a:// path
     assertEquals("org.apache.hadoop:hadoop-aws:" + org.apache.hadoop.util.VersionInfo.getVersion(), args.packages());
+    assertEquals(dev.sparkgpt.io.MissingFileSystem.HADOOP_AWS, args.packages(), "the fix the error message gives");
     Map<String, String> p = properties(args);
     assertEquals("http://127.0.0.1:9000", p.get("spark.hadoop.fs.s3a.endpoint"));
     assertEquals("true", p.get("spark.hadoop.fs.s3a.path.style.access"));
