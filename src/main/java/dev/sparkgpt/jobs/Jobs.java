@@ -22,8 +22,7 @@ public final class Jobs {
   public static CommandLine commandLine(Object command) {
     CommandLine cli = new CommandLine(command);
     cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-      SparkGptException missingFileSystem = dev.sparkgpt.io.MissingFileSystem.find(ex);
-      SparkGptException known = missingFileSystem != null ? missingFileSystem : findKnown(ex);
+      SparkGptException known = explain(ex);
       PrintWriter err = commandLine.getErr();
       boolean verbose = verbose(parseResult);
       if (known != null) {
@@ -83,6 +82,12 @@ public final class Jobs {
       }
     }
     return null;
+  }
+
+  /** The error to print for {@code t}: a missing file system connector, else the SparkGPT error inside, else null. */
+  public static SparkGptException explain(Throwable t) {
+    SparkGptException missingFileSystem = dev.sparkgpt.io.MissingFileSystem.find(t);
+    return missingFileSystem != null ? missingFileSystem : findKnown(t);
   }
 
   /** The SparkGPT error inside {@code t}'s cause chain (Spark wraps executor failures), or null. */
