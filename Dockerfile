@@ -35,7 +35,7 @@ RUN set -eux; \
 
 ENV SPARKGPT_HOME=/opt/sparkgpt
 COPY conf/ /opt/sparkgpt/conf/
-COPY src/main/resources/data/ /opt/sparkgpt/data/
+COPY src/main/resources/data/ /opt/sparkgpt/src/main/resources/data/
 COPY target/sparkgpt-*-spark-submit.jar /opt/sparkgpt/sparkgpt-spark-submit.jar
 
 USER spark
