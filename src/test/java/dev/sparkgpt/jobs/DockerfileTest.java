@@ -49,6 +49,8 @@ class DockerfileTest {
     assertTrue(String.join(" ", args).contains("-Dlog4j2.configurationFile=file:/opt/sparkgpt/conf/log4j2-spark.properties"));
     assertTrue(dockerfile.contains("\nCOPY conf/ /opt/sparkgpt/conf/\n"), "conf/ (with log4j2-spark.properties)");
     assertTrue(Files.exists(ROOT.resolve("conf/log4j2-spark.properties")));
+    // the checkout's layout, so the Airflow DAGs' SPARKGPT_FILES=file:///opt/sparkgpt finds the bundled data
+    assertTrue(dockerfile.contains("\nCOPY src/main/resources/data/ /opt/sparkgpt/src/main/resources/data/\n"));
 
     // .dockerignore lets through exactly what the COPY lines read
     List<String> ignore = Files.readAllLines(ROOT.resolve(".dockerignore"));
