@@ -52,6 +52,7 @@ class AirflowDagsTest extends SparkTestBase {
     ProcessBuilder pb = new ProcessBuilder(command).directory(ROOT.toFile())
         .redirectOutput(tmp.resolve("out.txt").toFile()).redirectError(tmp.resolve("err.txt").toFile());
     pb.environment().remove("OPENBLAS_CORETYPE");
+    pb.environment().put("PYTHONDONTWRITEBYTECODE", "1");
     pb.environment().putAll(env);
     try {
       Process p = pb.start();
