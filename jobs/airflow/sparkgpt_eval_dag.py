@@ -1,50 +1,42 @@
-"""SparkGPT scheduled eval: every hour, wait for a checkpoint that has no eval report yet, then evaluate it.
+"""SparkGPT scheduled eval, an Airflow template: every hour, wait for a checkpoint of the run that has no eval
+report yet, evaluate it, push its headline metrics to XCom and gate on them.
 
-A checkpoint is complete when the run's `latest` file names it (CheckpointStore writes `latest` only after the
-step directory is in place), so the sensor reads `latest` and looks for eval/<step>.json. It also runs when the
-pretrain DAG updates the run (Airflow Dataset), so a finished run is evaluated at once.
-The sensor reads a local or mounted path (SPARKGPT_RUNS on a shared file system); for hdfs:// runs, swap it for
-the HDFS provider's sensor on the same files.
+A checkpoint is complete when the run's `latest` file names it (CheckpointStore writes `latest` only after the step
+directory is in place), so the sensor reads `latest` and looks for eval/<step>.json. It reads them on the run's own
+file system (hdfs://, s3a://, gs://, file:) through RunProbe (sparkgpt_common.read_run_files). It also runs when a
+pretrain DAG run finishes (Airflow Dataset/Asset on the runs root), so a finished run is evaluated at once.
 """
 import datetime
-import os
 
-from airflow import DAG
-from airflow.sensors.base import PokeReturnValue
-from airflow.sensors.python import PythonSensor
+from sparkgpt_common import (DAG, PRETRAIN_RUNS, Param, PythonSensor, RUN_DIR, common_params, conf_file, data_file,
+                             eval_and_gate, new_checkpoint)
 
-from sparkgpt_common import home, sparkgpt_task
-from sparkgpt_pretrain_dag import CHECKPOINTS, PRETRAIN, SHARDS
-
-
-def new_checkpoint(run_dir=PRETRAIN):
-    """The step directory `latest` names when it has no eval report yet (XCom: its name), else not done."""
-    try:
-        with open(os.path.join(run_dir, "latest"), encoding="utf-8") as f:
-            step = f.read().strip()
-    except FileNotFoundError:
-        return PokeReturnValue(is_done=False)
-    done = os.path.exists(os.path.join(run_dir, "eval", step + ".json"))
-    return PokeReturnValue(is_done=not done, xcom_value=step)
+PRETRAIN = f"{RUN_DIR}/pretrain"
 
 
 def eval_dag(dag_id, schedule):
-    """A DAG that waits for a checkpoint without a report and evaluates it."""
+    """A DAG that waits for a checkpoint without a report, evaluates it and gates on the result."""
     with DAG(dag_id=dag_id, start_date=datetime.datetime(2026, 1, 1), schedule=schedule, catchup=False,
-             max_active_runs=1, tags=["sparkgpt"]) as dag:
-        wait = PythonSensor(task_id="wait_for_checkpoint", python_callable=new_checkpoint, mode="reschedule",
-                            poke_interval=300, timeout=3600, soft_fail=True)
+             max_active_runs=1, tags=["sparkgpt"], params=common_params(
+                 eval_config=Param(conf_file("eval/smoke.yaml"), type="string",
+                                   description="eval YAML, a path on the driver's disk"),
+                 tasks=Param(",".join(data_file(f"src/main/resources/data/eval/{t}.jsonl")
+                                      for t in ("copa", "hellaswag_small")), type="string", minLength=1,
+                             description="eval task files, comma-separated Hadoop paths"),
+                 perplexity=Param("", type="string",
+                                  description="what to score perplexity on (empty: the run's shards)"))) as dag:
+        wait = PythonSensor(task_id="wait_for_checkpoint", python_callable=new_checkpoint,
+                            op_kwargs={"run_dir": PRETRAIN}, mode="reschedule", poke_interval=300, timeout=3600,
+                            soft_fail=True)
         step = "{{ ti.xcom_pull(task_ids='wait_for_checkpoint') }}"
-        evaluate = sparkgpt_task("eval_latest", "EvalJob", [
-            "--config", home("conf/eval/smoke.yaml"),
-            "--checkpoint", f"{PRETRAIN}/{step}",
-            "--perplexity", SHARDS,
-            "--out", f"{PRETRAIN}/eval/{step}.json",
+        evaluate, _ = eval_and_gate(f"{PRETRAIN}/{step}", f"{PRETRAIN}/eval/{step}.json", [
+            "--config", "{{ params.eval_config }}", "--tasks", "{{ params.tasks }}",
+            "--perplexity", "{{ params.perplexity or params.runs ~ '/' ~ params.run ~ '/shards' }}",
         ])
         wait >> evaluate
     return dag
 
 
-# whenever the pretrain DAG's pretrain task finishes (Airflow Dataset), and every hour for a long run's checkpoints
-on_new_checkpoints = eval_dag("sparkgpt_eval_on_pretrain", [CHECKPOINTS])
+# whenever a pretrain DAG run finishes (Dataset/Asset), and every hour for a long run's checkpoints
+on_new_checkpoints = eval_dag("sparkgpt_eval_on_pretrain", [PRETRAIN_RUNS])
 hourly = eval_dag("sparkgpt_eval_hourly", "@hourly")

@@ -1,53 +1,53 @@
-"""SparkGPT pretraining: preprocess (tokenize) -> pretrain -> eval of every kept checkpoint, then an eval of the last.
+"""SparkGPT pretraining, an Airflow template: tokenize -> pretrain -> eval -> eval_metrics -> quality_gate.
 
-Every task is the CLI verb's job class under spark-submit (sparkgpt_common.sparkgpt_task); each is idempotent:
-tokenize does nothing when its output is complete, pretrain resumes from its latest checkpoint after a failure
-(Airflow's retry), eval rewrites its report. The corpus and run name are the two knobs below.
+Trigger it with a conf to choose the run, e.g.
+  {"run": "web", "runs": "s3a://bucket/runs", "corpus": "s3a://bucket/corpora/*.jsonl.gz", "steps": 20000,
+   "cluster": "spark_emr"}
+(the defaults train the bundled The Verdict for 90 steps on SPARK_CONN_ID). Every task is the CLI verb's job class
+under spark-submit and is idempotent: tokenize does nothing when its output is complete, pretrain resumes from its
+latest checkpoint after a failure (Airflow's retry), eval rewrites its report. eval_metrics pushes report.json's
+headline numbers to XCom; quality_gate fails the run when they miss the thresholds. One run at a time: two runs of
+the same run name would write the same checkpoints.
 """
 import datetime
 
-from airflow import DAG
-from airflow.datasets import Dataset
+from sparkgpt_common import (DAG, PRETRAIN_RUNS, Param, RUN_DIR, common_params, conf_file, data_file, eval_and_gate,
+                             sparkgpt_task)
 
-from sparkgpt_common import RUNS, home, sparkgpt_task
-
-RUN = "verdict"                                   # runs/<RUN>/shards, runs/<RUN>/pretrain
-CORPUS = home("src/main/resources/data/corpora/the-verdict.txt")  # your corpus: files, dirs, globs, hdfs:/s3a:
-MAX_STEPS = 90
-SAVE_INTERVAL = 45                                # a checkpoint every 45 steps: step-000045, step-000090
-CHECKPOINT_STEPS = list(range(SAVE_INTERVAL, MAX_STEPS + 1, SAVE_INTERVAL))
-
-SHARDS = f"{RUNS}/{RUN}/shards"
-PRETRAIN = f"{RUNS}/{RUN}/pretrain"
-# The eval DAG (sparkgpt_eval_dag.py) is scheduled on this: a pretrain run that finished means new checkpoints.
-CHECKPOINTS = Dataset(PRETRAIN)
+SHARDS = f"{RUN_DIR}/shards"
+PRETRAIN = f"{RUN_DIR}/pretrain"
 
 with DAG(
     dag_id="sparkgpt_pretrain",
     start_date=datetime.datetime(2026, 1, 1),
-    schedule=None,                                # triggered by hand or by an upstream data DAG
+    schedule=None,                                # triggered by hand, by the API or by an upstream data DAG
     catchup=False,
+    max_active_runs=1,
     default_args={"retries": 2, "retry_delay": datetime.timedelta(minutes=2)},
     tags=["sparkgpt"],
+    params=common_params(
+        corpus=Param(data_file("src/main/resources/data/corpora/the-verdict.txt"), type="string", minLength=1,
+                     description="Corpus: files, directories or globs on the cluster's file system"),
+        tokenize_config=Param(conf_file("tokenize/the-verdict.yaml"), type="string",
+                              description="tokenize YAML, a path on the driver's disk"),
+        pretrain_config=Param(conf_file("pretrain/verdict.yaml"), type="string",
+                              description="pretrain YAML, a path on the driver's disk"),
+        steps=Param(90, type="integer", minimum=1, description="train.max_steps"),
+        save_interval=Param(45, type="integer", minimum=1, description="a checkpoint every N steps"),
+    ),
 ) as dag:
     tokenize = sparkgpt_task("tokenize", "TokenizeJob", [
-        "--config", home("conf/tokenize/the-verdict.yaml"),
-        "--input", CORPUS, "--output", SHARDS, "--set", "seq_len=256",
+        "--config", "{{ params.tokenize_config }}",
+        "--input", "{{ params.corpus }}", "--output", SHARDS, "--set", "seq_len=256",
     ])
     pretrain = sparkgpt_task("pretrain", "PretrainJob", [
-        "--config", home("conf/pretrain/verdict.yaml"), "--out-dir", PRETRAIN, "--resume", "auto",
+        "--config", "{{ params.pretrain_config }}", "--out-dir", PRETRAIN, "--resume", "auto",
         "--set", f"data.shards={SHARDS}", "--set", "data.text=null",
-        "--set", f"train.max_steps={MAX_STEPS}", "--set", f"train.save_interval={SAVE_INTERVAL}",
-        "--set", f"train.keep_last={len(CHECKPOINT_STEPS)}",   # keep every checkpoint the evals below read
-    ], outlets=[CHECKPOINTS])
-    evals = [
-        sparkgpt_task(f"eval_step_{step:06d}", "EvalJob", [
-            "--config", home("conf/eval/smoke.yaml"),
-            "--checkpoint", f"{PRETRAIN}/step-{step:06d}",
-            "--tasks", ",".join(home(f"src/main/resources/data/eval/{t}.jsonl") for t in ("copa", "hellaswag_small")),
-            "--perplexity", SHARDS,
-            "--out", f"{PRETRAIN}/eval/step-{step:06d}.json",  # `sparkgpt report` charts accuracy per step
-        ])
-        for step in CHECKPOINT_STEPS
-    ]
-    tokenize >> pretrain >> evals
+        "--set", "train.max_steps={{ params.steps }}", "--set", "train.save_interval={{ params.save_interval }}",
+    ], outlets=[PRETRAIN_RUNS])
+    evaluate, gate = eval_and_gate(PRETRAIN, f"{PRETRAIN}/eval/report.json", [
+        "--config", conf_file("eval/smoke.yaml"),
+        "--tasks", ",".join(data_file(f"src/main/resources/data/eval/{t}.jsonl") for t in ("copa", "hellaswag_small")),
+        "--perplexity", SHARDS,
+    ])
+    tokenize >> pretrain >> evaluate

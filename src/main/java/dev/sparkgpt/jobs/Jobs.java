@@ -22,9 +22,9 @@ public final class Jobs {
   public static CommandLine commandLine(Object command) {
     CommandLine cli = new CommandLine(command);
     cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-      SparkGptException known = findKnown(ex);
+      SparkGptException known = explain(ex);
       PrintWriter err = commandLine.getErr();
-      boolean verbose = parseResult.hasMatchedOption("--verbose");
+      boolean verbose = verbose(parseResult);
       if (known != null) {
         err.println("error: " + known.getMessage());
         if (verbose) {
@@ -51,6 +51,19 @@ public final class Jobs {
   }
 
   /**
+   * Whether --verbose was given to the command or any verb on the way to it: picocli hands the handler the root's
+   * parse result, and a verb's own options are only in its subcommand's.
+   */
+  static boolean verbose(CommandLine.ParseResult parseResult) {
+    for (CommandLine.ParseResult r = parseResult; r != null; r = r.subcommand()) {
+      if (r.hasMatchedOption("--verbose")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
    * Advice for running out of memory, or null: ND4J's off-heap arrays are bounded by JavaCPP's maxbytes /
    * maxphysicalbytes (its OutOfMemoryError says "Cannot allocate ... Physical bytes"), the heap by -Xmx.
    */
@@ -69,6 +82,12 @@ public final class Jobs {
       }
     }
     return null;
+  }
+
+  /** The error to print for {@code t}: a missing file system connector, else the SparkGPT error inside, else null. */
+  public static SparkGptException explain(Throwable t) {
+    SparkGptException missingFileSystem = dev.sparkgpt.io.MissingFileSystem.find(t);
+    return missingFileSystem != null ? missingFileSystem : findKnown(t);
   }
 
   /** The SparkGPT error inside {@code t}'s cause chain (Spark wraps executor failures), or null. */

@@ -93,6 +93,55 @@ class MainTest {
   }
 
   @Test
+  void verboseAddsTheStackTraceUnderEveryVerb() {
+    List<String> missing = new ArrayList<>();
+    leaves(Main.commandLine(), missing);
+    assertEquals(List.of(), missing, "verbs without --verbose");
+    String[][] failing = {{"encode", "--input", "/no/such/file.txt"},
+        {"tokenize", "--input", "x.txt", "--output", "y", "--set", "seq_lne=4", "--dry-run"},
+        {"pretrain", "--config", "/no/such/pretrain.yaml", "--dry-run"}};
+    for (String[] args : failing) {
+      String[] quiet = run("", args);
+      List<String> verbose = new ArrayList<>(List.of(args));
+      verbose.add("--verbose");
+      String[] loud = run("", verbose.toArray(String[]::new));
+      String verb = args[0];
+      assertEquals("2", quiet[0], verb + ": " + quiet[2]);
+      assertEquals("2", loud[0], verb + ": " + loud[2]);
+      assertEquals(1, quiet[2].trim().lines().count(), verb + " without --verbose is one line: " + quiet[2]);
+      assertEquals(quiet[2].trim(), loud[2].lines().findFirst().orElse(""), verb);
+      assertTrue(loud[2].contains("\tat dev.sparkgpt."), verb + " --verbose prints the trace: " + loud[2]);
+    }
+  }
+
+  @Test
+  void aPathWithoutItsFileSystemConnectorSaysWhichPackageToAdd(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("corpus.txt"), "I had always thought Jack Gisburn rather a cheap genius.\n");
+    String[] s3a = run("", "tokenize", "--input", "s3a://bucket/corpus.txt", "--output", dir.resolve("o").toString(),
+        "--dry-run");
+    assertEquals("2", s3a[0], s3a[2]);
+    assertEquals("error: s3a:// paths need hadoop-aws, which Spark distributions leave out. Fix: spark-submit "
+        + "--packages org.apache.hadoop:hadoop-aws:3.3.4 (jobs/*.sh: SPARKGPT_S3A=1; the Docker image has it)",
+        s3a[2].trim());
+    String[] gs = run("", "tokenize", "--input", dir.resolve("corpus.txt").toString(), "--output",
+        "gs://bucket/shards", "--dry-run");
+    assertEquals("2", gs[0], gs[2]);
+    assertTrue(gs[2].startsWith("error: gs:// paths need the Cloud Storage connector"), gs[2]);
+    assertEquals(1, gs[2].trim().lines().count(), gs[2]);
+  }
+
+  /** Leaf commands (the ones that run) lacking a --verbose option, as "verb sub". */
+  private static void leaves(CommandLine cli, List<String> missing) {
+    for (CommandLine sub : cli.getSubcommands().values()) {
+      if (!sub.getSubcommands().isEmpty()) {
+        leaves(sub, missing);
+      } else if (sub.getCommandSpec().findOption("--verbose") == null) {
+        missing.add(sub.getCommandSpec().qualifiedName());
+      }
+    }
+  }
+
+  @Test
   void decodeRejectsIdsOutsideTheVocabulary() {
     String[] r = run("[15496, 99999]", "decode");
     assertEquals("2", r[0]);

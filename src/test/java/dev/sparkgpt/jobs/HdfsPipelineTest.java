@@ -63,6 +63,22 @@ class HdfsPipelineTest extends SparkTestBase {
   }
 
   @Test
+  void theAirflowProbeReadsARunOnHdfs() throws Exception {
+    FileSystem fs = hdfs.getFileSystem();
+    String run = root + "/probe/pretrain";
+    fs.mkdirs(new org.apache.hadoop.fs.Path(run + "/eval"));
+    try (var out = fs.create(new org.apache.hadoop.fs.Path(run + "/latest"))) {
+      out.write("step-000045\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    fs.create(new org.apache.hadoop.fs.Path(run + "/eval/step-000010.json")).close();
+    var state = RunProbe.probe(java.util.List.of(run + "/latest", run + "/eval", run + "/nothing"),
+        hdfs.getConfiguration(0));
+    assertEquals("{exists=true, text=step-000045\n}", state.get(run + "/latest").toString());
+    assertEquals("{exists=true, children=[step-000010.json]}", state.get(run + "/eval").toString());
+    assertEquals("{exists=false}", state.get(run + "/nothing").toString());
+  }
+
+  @Test
   void tokenizeWritesAndReadsShardsOnHdfs() throws Exception {
     FileSystem fs = hdfs.getFileSystem();
     fs.copyFromLocalFile(new org.apache.hadoop.fs.Path("src/main/resources/data/corpora/the-verdict.txt"),

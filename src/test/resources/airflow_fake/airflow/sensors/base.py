@@ -1,4 +1,1 @@
-class PokeReturnValue:
-    def __init__(self, is_done, xcom_value=None):
-        self.is_done = is_done
-        self.xcom_value = xcom_value
+from airflow._fake import BaseSensorOperator, PokeReturnValue  # noqa: F401

@@ -1,0 +1,1 @@
+from airflow._fake import PythonOperator  # noqa: F401

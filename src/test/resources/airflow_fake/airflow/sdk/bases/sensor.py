@@ -1,0 +1,1 @@
+from airflow._fake import BaseSensorOperator, PokeReturnValue  # noqa: F401
