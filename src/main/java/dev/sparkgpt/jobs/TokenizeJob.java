@@ -100,6 +100,12 @@ public final class TokenizeJob implements Callable<Integer> {
     Tokenizer tok = spec.get();
     List<SourceFile> files = InputFiles.list(config.input(), config.format(), hadoop);
     long inputBytes = files.stream().mapToLong(SourceFile::bytes).sum();
+    List<String> sniffed = files.stream().filter(SourceFile::sniffed).map(SourceFile::path).toList();
+    if (!sniffed.isEmpty()) {
+      console.printf("tokenize: warning: %d files (%s%s) have %s%n", sniffed.size(),
+          String.join(", ", sniffed.subList(0, Math.min(3, sniffed.size()))), sniffed.size() > 3 ? ", ..." : "",
+          InputFiles.SNIFF_RULE);
+    }
     console.printf("tokenize: %d files, %.1f MB -> %s (tokenizer %s, seq_len %d, split by %s, val %.3f)%n",
         files.size(), inputBytes / 1e6, config.output(), tok.name(), config.seqLen(), config.split(),
         config.valFraction());
@@ -158,7 +164,7 @@ public final class TokenizeJob implements Callable<Integer> {
   private static JavaRDD<EncodedBlock> encode(SparkSession spark, TokenizeConfig config, TokenizerSpec spec,
       List<SourceFile> files, long inputBytes, int parallelism, LongAccumulator read) {
     boolean byTokens = "tokens".equals(config.split());
-    long splitBytes = config.numShards() > 0 ? Math.max(1L << 16, (inputBytes + config.numShards() - 1)
+    long splitBytes = config.numShards() > 0 ? Math.max(1L << 12, (inputBytes + config.numShards() - 1)
         / config.numShards()) : InputSplit.splitBytes(inputBytes, parallelism, ((long) config.splitMb()) << 20);
     TokenBlocks.Settings settings = new TokenBlocks.Settings(new SplitReader.Options(config.textField(),
         config.docSeparator(), config.normalizeNewlines(), config.chunkChars(), config.maxDocChars()),
