@@ -56,7 +56,7 @@ public record TokenizeConfig(
   /** Defaults: every key present, as in conf/tokenize/*.yaml. */
   public static TokenizeConfig defaults() {
     return new TokenizeConfig(List.of(), null, false, "gpt2", 256, "auto", "text", null, true, 1, true, 0.1,
-        "documents", 1337L, 0, 1 << 20, 10_000_000, 64);
+        "documents", 1337L, 0, 1 << 20, 10_000_000, 32);
   }
 
   /** Every problem of this config at once (LitGPT's validate_args); empty when usable. */

@@ -56,7 +56,11 @@ final class BlockWriter {
 
   private static Part part(EncodedBlock b, BlockLayout layout, int stream) {
     Part p = new Part();
-    p.tokens = new int[b.size];
+    boolean all = true;
+    for (int i = 0; i < b.docs && all; i++) {
+      all = layout.decisions.streamOf(b, i, layout.tokensMode) == stream;
+    }
+    p.tokens = all ? b.tokens : new int[b.size]; // the common case (nothing dropped, one stream): no copy
     p.docId = new long[b.docs];
     p.docEnd = new int[b.docs];
     p.continuation = new boolean[b.docs];
@@ -67,7 +71,9 @@ final class BlockWriter {
       }
       int from = b.start(i);
       int n = b.end[i] - from;
-      System.arraycopy(b.tokens, from, p.tokens, p.size, n);
+      if (!all) {
+        System.arraycopy(b.tokens, from, p.tokens, p.size, n);
+      }
       p.size += n;
       boolean cont = i == 0 && b.firstContinues;
       p.docId[p.docs] = fileBits | (layout.docBase[b.order] + (cont ? -1 : b.ordinal[i]));

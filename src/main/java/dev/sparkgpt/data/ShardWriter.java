@@ -11,18 +11,21 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.parquet.column.ParquetProperties;
+import org.apache.parquet.column.ColumnWriteStore;
+import org.apache.parquet.column.ColumnWriter;
+import org.apache.parquet.hadoop.CodecFactory;
+import org.apache.parquet.hadoop.ColumnChunkPageWriteStore;
 import org.apache.parquet.hadoop.ParquetFileWriter;
-import org.apache.parquet.hadoop.ParquetWriter;
-import org.apache.parquet.hadoop.api.WriteSupport;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
-import org.apache.parquet.io.api.RecordConsumer;
+import org.apache.parquet.hadoop.util.HadoopOutputFile;
 import org.apache.parquet.schema.LogicalTypeAnnotation;
 import org.apache.parquet.schema.MessageType;
 import org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName;
 import org.apache.parquet.schema.Types;
 
 /**
- * Writes one shard file straight from int arrays, without Spark rows: the Parquet schema Spark writes for
+ * Writes one shard file straight from int arrays into Parquet's column writers, without Spark rows or Parquet's
+ * record assembly (which cost as much per token as encoding did, measured): the Parquet schema Spark writes for
  * {@link ShardSchema#SCHEMA} (so every reader sees the same file), zstd, no dictionary for token ids and offsets
  * (they rarely repeat within a page). The file is written under a temporary name and renamed when complete, so a
  * retried task replaces a killed attempt's file with identical bytes; {@link #close} {@link #sha256} hashes the result.
@@ -38,13 +41,29 @@ public final class ShardWriter implements AutoCloseable {
       .required(PrimitiveTypeName.INT64).named(ShardSchema.OFFSET)
       .named("spark_schema");
 
-  /** One row as the writer takes it: the first {@code rowTokens} ids of {@code tokens}. */
-  record ShardRow(int[] tokens, int length, long docId, long offset) {}
+  /** Row groups are cut at about this many buffered bytes (a 32 MB split's shard is one or two groups). */
+  static final long ROW_GROUP_BYTES = 64L << 20;
 
-  private final ParquetWriter<ShardRow> writer;
+  private final ParquetProperties props = ParquetProperties.builder()
+      .withPageSize(1 << 20)
+      .withDictionaryEncoding(true)
+      .withDictionaryEncoding(ShardSchema.TOKENS + ".list.element", false)
+      .withDictionaryEncoding(ShardSchema.OFFSET, false)
+      .withWriterVersion(ParquetProperties.WriterVersion.PARQUET_1_0)
+      .build();
+  private final CodecFactory codecs;
+  private final CodecFactory.BytesCompressor zstd;
+  private final ParquetFileWriter file;
   private final Path temp;
   private final Path target;
   private final Configuration conf;
+  private ColumnChunkPageWriteStore pages;
+  private ColumnWriteStore columns;
+  private ColumnWriter tokens;
+  private ColumnWriter lengths;
+  private ColumnWriter docIds;
+  private ColumnWriter offsets;
+  private long groupRows;
   private long rows;
   private boolean closed;
 
@@ -53,21 +72,56 @@ public final class ShardWriter implements AutoCloseable {
     this.target = target;
     this.conf = conf;
     this.temp = new Path(target.getParent(), "." + target.getName() + "." + attempt + ".tmp");
-    this.writer = new Builder(temp)
-        .withConf(conf)
-        .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
-        .withCompressionCodec(CompressionCodecName.ZSTD)
-        .withDictionaryEncoding(true)
-        .withDictionaryEncoding(ShardSchema.TOKENS + ".list.element", false)
-        .withDictionaryEncoding(ShardSchema.OFFSET, false)
-        .withWriterVersion(ParquetProperties.WriterVersion.PARQUET_1_0)
-        .build();
+    this.codecs = new CodecFactory(conf, props.getPageSizeThreshold());
+    this.zstd = codecs.getCompressor(CompressionCodecName.ZSTD);
+    this.file = new ParquetFileWriter(HadoopOutputFile.fromPath(temp, conf), PARQUET_SCHEMA,
+        ParquetFileWriter.Mode.OVERWRITE, ROW_GROUP_BYTES, 0);
+    file.start();
+    startGroup();
   }
 
-  /** Appends one row. */
-  public void write(int[] tokens, int length, long docId, long offset) throws IOException {
-    writer.write(new ShardRow(tokens, length, docId, offset));
+  private void startGroup() {
+    pages = new ColumnChunkPageWriteStore(zstd, PARQUET_SCHEMA, props.getAllocator(),
+        props.getColumnIndexTruncateLength(), props.getPageWriteChecksumEnabled());
+    columns = props.newColumnWriteStore(PARQUET_SCHEMA, pages, pages);
+    tokens = columns.getColumnWriter(PARQUET_SCHEMA.getColumnDescription(
+        new String[] {ShardSchema.TOKENS, "list", "element"}));
+    lengths = columns.getColumnWriter(PARQUET_SCHEMA.getColumnDescription(new String[] {ShardSchema.LENGTH}));
+    docIds = columns.getColumnWriter(PARQUET_SCHEMA.getColumnDescription(new String[] {ShardSchema.DOC_ID}));
+    offsets = columns.getColumnWriter(PARQUET_SCHEMA.getColumnDescription(new String[] {ShardSchema.OFFSET}));
+    groupRows = 0;
+  }
+
+  private void flushGroup() throws IOException {
+    if (groupRows == 0) {
+      return;
+    }
+    file.startBlock(groupRows);
+    columns.flush();
+    pages.flushToFileWriter(file);
+    file.endBlock();
+    columns.close();
+  }
+
+  /**
+   * Appends one row, value by value into the column writers: the list's first id starts a record (repetition
+   * level 0), the rest repeat it (level 1); every id is defined (level 1: the list's repeated group).
+   */
+  public void write(int[] ids, int length, long docId, long offset) throws IOException {
+    tokens.write(ids[0], 0, 1);
+    for (int i = 1; i < ids.length; i++) {
+      tokens.write(ids[i], 1, 1);
+    }
+    lengths.write(length, 0, 0);
+    docIds.write(docId, 0, 0);
+    offsets.write(offset, 0, 0);
+    columns.endRecord();
     rows++;
+    groupRows++;
+    if ((groupRows & 127) == 0 && columns.getBufferedSize() > ROW_GROUP_BYTES) {
+      flushGroup();
+      startGroup();
+    }
   }
 
   public long rows() {
@@ -77,7 +131,11 @@ public final class ShardWriter implements AutoCloseable {
   /** Finishes the file and renames it into place, replacing an earlier attempt's file. */
   public void commit() throws IOException {
     closed = true;
-    writer.close();
+    flushGroup();
+    Map<String, String> meta = new HashMap<>();
+    meta.put("org.apache.spark.sql.parquet.row.metadata", ShardSchema.SCHEMA.json());
+    file.end(meta);
+    codecs.release();
     FileSystem fs = target.getFileSystem(conf);
     if (fs.exists(target)) {
       fs.delete(target, false);
@@ -95,7 +153,11 @@ public final class ShardWriter implements AutoCloseable {
     }
     closed = true;
     try {
-      writer.close();
+      columns.close();
+      codecs.release();
+      file.end(new HashMap<>());
+    } catch (IOException | RuntimeException ignored) {
+      // an abandoned attempt: the temporary file goes either way
     } finally {
       temp.getFileSystem(conf).delete(temp, false);
     }
@@ -117,67 +179,5 @@ public final class ShardWriter implements AutoCloseable {
       }
     }
     return HexFormat.of().formatHex(digest.digest());
-  }
-
-  private static final class Builder extends ParquetWriter.Builder<ShardRow, Builder> {
-    Builder(Path path) {
-      super(path);
-    }
-
-    @Override
-    protected Builder self() {
-      return this;
-    }
-
-    @Override
-    protected WriteSupport<ShardRow> getWriteSupport(Configuration conf) {
-      return new RowSupport();
-    }
-  }
-
-  /** Feeds a row's values to Parquet's column writers: no Row, Group or boxed value per token. */
-  private static final class RowSupport extends WriteSupport<ShardRow> {
-    private RecordConsumer out;
-
-    @Override
-    public WriteContext init(Configuration configuration) {
-      Map<String, String> meta = new HashMap<>();
-      meta.put("org.apache.spark.sql.parquet.row.metadata", ShardSchema.SCHEMA.json());
-      return new WriteContext(PARQUET_SCHEMA, meta);
-    }
-
-    @Override
-    public void prepareForWrite(RecordConsumer recordConsumer) {
-      this.out = recordConsumer;
-    }
-
-    @Override
-    public void write(ShardRow row) {
-      out.startMessage();
-      out.startField(ShardSchema.TOKENS, 0);
-      out.startGroup();
-      out.startField("list", 0);
-      int[] tokens = row.tokens();
-      for (int token : tokens) {
-        out.startGroup();
-        out.startField("element", 0);
-        out.addInteger(token);
-        out.endField("element", 0);
-        out.endGroup();
-      }
-      out.endField("list", 0);
-      out.endGroup();
-      out.endField(ShardSchema.TOKENS, 0);
-      out.startField(ShardSchema.LENGTH, 1);
-      out.addInteger(row.length());
-      out.endField(ShardSchema.LENGTH, 1);
-      out.startField(ShardSchema.DOC_ID, 2);
-      out.addLong(row.docId());
-      out.endField(ShardSchema.DOC_ID, 2);
-      out.startField(ShardSchema.OFFSET, 3);
-      out.addLong(row.offset());
-      out.endField(ShardSchema.OFFSET, 3);
-      out.endMessage();
-    }
   }
 }

@@ -95,6 +95,10 @@ class TokenizeIntegrityTest extends SparkTestBase {
     Manifest.ShardFile shard = m.splits().get("train").shards().get(1);
     assertEquals(64, shard.sha256().length());
     assertEquals(0, verify(out).exitCode, "a fresh output verifies");
+    var frame = spark.read().parquet(out.resolve("train").toString());
+    // Spark reads every file column as nullable; names and types are what it would write
+    assertEquals(dev.sparkgpt.data.ShardSchema.SCHEMA.simpleString(), frame.schema().simpleString());
+    assertEquals(m.splits().get("train").rows(), frame.count());
 
     Path file = out.resolve(shard.path());
     byte[] bytes = Files.readAllBytes(file);
