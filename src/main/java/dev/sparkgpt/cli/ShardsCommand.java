@@ -22,9 +22,10 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code sparkgpt shards inspect DIR}: the manifest summary of a tokenize output and its first rows, decoded; with
  * {@code --doc-lengths} the document lengths of every split; with {@code --json} the same numbers as JSON.
+ * {@code sparkgpt shards verify DIR}: every shard against the manifest (presence, size, SHA-256, rows, schema).
  */
 @Command(name = "shards", mixinStandardHelpOptions = true, description = "Look inside token shards.",
-    subcommands = ShardsCommand.Inspect.class)
+    subcommands = {ShardsCommand.Inspect.class, ShardsCommand.Verify.class})
 public final class ShardsCommand implements Runnable {
   @picocli.CommandLine.Spec
   picocli.CommandLine.Model.CommandSpec spec;
@@ -135,6 +136,29 @@ public final class ShardsCommand implements Runnable {
       out.put("split_mode", m.splitMode());
       out.put("splits", splits);
       return out;
+    }
+  }
+
+  /** Checks every shard file against the manifest; exits 1 naming each bad file. */
+  @Command(name = "verify", mixinStandardHelpOptions = true,
+      description = "Check every shard of a tokenize output against its manifest (size, SHA-256, rows, schema).")
+  static final class Verify implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "DIR", description = "A tokenize output directory.")
+    String dir;
+
+    @Override
+    public Integer call() {
+      ShardReader reader = ShardReader.open(dir, HadoopConf.create());
+      PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+      int[] ok = new int[1];
+      List<String> problems = reader.verify(path -> {
+        ok[0]++;
+        out.println("ok   " + path);
+      });
+      problems.forEach(p -> out.println("BAD  " + p));
+      out.printf("%s: %d shards ok, %d bad%s%n", dir, ok[0], problems.size(),
+          problems.isEmpty() ? "" : ". Fix: restore the bad files or re-run sparkgpt tokenize with --overwrite");
+      return problems.isEmpty() ? 0 : 1;
     }
   }
 }

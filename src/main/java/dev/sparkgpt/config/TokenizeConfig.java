@@ -7,13 +7,13 @@ import java.util.Set;
 /**
  * Settings of the tokenize job: raw corpora → packed Parquet token shards (see docs/shard-format.md).
  *
- * @param input files, directories or globs (.txt, .txt.gz, .jsonl, .jsonl.gz, .parquet); Hadoop paths
+ * @param input files, directories or globs (.txt, .jsonl, .parquet; .gz/.zst/.bz2/.xz); Hadoop paths
  * @param output directory that receives train/, val/, manifest.json and _SUCCESS
  * @param overwrite replace a finished output instead of doing nothing
  * @param tokenizer "gpt2" or a directory holding encoder.json + vocab.bpe (from train-tokenizer)
  * @param seqLen tokens per training window; each row holds seq_len + 1 tokens
  * @param format auto (by file extension), txt, jsonl or parquet
- * @param textField JSON field / Parquet column holding the text
+ * @param textField JSON field / Parquet column holding the text; a.b reaches into nested objects
  * @param docSeparator for .txt: a line equal to this separates documents; null = one document per file
  * @param normalizeNewlines turn \r\n and \r into \n
  * @param minChars documents shorter than this (after normalisation) are dropped
@@ -21,8 +21,10 @@ import java.util.Set;
  * @param valFraction fraction of documents (or tokens) held out for validation
  * @param split "documents": val chosen by document hash; "tokens": the last val_fraction of the token stream
  * @param seed salts the document hash of the train/val split
- * @param numShards Parquet files per split; 0 = about one per 16 MB of tokens, at least one per core
+ * @param numShards about this many input splits, hence shard files per split; 0 = automatic (see split_mb)
  * @param chunkChars long documents are cut (only where ids cannot change) into pieces of about this many chars
+ * @param maxDocChars a JSON or Parquet text longer than this is cut to it (counted); longer JSONL lines are skipped
+ * @param splitMb largest byte range of an input file one task reads and encodes; small corpora are cut finer
  */
 public record TokenizeConfig(
     List<String> input,
@@ -40,7 +42,9 @@ public record TokenizeConfig(
     String split,
     long seed,
     int numShards,
-    int chunkChars) {
+    int chunkChars,
+    int maxDocChars,
+    int splitMb) {
 
   public static final Set<String> FORMATS = Set.of("auto", "txt", "jsonl", "parquet");
   public static final Set<String> SPLITS = Set.of("documents", "tokens");
@@ -52,7 +56,7 @@ public record TokenizeConfig(
   /** Defaults: every key present, as in conf/tokenize/*.yaml. */
   public static TokenizeConfig defaults() {
     return new TokenizeConfig(List.of(), null, false, "gpt2", 256, "auto", "text", null, true, 1, true, 0.1,
-        "documents", 1337L, 0, 1 << 20);
+        "documents", 1337L, 0, 1 << 20, 10_000_000, 32);
   }
 
   /** Every problem of this config at once (LitGPT's validate_args); empty when usable. */
@@ -84,6 +88,12 @@ public record TokenizeConfig(
     }
     if (chunkChars < 1024) {
       problems.add("chunk_chars: must be ≥ 1024, got " + chunkChars);
+    }
+    if (maxDocChars < 1024) {
+      problems.add("max_doc_chars: must be ≥ 1024, got " + maxDocChars);
+    }
+    if (splitMb < 1 || splitMb > 1024) {
+      problems.add("split_mb: must be in [1, 1024], got " + splitMb);
     }
     if (textField == null || textField.isBlank()) {
       problems.add("text_field: must name a JSON field or Parquet column");

@@ -2,7 +2,6 @@ package dev.sparkgpt.data;
 
 import dev.sparkgpt.data.DocumentReader.Document;
 import dev.sparkgpt.io.InputException;
-import dev.sparkgpt.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -12,8 +11,7 @@ import java.util.Set;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
-import org.apache.spark.api.java.function.Function;
-import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.api.java.function.PairFlatMapFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -23,7 +21,7 @@ import org.apache.spark.util.LongAccumulator;
 import org.apache.spark.util.SerializableConfiguration;
 import scala.Tuple2;
 
-/** The distributed steps of the tokenize job before packing: read, clean, de-duplicate, cut and encode documents. */
+/** Distributed document steps: whole documents for train-tokenizer (read, clean) and de-duplication of blocks. */
 public final class DocumentSources {
   private DocumentSources() {}
 
@@ -124,20 +122,27 @@ public final class DocumentSources {
   }
 
   /**
-   * Exact de-duplication by content hash; of equal texts the one with the smallest id (first in input order)
-   * stays. Only (hash, id) pairs are shuffled, never the texts: the ids to drop are collected (duplicates only) and
-   * broadcast, so {@code docs} is read twice and should be cached by the caller.
+   * Exact de-duplication by content hash over encoded blocks: of equal texts the one with the smallest key (first
+   * in input order) stays. Only (hash, key) pairs are shuffled, never texts or tokens; the keys to drop
+   * (duplicates only) come back to the driver. A document spanning blocks takes part with its first part's hash.
    */
-  public static JavaRDD<Document> dedup(JavaRDD<Document> docs, int partitions) {
-    List<Long> dropped = docs.mapToPair(d -> {
-      long[] h = Pieces.contentHash(d.text());
-      return new Tuple2<>(new Tuple2<>(h[0], h[1]), d.docId());
-    }).groupByKey(partitions).flatMap(new NotFirst()).collect();
-    if (dropped.isEmpty()) {
-      return docs;
+  public static Set<Long> duplicates(JavaRDD<EncodedBlock> blocks, int partitions) {
+    return new HashSet<>(blocks.flatMapToPair(new DedupKeys()).groupByKey(partitions).flatMap(new NotFirst())
+        .collect());
+  }
+
+  /** (content hash, key) of every document entry that begins in a block. */
+  static final class DedupKeys implements PairFlatMapFunction<EncodedBlock, Tuple2<Long, Long>, Long> {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public Iterator<Tuple2<Tuple2<Long, Long>, Long>> call(EncodedBlock b) {
+      List<Tuple2<Tuple2<Long, Long>, Long>> out = new ArrayList<>(b.docs);
+      for (int i = b.firstContinues ? 1 : 0; i < b.docs; i++) {
+        out.add(new Tuple2<>(new Tuple2<>(b.hashHi[i], b.hashLo[i]), b.key[i]));
+      }
+      return out.iterator();
     }
-    Broadcast<Set<Long>> drop = JavaSparkContext.fromSparkContext(docs.context()).broadcast(new HashSet<>(dropped));
-    return docs.filter(d -> !drop.value().contains(d.docId()));
   }
 
   /** Of a group of documents with equal content, every id but the smallest. */
@@ -154,59 +159,6 @@ public final class DocumentSources {
       long keep = java.util.Collections.min(ids);
       ids.removeIf(id -> id == keep);
       return ids.iterator();
-    }
-  }
-
-  /** Assigns each document its split and cuts it into pieces. */
-  public static final class Cut implements FlatMapFunction<Document, Pieces.Piece> {
-    private static final long serialVersionUID = 1L;
-    private final long seed;
-    private final double valFraction;
-    private final boolean splitByDocument;
-    private final int chunkChars;
-    private final LongAccumulator kept;
-
-    public Cut(long seed, double valFraction, boolean splitByDocument, int chunkChars, LongAccumulator kept) {
-      this.seed = seed;
-      this.valFraction = valFraction;
-      this.splitByDocument = splitByDocument;
-      this.chunkChars = chunkChars;
-      this.kept = kept;
-    }
-
-    @Override
-    public Iterator<Pieces.Piece> call(Document doc) {
-      kept.add(1);
-      int split = splitByDocument
-          ? Pieces.splitOf(Pieces.contentHash(doc.text())[0], seed, valFraction) : BlockPacker.TRAIN;
-      return Pieces.cut(doc.docId(), doc.text(), split, chunkChars).iterator();
-    }
-  }
-
-  /** Encodes one piece; a document's last piece gets the end-of-text id. */
-  public static final class Encode implements Function<Pieces.Piece, Pieces.Encoded> {
-    private static final long serialVersionUID = 1L;
-    private final TokenizerSpec spec;
-    private final LongAccumulator chars;
-    private final LongAccumulator tokens;
-
-    public Encode(TokenizerSpec spec, LongAccumulator chars, LongAccumulator tokens) {
-      this.spec = spec;
-      this.chars = chars;
-      this.tokens = tokens;
-    }
-
-    @Override
-    public Pieces.Encoded call(Pieces.Piece piece) {
-      Tokenizer tok = spec.get();
-      int[] ids = tok.encode(piece.text());
-      if (piece.last()) {
-        ids = Arrays.copyOf(ids, ids.length + 1);
-        ids[ids.length - 1] = tok.eotId();
-      }
-      chars.add(piece.text().length());
-      tokens.add(ids.length);
-      return new Pieces.Encoded(piece.docId(), piece.piece(), piece.split(), ids);
     }
   }
 }

@@ -2,6 +2,13 @@ package dev.sparkgpt.data;
 
 import dev.sparkgpt.io.InputException;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -37,17 +44,59 @@ public final class InputFiles {
     for (FileStatus status : found) {
       String name = status.getPath().getName();
       String fileFormat = "auto".equals(format) ? SourceFile.formatOf(name) : format;
+      boolean sniffed = false;
       if (fileFormat == null) {
-        throw new InputException(status.getPath() + ": unknown input format (expected .txt, .txt.gz, .jsonl, "
-            + ".jsonl.gz or .parquet). Fix: rename the file or set format: txt|jsonl|parquet");
+        if (!looksLikeText(status, conf)) {
+          throw new InputException(status.getPath() + ": unknown input format (expected .txt, .jsonl or .parquet, "
+              + "optionally .gz/.zst/.bz2/.xz; a file without extension is read as text only when its first "
+              + SNIFF_BYTES / 1024 + " KB are UTF-8 without NUL bytes). Fix: rename the file or set format: "
+              + "txt|jsonl|parquet");
+        }
+        fileFormat = "txt";
+        sniffed = true;
       }
       boolean gzip = name.toLowerCase(Locale.ROOT).endsWith(".gz");
-      files.add(new SourceFile(status.getPath().toString(), status.getLen(), fileFormat, gzip, files.size()));
+      files.add(new SourceFile(status.getPath().toString(), status.getLen(), fileFormat, gzip, files.size(),
+          sniffed));
     }
     if (files.isEmpty()) {
       throw new InputException(String.join(",", inputs) + ": no input files found. Fix: check --input");
     }
     return files;
+  }
+
+  /** Bytes read to decide whether a file without a known extension is text. */
+  public static final int SNIFF_BYTES = 64 << 10;
+
+  /** The sniffing rule for files without a known extension, as warnings name it. */
+  public static final String SNIFF_RULE = "no known extension, first 64 KB valid UTF-8 without NUL bytes: read as .txt";
+
+  /**
+   * Whether the file's first {@value #SNIFF_BYTES} bytes (decompressed when its name ends in a codec) are UTF-8
+   * without a NUL byte: LICENSE, README, Gutenberg books. A multi-byte character cut by the 64 KB limit is fine.
+   */
+  static boolean looksLikeText(FileStatus status, Configuration conf) {
+    SourceFile probe = new SourceFile(status.getPath().toString(), status.getLen(), "txt", false, 0);
+    byte[] head = new byte[SNIFF_BYTES];
+    int n = 0;
+    try (InputStream in = probe.compression() == null ? status.getPath().getFileSystem(conf).open(status.getPath())
+        : Decompress.open(status.getPath().getFileSystem(conf).open(status.getPath()), probe)) {
+      int r;
+      while (n < head.length && (r = in.read(head, n, head.length - n)) > 0) {
+        n += r;
+      }
+    } catch (IOException e) {
+      return false;
+    }
+    for (int i = 0; i < n; i++) {
+      if (head[i] == 0) {
+        return false;
+      }
+    }
+    CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+        .onUnmappableCharacter(CodingErrorAction.REPORT);
+    CoderResult r = utf8.decode(ByteBuffer.wrap(head, 0, n), CharBuffer.allocate(n + 1), n < head.length);
+    return !r.isError();
   }
 
   private static List<FileStatus> expand(String input, Configuration conf) {

@@ -7,6 +7,7 @@ import dev.sparkgpt.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
@@ -111,13 +112,15 @@ public final class ShardReader {
       if (limit >= 0 && read >= limit) {
         break;
       }
-      read += readShard(new Path(dir, shard.path()), shard.rows(), action, limit < 0 ? -1 : limit - read);
+      read += readShard(new Path(dir, shard.path()), shard, action, limit < 0 ? -1 : limit - read);
     }
   }
 
   /** Reads up to {@code limit} rows (negative = all) of one shard into {@code action}; returns how many. */
-  private long readShard(Path file, long expectedRows, Consumer<ShardRow> action, long limit) {
+  private long readShard(Path file, Manifest.ShardFile shard, Consumer<ShardRow> action, long limit) {
+    long expectedRows = shard.rows();
     int rowTokens = manifest.rowTokens();
+    int vocab = manifest.tokenizer().vocabSize();
     try {
       FileSystem fs = file.getFileSystem(conf);
       if (!fs.exists(file)) {
@@ -125,6 +128,7 @@ public final class ShardReader {
             + "tokenize with --overwrite");
       }
       FileStatus status = fs.getFileStatus(file);
+      checkSum(file, shard);
       try (ParquetFileReader footer = ParquetFileReader.open(HadoopInputFile.fromStatus(status, conf))) {
         checkSchema(file, footer.getFooter().getFileMetaData().getSchema());
         if (footer.getRecordCount() != expectedRows) {
@@ -144,8 +148,17 @@ public final class ShardReader {
           int[] tokens = new int[n];
           for (int i = 0; i < n; i++) {
             tokens[i] = list.getGroup(0, i).getInteger(0, 0);
+            if (tokens[i] < 0 || tokens[i] >= vocab) {
+              throw new ShardFormatException(file + ": row " + read + " holds token id " + tokens[i] + " at position "
+                  + i + ", outside the vocabulary [0, " + vocab + "). Fix: re-run sparkgpt tokenize with --overwrite");
+            }
           }
-          action.accept(new ShardRow(tokens, g.getInteger(ShardSchema.LENGTH, 0), g.getLong(ShardSchema.DOC_ID, 0),
+          int length = g.getInteger(ShardSchema.LENGTH, 0);
+          if (length < 1 || length > rowTokens) {
+            throw new ShardFormatException(file + ": row " + read + " has length " + length + ", expected 1.."
+                + rowTokens + ". Fix: re-run sparkgpt tokenize with --overwrite");
+          }
+          action.accept(new ShardRow(tokens, length, g.getLong(ShardSchema.DOC_ID, 0),
               g.getLong(ShardSchema.OFFSET, 0)));
           read++;
         }
@@ -157,6 +170,58 @@ public final class ShardReader {
       throw new ShardFormatException(file + ": not a readable Parquet shard (" + e.getMessage() + "). Fix: re-run "
           + "sparkgpt tokenize with --overwrite", e);
     }
+  }
+
+  /** Fails naming the file when its SHA-256 differs from the manifest's (shards written before checksums: skipped). */
+  private void checkSum(Path file, Manifest.ShardFile shard) throws IOException {
+    if (shard.sha256() == null) {
+      return;
+    }
+    String actual = ShardWriter.sha256(file, conf);
+    if (!actual.equalsIgnoreCase(shard.sha256())) {
+      throw new ShardFormatException(file + ": SHA-256 " + actual.substring(0, 16) + "… differs from "
+          + Manifest.FILE + " (" + shard.sha256().substring(0, 16) + "…): the file is corrupt or was changed. Fix: "
+          + "restore it or re-run sparkgpt tokenize with --overwrite");
+    }
+  }
+
+  /**
+   * Checks every shard of every split against the manifest: present, its size, its SHA-256, its row count and
+   * schema. Returns one line per problem (empty when all is well); {@code checked} receives each file checked.
+   */
+  public List<String> verify(Consumer<String> checked) {
+    List<String> problems = new ArrayList<>();
+    for (Map.Entry<String, Manifest.SplitInfo> split : manifest.splits().entrySet()) {
+      for (Manifest.ShardFile shard : split.getValue().shards()) {
+        Path file = new Path(dir, shard.path());
+        try {
+          FileSystem fs = file.getFileSystem(conf);
+          if (!fs.exists(file)) {
+            problems.add(file + ": listed in " + Manifest.FILE + " but missing");
+            continue;
+          }
+          FileStatus status = fs.getFileStatus(file);
+          if (status.getLen() != shard.bytes()) {
+            problems.add(file + ": " + status.getLen() + " bytes, " + Manifest.FILE + " says " + shard.bytes());
+            continue;
+          }
+          checkSum(file, shard);
+          try (ParquetFileReader footer = ParquetFileReader.open(HadoopInputFile.fromStatus(status, conf))) {
+            checkSchema(file, footer.getFooter().getFileMetaData().getSchema());
+            if (footer.getRecordCount() != shard.rows()) {
+              problems.add(file + ": holds " + footer.getRecordCount() + " rows, " + Manifest.FILE + " says "
+                  + shard.rows());
+            }
+          }
+          checked.accept(shard.path() + (shard.sha256() == null ? " (no checksum recorded)" : ""));
+        } catch (ShardFormatException e) {
+          problems.add(e.getMessage());
+        } catch (IOException | RuntimeException e) {
+          problems.add(file + ": not a readable Parquet shard (" + e.getMessage() + ")");
+        }
+      }
+    }
+    return problems;
   }
 
   private static void checkSchema(Path file, MessageType schema) {

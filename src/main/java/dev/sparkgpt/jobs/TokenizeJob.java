@@ -1,13 +1,15 @@
 package dev.sparkgpt.jobs;
 
 import dev.sparkgpt.config.TokenizeConfig;
-import dev.sparkgpt.data.BlockPacker;
+import dev.sparkgpt.data.BlockLayout;
 import dev.sparkgpt.data.DocumentSources;
-import dev.sparkgpt.data.DocumentReader.Document;
+import dev.sparkgpt.data.EncodedBlock;
 import dev.sparkgpt.data.InputFiles;
+import dev.sparkgpt.data.InputSplit;
 import dev.sparkgpt.data.Manifest;
-import dev.sparkgpt.data.Pieces;
 import dev.sparkgpt.data.ShardFiles;
+import dev.sparkgpt.data.SplitReader;
+import dev.sparkgpt.data.TokenBlocks;
 import dev.sparkgpt.data.SourceFile;
 import dev.sparkgpt.data.TokenizerSpec;
 import dev.sparkgpt.io.InputException;
@@ -18,12 +20,12 @@ import java.io.PrintStream;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import dev.sparkgpt.io.HadoopConf;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
@@ -38,7 +40,7 @@ import picocli.CommandLine.Option;
  * [--set key=value]}; under spark-submit: {@code --class dev.sparkgpt.jobs.TokenizeJob sparkgpt.jar <same args>}.
  */
 @Command(name = "tokenize", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "Tokenize raw corpora (.txt[.gz], .jsonl[.gz], .parquet) into packed Parquet token shards.")
+    description = "Tokenize raw corpora (.txt, .jsonl, .parquet; .gz/.zst/.bz2/.xz) into packed Parquet token shards.")
 public final class TokenizeJob implements Callable<Integer> {
   @Mixin
   JobOptions options = new JobOptions();
@@ -98,107 +100,133 @@ public final class TokenizeJob implements Callable<Integer> {
     Tokenizer tok = spec.get();
     List<SourceFile> files = InputFiles.list(config.input(), config.format(), hadoop);
     long inputBytes = files.stream().mapToLong(SourceFile::bytes).sum();
+    List<String> sniffed = files.stream().filter(SourceFile::sniffed).map(SourceFile::path).toList();
+    if (!sniffed.isEmpty()) {
+      console.printf("tokenize: warning: %d files (%s%s) have %s%n", sniffed.size(),
+          String.join(", ", sniffed.subList(0, Math.min(3, sniffed.size()))), sniffed.size() > 3 ? ", ..." : "",
+          InputFiles.SNIFF_RULE);
+    }
     console.printf("tokenize: %d files, %.1f MB -> %s (tokenizer %s, seq_len %d, split by %s, val %.3f)%n",
         files.size(), inputBytes / 1e6, config.output(), tok.name(), config.seqLen(), config.split(),
         config.valFraction());
 
     OutputDir out = OutputDir.create(config.output(), Manifest.FILE, hadoop);
+    JavaRDD<EncodedBlock> blocks = null;
     try {
       long start = System.nanoTime();
-      Counters counters = new Counters(spark);
-      JavaRDD<Pieces.Encoded> encoded = encode(spark, config, spec, files, counters);
-      List<BlockPacker.PieceCount> counts;
-      java.util.function.Supplier<String> counted = () -> String.format(" %,d docs, %,d tokens",
-          counters.documents.value(), counters.tokens.value());
-      try (Progress progress = Progress.start("tokenize", Math.max(1, inputBytes), "MB", 1_000_000,
-          counters.chars::value, counted)) {
-        counts = encoded.map(Pieces.Encoded::count).collect();
-        progress.finish(Math.max(1, inputBytes), counted.get());
-      }
-      if (counts.isEmpty()) {
-        throw new InputException(String.join(",", config.input()) + ": no documents left to tokenize ("
-            + counters.documents.value() + " read, " + counters.droppedShort.value() + " shorter than min_chars="
-            + config.minChars() + "). Fix: check the input or lower min_chars");
+      boolean byTokens = "tokens".equals(config.split());
+      int parallelism = Math.max(2, spark.sparkContext().defaultParallelism());
+      LongAccumulator read = spark.sparkContext().longAccumulator("tokenize_bytes_read"); // progress only
+      blocks = encode(spark, config, spec, files, inputBytes, parallelism, read);
+      List<EncodedBlock.Head> heads;
+      try (Progress progress = Progress.start("tokenize", Math.max(1, inputBytes), "MB", 1_000_000, read::value,
+          () -> "")) {
+        heads = blocks.map(EncodedBlock::head).collect(); // the encoding pass
+        progress.finish(Math.max(1, inputBytes), "");
       }
       long encodedAt = System.nanoTime();
-      BlockPacker.Placement placement = BlockPacker.place(counts, "tokens".equals(config.split()),
+      Set<Long> dropped = config.dedup() ? DocumentSources.duplicates(blocks, parallelism) : Set.of();
+      BlockLayout.Decisions decisions = BlockLayout.decide(heads, dropped, !byTokens, config.seed(),
           config.valFraction());
-      Map<String, Manifest.SplitInfo> splits = ShardFiles.write(spark, encoded, placement, counts, config, tok.eotId(),
-          out.staging());
-      encoded.unpersist();
-      Manifest manifest = manifest(config, tok, splits, placement, files.size(), inputBytes, counters);
+      List<BlockLayout.Summary> summaries = BlockLayout.summarize(spark, blocks, decisions, byTokens,
+          config.seqLen());
+      ReadTotals totals = ReadTotals.of(summaries, dropped.size());
+      if (summaries.stream().mapToLong(s -> java.util.Arrays.stream(s.tokens()).sum()).sum() == 0) {
+        throw new InputException(String.join(",", config.input()) + ": no documents left to tokenize ("
+            + totals.documents + " read, " + totals.droppedShort + " shorter than min_chars=" + config.minChars()
+            + "). Fix: check the input or lower min_chars");
+      }
+      BlockLayout layout = BlockLayout.plan(decisions, summaries, heads, byTokens, config.valFraction(),
+          config.seqLen());
+      Map<String, Manifest.SplitInfo> splits = ShardFiles.write(spark, blocks, layout, tok.eotId(), out.staging());
+      Manifest manifest = manifest(config, tok, splits, layout, files, inputBytes, totals);
       out.writeText(Manifest.FILE, JsonFiles.toJson(manifest));
       out.commit();
       double seconds = (System.nanoTime() - start) / 1e9;
-      console.printf("tokenize: done in %.1f s (read+encode %.1f s, pack+write %.1f s) | %,d docs read, %,d duplicates and %,d short dropped | train %,d tokens"
+      console.printf("tokenize: done in %.1f s (read+encode %.1f s, layout+write %.1f s) | %,d docs read, %,d duplicates and %,d short dropped | train %,d tokens"
               + " (%,d rows), val %,d tokens (%,d rows) | %.1f MB/s -> %s%n", seconds, (encodedAt - start) / 1e9,
-          (System.nanoTime() - encodedAt) / 1e9, counters.documents.value(),
-          counters.duplicates(), counters.droppedShort.value(), splits.get("train").tokens(),
-          splits.get("train").rows(), splits.get("val").tokens(), splits.get("val").rows(),
-          inputBytes / 1e6 / seconds, out.target());
+          (System.nanoTime() - encodedAt) / 1e9, totals.documents, totals.duplicates, totals.droppedShort,
+          splits.get("train").tokens(), splits.get("train").rows(), splits.get("val").tokens(),
+          splits.get("val").rows(), inputBytes / 1e6 / seconds, out.target());
+      totals.warnings(console);
       return manifest;
     } catch (Exception e) {
       out.abort();
       throw Jobs.unwrap(e);
+    } finally {
+      if (blocks != null) {
+        blocks.unpersist(false);
+      }
     }
   }
 
-  /** Spark accumulators the progress bar and the manifest read. */
-  static final class Counters {
-    final LongAccumulator documents;
-    final LongAccumulator droppedShort;
-    final LongAccumulator kept;
-    final LongAccumulator chars;
-    final LongAccumulator tokens;
-    final LongAccumulator invalidUtf8;
-
-    Counters(SparkSession spark) {
-      var sc = spark.sparkContext();
-      documents = sc.longAccumulator("documents");
-      droppedShort = sc.longAccumulator("dropped_short");
-      kept = sc.longAccumulator("kept");
-      chars = sc.longAccumulator("chars");
-      tokens = sc.longAccumulator("tokens");
-      invalidUtf8 = sc.longAccumulator("invalid_utf8_files");
-    }
-
-    long duplicates() {
-      return documents.value() - droppedShort.value() - kept.value();
-    }
+  /** Read → clean → encode, one task per input split, no shuffle; the blocks are cached for the later passes. */
+  private static JavaRDD<EncodedBlock> encode(SparkSession spark, TokenizeConfig config, TokenizerSpec spec,
+      List<SourceFile> files, long inputBytes, int parallelism, LongAccumulator read) {
+    boolean byTokens = "tokens".equals(config.split());
+    long splitBytes = config.numShards() > 0 ? Math.max(1L << 12, (inputBytes + config.numShards() - 1)
+        / config.numShards()) : InputSplit.splitBytes(inputBytes, parallelism, ((long) config.splitMb()) << 20);
+    TokenBlocks.Settings settings = new TokenBlocks.Settings(new SplitReader.Options(config.textField(),
+        config.docSeparator(), config.normalizeNewlines(), config.chunkChars(), config.maxDocChars()),
+        config.minChars(), config.dedup() || !byTokens, config.seed(), config.valFraction(), !byTokens);
+    return TokenBlocks.encode(spark, files, splitBytes, settings, spec, read)
+        .persist(StorageLevel.MEMORY_AND_DISK());
   }
 
-  /** Read → clean → de-duplicate → cut into pieces → spread → encode; the result is cached for the two passes. */
-  private static JavaRDD<Pieces.Encoded> encode(SparkSession spark, TokenizeConfig config, TokenizerSpec spec,
-      List<SourceFile> files, Counters counters) {
-    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    JavaRDD<Document> documents = DocumentSources.read(spark, files, config.textField(),
-        config.docSeparator(), counters.invalidUtf8);
-    JavaRDD<Document> cleaned = documents.flatMap(new DocumentSources.Clean(config.normalizeNewlines(),
-        config.minChars(), counters.documents, counters.droppedShort));
-    if (config.dedup()) {
-      cleaned.persist(StorageLevel.MEMORY_AND_DISK_SER()); // read once for the hashes, once for the pieces
+  /** Counts for the manifest, summed from the blocks' summaries (results of actions: a retried task counts once). */
+  static final class ReadTotals {
+    long documents;
+    long droppedShort;
+    long duplicates;
+    long truncated;
+    long skippedLong;
+    long replacedBytes;
+    Set<Integer> invalidFiles = new java.util.TreeSet<>();
+    Set<Integer> bomFiles = new java.util.TreeSet<>();
+
+    static ReadTotals of(List<BlockLayout.Summary> summaries, long duplicates) {
+      ReadTotals t = new ReadTotals();
+      t.duplicates = duplicates;
+      for (BlockLayout.Summary s : summaries) {
+        EncodedBlock.ReadCounts c = s.counts();
+        t.documents += c.docsRead();
+        t.droppedShort += c.droppedShort();
+        t.truncated += c.truncated();
+        t.skippedLong += c.skippedLong();
+        t.replacedBytes += c.replacedBytes();
+        if (c.replacedBytes() > 0) {
+          t.invalidFiles.add(c.fileIndex());
+        }
+        if (c.bom()) {
+          t.bomFiles.add(c.fileIndex());
+        }
+      }
+      return t;
     }
-    int parallelism = Math.max(2, jsc.defaultParallelism());
-    JavaRDD<Document> unique = config.dedup() ? DocumentSources.dedup(cleaned, parallelism) : cleaned;
-    JavaRDD<Pieces.Piece> pieces = unique.flatMap(new DocumentSources.Cut(config.seed(), config.valFraction(),
-        "documents".equals(config.split()), config.chunkChars(), counters.kept));
-    // Spread pieces over all cores: one long document would otherwise be encoded by a single task.
-    long pieceParallelism = Math.max(parallelism * 4L, 1);
-    JavaRDD<Pieces.Encoded> encoded = pieces.repartition((int) pieceParallelism)
-        .map(new DocumentSources.Encode(spec, counters.chars, counters.tokens));
-    encoded.persist(StorageLevel.MEMORY_AND_DISK_SER());
-    return encoded;
+
+    void warnings(PrintStream console) {
+      if (replacedBytes > 0) {
+        console.printf("tokenize: warning: %,d bytes in %d files were not UTF-8 and became U+FFFD (manifest: "
+            + "invalid_utf8_files, invalid_utf8_bytes)%n", replacedBytes, invalidFiles.size());
+      }
+      if (truncated > 0 || skippedLong > 0) {
+        console.printf("tokenize: warning: %,d documents cut to max_doc_chars, %,d JSONL lines too long to read "
+            + "skipped (manifest: truncated_documents, skipped_long_documents)%n", truncated, skippedLong);
+      }
+    }
   }
 
   private static Manifest manifest(TokenizeConfig config, Tokenizer tok, Map<String, Manifest.SplitInfo> splits,
-      BlockPacker.Placement placement, int fileCount, long inputBytes, Counters counters) {
+      BlockLayout layout, List<SourceFile> files, long inputBytes, ReadTotals totals) {
     @SuppressWarnings("unchecked")
     Map<String, Object> configMap = JsonFiles.MAPPER.convertValue(config, Map.class);
+    long[] tokens = layout.splitTokens();
+    long sniffed = files.stream().filter(SourceFile::sniffed).count();
     return new Manifest(dev.sparkgpt.data.ShardSchema.FORMAT, dev.sparkgpt.data.ShardSchema.FORMAT_VERSION,
         "sparkgpt " + Version.VERSION, new Manifest.TokenizerInfo(tok.name(), tok.hash(), tok.vocabSize(), tok.eotId()),
         config.seqLen(), config.seqLen() + 1, config.seqLen(), tok.eotId(), config.split(), splits,
-        placement.splitTokens()[0] + placement.splitTokens()[1], fileCount, inputBytes, counters.documents.value(),
-        counters.duplicates(), counters.droppedShort.value(), counters.invalidUtf8.value(), configMap);
+        tokens[0] + tokens[1], files.size(), inputBytes, totals.documents, totals.duplicates, totals.droppedShort,
+        totals.invalidFiles.size(), configMap, totals.replacedBytes, (long) totals.bomFiles.size(), totals.truncated,
+        totals.skippedLong, sniffed);
   }
-
 }
