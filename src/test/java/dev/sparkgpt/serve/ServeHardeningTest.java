@@ -246,8 +246,14 @@ class ServeHardeningTest {
           + "/internal/path\\nforged line"), logged);
       assertFalse(logged.contains("\nforged line"), "no raw newline from the message");
       // a path with a newline cannot forge a log line either
-      raw(p, "GET /x%0aserve:%20GET%20/health%20200 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-      assertTrue(log.toString(StandardCharsets.UTF_8).contains("GET /x\\nserve: GET /health 200 404"));
+      String answer = raw(p, "GET /x%0aserve:%20GET%20/health%20200 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
+          + "close\r\n\r\n");
+      assertTrue(answer.startsWith("HTTP/1.1 404"), answer);
+      for (int i = 0; i < 100 && !log.toString(StandardCharsets.UTF_8).contains(" 404 "); i++) {
+        Thread.sleep(20); // the line is written once the answer is out
+      }
+      assertTrue(log.toString(StandardCharsets.UTF_8).contains("GET /x\\nserve: GET /health 200 404"),
+          log.toString(StandardCharsets.UTF_8).lines().filter(l -> l.contains("/x")).toList().toString());
     }
   }
 
@@ -357,6 +363,57 @@ class ServeHardeningTest {
       assertTrue(tokens.get() < 500, "generation stopped early: " + tokens.get() + " of 1000 tokens");
       // the worker answers the next client
       assertEquals(200, post(p, "/v1/completions", HI, "Content-Type", "application/json").statusCode());
+    }
+  }
+
+  /**
+   * A stream reader that stops reading: its socket fills (here: a write that blocks, as on a full socket whose
+   * kernel buffers, megabytes on loopback, a tiny test cannot fill in seconds), the event buffer fills, the worker's
+   * next event cancels the generation, and the watchdog interrupts the blocked write, freeing the connection thread.
+   */
+  @Test
+  void aStreamReaderThatStopsReadingCancelsTheGenerationAndFreesTheWriter() throws Exception {
+    Cancellation cancel = new Cancellation(60_000);
+    SseStream sse = new SseStream(cancel, 300);
+    CountDownLatch never = new CountDownLatch(1);
+    OutputStream stuck = new OutputStream() {
+      @Override
+      public void write(int b) throws java.io.IOException {
+        try {
+          never.await();
+        } catch (InterruptedException e) {
+          throw new java.io.InterruptedIOException("interrupted (a socket channel closes here)");
+        }
+      }
+    };
+    java.util.concurrent.CompletableFuture<Throwable> writer = new java.util.concurrent.CompletableFuture<>();
+    try (WriteWatchdog watchdog = new WriteWatchdog(300)) {
+      Thread t = new Thread(() -> {
+        try {
+          sse.drain(stuck, watchdog);
+          writer.complete(null);
+        } catch (Throwable e) {
+          writer.complete(e);
+        }
+      });
+      t.start();
+      long t0 = System.nanoTime();
+      int sent = 0;
+      Cancellation.Cancelled stopped = null;
+      try {
+        while (sent < 100_000) {
+          sse.send(java.util.Map.of("n", sent));
+          sent++;
+        }
+      } catch (Cancellation.Cancelled e) {
+        stopped = e;
+      }
+      assertTrue(stopped != null, "the worker was stopped");
+      assertEquals("the client stopped reading", cancel.reason());
+      assertEquals(SseStream.CAPACITY + 1, sent, "one event in the stuck write, the buffer full, then cut off");
+      assertTrue(writer.get(5, TimeUnit.SECONDS) instanceof java.io.InterruptedIOException, "the writer was freed");
+      assertTrue((System.nanoTime() - t0) / 1e9 < 3);
+      assertFalse(Thread.currentThread().isInterrupted());
     }
   }
 
