@@ -76,15 +76,16 @@ class TaskEvaluationTest {
   }
 
   @Test
-  void accNormDividesByUtf8BytesNotCharacters() {
+  void accNormDividesByCharactersAsTheHarnessAndAccBytesByUtf8Bytes() {
     // " café" is one token (40304): 4 characters, 5 UTF-8 bytes. ll(café) = ln .27 = −1.309, ll(maybe) = ln .2 =
-    // −1.609. Per byte: −0.262 vs −0.322 → café; per character (the harness's Python len) −0.327 vs −0.322 → maybe.
+    // −1.609. Per character (the harness's Python len) −0.327 vs −0.322 → maybe; per byte: −0.262 vs −0.322 → café.
     assertEquals(1, GPT2.encode(" café").length);
     ScoringModel model = new TestModels.Unigram(50257, 64, Map.of(40304, 0.27, MAYBE, 0.2, OTHER, 0.53));
     Task task = new Task("t", "t.jsonl", Task.Kind.MULTIPLE_CHOICE, List.of(item(1, "Q", 0, "café", "maybe")));
     TaskResult r = TaskEvaluation.evaluate(task, -1, 0, 1234, GPT2, new LocalRunner(model, 2));
     assertEquals(1.0, r.acc());
-    assertEquals(1.0, r.accNorm());
+    assertEquals(0.0, r.accNorm());
+    assertEquals(1.0, r.accBytes());
   }
 
   @Test
