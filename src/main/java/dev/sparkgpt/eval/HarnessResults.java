@@ -84,7 +84,7 @@ public final class HarnessResults {
       Map<String, Object> taskConfig = new LinkedHashMap<>();
       taskConfig.put("task", name);
       taskConfig.put("dataset_path", r.file());
-      taskConfig.put("output_type", "multiple_choice".equals(r.kind()) ? "multiple_choice" : "loglikelihood");
+      taskConfig.put("output_type", "last_word".equals(r.kind()) ? "loglikelihood" : "multiple_choice");
       taskConfig.put("num_fewshot", r.numFewshot());
       taskConfig.put("target_delimiter", Prompts.TARGET_DELIMITER);
       taskConfig.put("fewshot_delimiter", Prompts.FEWSHOT_DELIMITER);

@@ -34,9 +34,11 @@ public final class TaskEvaluation {
     }
     long start = System.nanoTime();
     FewShot fewShot = new FewShot(task, shots, seed);
-    return task.kind() == Task.Kind.MULTIPLE_CHOICE
-        ? multipleChoice(task, task.evaluated(limit), fewShot, tokenizer, runner, start)
-        : lastWord(task, task.evaluated(limit), fewShot, tokenizer, runner, start);
+    return switch (task.kind()) {
+      case MULTIPLE_CHOICE -> multipleChoice(task, task.evaluated(limit), fewShot, tokenizer, runner, start);
+      case PARTIAL_CHOICE -> partial(task, task.evaluated(limit), fewShot, tokenizer, runner, start);
+      case LAST_WORD -> lastWord(task, task.evaluated(limit), fewShot, tokenizer, runner, start);
+    };
   }
 
   private static double secondsSince(long start) {
@@ -143,6 +145,53 @@ public final class TaskEvaluation {
     int n = items.size();
     TaskResult result = new TaskResult(n, (double) correct / n, null, TaskResult.meanStderr(correct, n), null,
         Math.exp(-logProbs / n), secondsSince(start), fewShot.shots(), requests.size(), "last_word", task.path());
+    return new Evaluated(result, samples);
+  }
+
+  /**
+   * Partial scoring (lm-eval's Winogrande): one request per context, each scoring the shared continuation after
+   * it; acc = the context under which the continuation is most likely is gold (no length normalisation: the
+   * scored text is the same for every choice).
+   */
+  private static Evaluated partial(Task task, List<Task.Item> items, FewShot fewShot, Tokenizer tokenizer,
+      RequestRunner runner, long start) {
+    List<Request> requests = new ArrayList<>();
+    List<String[]> pairs = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      Task.Partial item = (Task.Partial) items.get(i);
+      for (String context : item.contexts()) {
+        String full = fewShot.prefix(i) + context;
+        pairs.add(new String[] {full, Prompts.TARGET_DELIMITER + item.continuation()});
+        requests.add(Prompts.encodePair(tokenizer, full, Prompts.TARGET_DELIMITER + item.continuation()));
+      }
+    }
+    Score[] scores = runner.score(requests);
+    int correct = 0;
+    int at = 0;
+    List<HarnessSample> samples = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      Task.Partial item = (Task.Partial) items.get(i);
+      int k = item.contexts().size();
+      double[] lls = new double[k];
+      List<Score> itemScores = new ArrayList<>();
+      List<String[]> itemPairs = pairs.subList(at, at + k);
+      for (int c = 0; c < k; c++) {
+        itemScores.add(scores[at]);
+        lls[c] = scores[at++].logProb();
+      }
+      int acc = argmax(lls) == item.gold() ? 1 : 0;
+      correct += acc;
+      Map<String, Object> doc = new LinkedHashMap<>();
+      doc.put("contexts", item.contexts());
+      doc.put("continuation", item.continuation());
+      doc.put("gold", item.gold());
+      doc.put("line", item.line());
+      samples.add(HarnessSample.of(i, doc, Prompts.TARGET_DELIMITER + item.continuation(), itemPairs, itemScores,
+          Map.of("acc", (double) acc)));
+    }
+    int n = items.size();
+    TaskResult result = new TaskResult(n, (double) correct / n, null, TaskResult.meanStderr(correct, n), null,
+        null, secondsSince(start), fewShot.shots(), requests.size(), "partial_choice", task.path());
     return new Evaluated(result, samples);
   }
 

@@ -141,4 +141,50 @@ class TaskEvaluationTest {
     assertEquals(Math.sqrt(0.75 * 0.25 * 4 / 3) / 2, TaskResult.meanStderr(3, 4), 1e-15);
     assertNull(TaskResult.meanStderr(1, 1));
   }
+
+  @Test
+  void winograndeScoresTheSharedContinuationAfterEachFilledInContext() {
+    String row = "{\"sentence\": \"The trophy did not fit in the suitcase because the _ was too big.\", "
+        + "\"option1\": \"trophy\", \"option2\": \"suitcase\", \"answer\": \"%s\"}";
+    int trophy = GPT2.encode(" trophy")[0];
+    int was = GPT2.encode(" was")[0];
+    // the token after " trophy" is " was" by far; after anything else every id is equally likely
+    ScoringModel model = new ScoringModel() {
+      @Override
+      public int contextLength() {
+        return 64;
+      }
+
+      @Override
+      public int vocabSize() {
+        return 50257;
+      }
+
+      @Override
+      public float[][][] logits(int[][] ids) {
+        float[][][] out = new float[ids.length][ids[0].length][50257];
+        for (int b = 0; b < ids.length; b++) {
+          for (int t = 0; t < ids[b].length; t++) {
+            if (ids[b][t] == trophy) {
+              out[b][t][was] = 8;
+            }
+          }
+        }
+        return out;
+      }
+    };
+    for (String answer : new String[] {"1", "2"}) {
+      Task.Item item = TaskFiles.parse("wino.jsonl", 1, row.formatted(answer));
+      Task.Partial partial = (Task.Partial) item;
+      assertEquals(List.of("The trophy did not fit in the suitcase because the trophy",
+          "The trophy did not fit in the suitcase because the suitcase"), partial.contexts());
+      assertEquals("was too big.", partial.continuation());
+      Task task = new Task("wino", "wino.jsonl", Task.Kind.PARTIAL_CHOICE, List.of(item));
+      TaskEvaluation.Evaluated e = TaskEvaluation.evaluateWithSamples(task, -1, 0, 1, GPT2, new LocalRunner(model, 2));
+      assertEquals(answer.equals("1") ? 1.0 : 0.0, e.result().acc(), "answer " + answer);
+      assertNull(e.result().accNorm(), "one continuation for every choice: nothing to normalise");
+      assertEquals(2, e.result().requests());
+      assertEquals(" was too big.", e.samples().get(0).arguments().get("gen_args_1").get("arg_1"));
+    }
+  }
 }
