@@ -100,7 +100,8 @@ public final class ServeBench {
           "stream", true));
       long t0 = System.nanoTime();
       HttpResponse<InputStream> r = HTTP.send(HttpRequest.newBuilder(URI.create(url))
-          .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofInputStream());
+          .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json").build(),
+          HttpResponse.BodyHandlers.ofInputStream());
       double first = -1;
       int chunks = 0;
       try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {

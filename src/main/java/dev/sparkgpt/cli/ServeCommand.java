@@ -1,11 +1,16 @@
 package dev.sparkgpt.cli;
 
 import dev.sparkgpt.config.ConfigException;
+import dev.sparkgpt.eval.GptScoringModel;
 import dev.sparkgpt.serve.OpenAiServer;
+import dev.sparkgpt.serve.ServeSettings;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -13,8 +18,8 @@ import picocli.CommandLine.Option;
 
 /** {@code sparkgpt serve}: an OpenAI-compatible HTTP API over a checkpoint until Ctrl-C. */
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "Serve a checkpoint over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions "
-        + "with streaming, /v1/models, /health).")
+    description = "Serve a checkpoint over an OpenAI-compatible HTTP API (/v1/completions with echo and logprobs, "
+        + "/v1/chat/completions, both streaming, /v1/models, /tokenize, /detokenize, /health).")
 public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--checkpoint", required = true, paramLabel = "DIR", description = "Run, step or HF directory.")
   String checkpoint;
@@ -49,6 +54,32 @@ public final class ServeCommand implements Callable<Integer> {
       description = "max_tokens of a request without one, cut to what the context leaves (default: ${DEFAULT-VALUE}).")
   int defaultMaxTokens;
 
+  @Option(names = "--api-key", paramLabel = "KEY",
+      description = "Clients must send 'Authorization: Bearer KEY' (default: $SPARKGPT_API_KEY; required with a "
+          + "non-loopback --host).")
+  String apiKey;
+
+  @Option(names = "--allowed-origins", split = ",", paramLabel = "ORIGIN",
+      description = "Browser origins (e.g. http://localhost:3000) whose pages may call the API; * = any "
+          + "(default: none: a cross-origin request is refused).")
+  List<String> allowedOrigins = new ArrayList<>();
+
+  @Option(names = "--request-timeout", defaultValue = "600",
+      description = "Seconds a request may take, queue included, before it is cut off (default: ${DEFAULT-VALUE}).")
+  int requestTimeout;
+
+  @Option(names = "--read-timeout", defaultValue = "30",
+      description = "Seconds a client has to send its request line, headers and body (default: ${DEFAULT-VALUE}).")
+  int readTimeout;
+
+  @Option(names = "--stall-timeout", defaultValue = "30",
+      description = "Seconds a client may take no response bytes before it is dropped (default: ${DEFAULT-VALUE}).")
+  int stallTimeout;
+
+  @Option(names = "--max-connections", defaultValue = "64",
+      description = "Threads answering connections, at least workers + queue + 8 (default: ${DEFAULT-VALUE}).")
+  int maxConnections;
+
   @Option(names = {"-v", "--verbose"}, description = "Print stack traces with errors.")
   boolean verbose;
 
@@ -58,15 +89,31 @@ public final class ServeCommand implements Callable<Integer> {
     atLeast("--queue", queue, 0, "0 = no request waits: 429 whenever every worker is busy");
     atLeast("--max-request-bytes", maxRequestBytes, 1, "the default is 1048576");
     atLeast("--default-max-tokens", defaultMaxTokens, 1, "the default is 128");
+    atLeast("--request-timeout", requestTimeout, 1, "seconds; the default is 600");
+    atLeast("--read-timeout", readTimeout, 1, "seconds; the default is 30");
+    atLeast("--stall-timeout", stallTimeout, 1, "seconds; the default is 30");
+    String key = apiKey != null ? apiKey : System.getenv("SPARKGPT_API_KEY");
+    if (key != null && key.isBlank()) {
+      throw new ConfigException("--api-key", "is empty", "give a non-empty key, or neither --api-key nor "
+          + "SPARKGPT_API_KEY");
+    }
+    if (key == null && !isLoopback(host)) {
+      throw new ConfigException("--host", host + " is not a loopback address, and the server has no API key",
+          "pass --api-key KEY (or set SPARKGPT_API_KEY) to serve beyond this machine, or bind 127.0.0.1");
+    }
+    System.setProperty(OpenAiServer.READ_TIMEOUT_PROPERTY, String.valueOf(readTimeout)); // before the server starts
     List<OpenAiServer.Worker> instances = new ArrayList<>();
     for (int i = 0; i < workers; i++) {
       GenerationOptions.Loaded loaded = GenerationOptions.load(checkpoint, tokenizer, true, false);
       instances.add(new OpenAiServer.Worker(loaded.generator(), loaded.tokenizer(),
-          loaded.model().config().contextLength(), loaded.template()));
+          loaded.model().config().contextLength(), loaded.template(), new GptScoringModel(loaded.model())));
     }
     String name = modelName != null ? modelName : Path.of(checkpoint).toAbsolutePath().normalize().getFileName()
         .toString();
-    OpenAiServer server = new OpenAiServer(name, instances, queue, maxRequestBytes, defaultMaxTokens, System.err);
+    ServeSettings settings = ServeSettings.of(queue, maxRequestBytes, defaultMaxTokens).withApiKey(key)
+        .withAllowedOrigins(Set.copyOf(allowedOrigins)).withTimeouts(requestTimeout * 1000L, stallTimeout * 1000L)
+        .withConnectionThreads(maxConnections);
+    OpenAiServer server = new OpenAiServer(name, instances, settings, System.err);
     int bound;
     try {
       bound = server.start(host, port);
@@ -85,6 +132,15 @@ public final class ServeCommand implements Callable<Integer> {
     System.out.flush();
     stopped.await();
     return 0;
+  }
+
+  private static boolean isLoopback(String host) {
+    try {
+      return InetAddress.getByName(host).isLoopbackAddress();
+    } catch (UnknownHostException e) {
+      throw new ConfigException("--host", "cannot resolve " + host + ": " + e.getMessage(),
+          "give an address such as 127.0.0.1 or 0.0.0.0");
+    }
   }
 
   private static void atLeast(String option, int value, int min, String hint) {

@@ -63,6 +63,11 @@ public record EvalReport(Map<String, TaskResult> tasks, Map<String, PerplexityRe
    * then renamed over the target, so a reader finds the old report, none, or the whole new one; never a part.
    */
   public void write(String path, Configuration conf) {
+    writeAtomically(path, JsonFiles.toJson(this).getBytes(StandardCharsets.UTF_8), conf);
+  }
+
+  /** Writes {@code bytes} to {@code path} the way {@link #write} writes a report (any eval output file). */
+  public static void writeAtomically(String path, byte[] bytes, Configuration conf) {
     Path target = new Path(path);
     Path parent = target.getParent();
     Path temporary = new Path(parent == null ? target : parent,
@@ -77,7 +82,7 @@ public record EvalReport(Map<String, TaskResult> tasks, Map<String, PerplexityRe
         fs.mkdirs(parent);
       }
       try (OutputStream out = fs.create(temporary, false)) {
-        out.write(JsonFiles.toJson(this).getBytes(StandardCharsets.UTF_8));
+        out.write(bytes);
       }
       if (fs.exists(target) && !fs.delete(target, false)) {
         throw new IOException("cannot replace the existing " + target);

@@ -151,7 +151,7 @@ public final class LogLikelihood {
   }
 
   /** log Σ exp(row[v]), in double, shifted by the maximum so that nothing overflows. */
-  static double logSumExp(float[] row) {
+  public static double logSumExp(float[] row) {
     double max = Double.NEGATIVE_INFINITY;
     for (float x : row) {
       max = Math.max(max, x);

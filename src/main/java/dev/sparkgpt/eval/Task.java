@@ -12,11 +12,16 @@ public record Task(String name, String path, Kind kind, List<Item> items) {
     /** {@code {"query","choices","gold"}}: pick the choice with the highest log-likelihood. */
     MULTIPLE_CHOICE,
     /** {@code {"text"}}: predict the text's last word greedily (LAMBADA). */
-    LAST_WORD
+    LAST_WORD,
+    /**
+     * {@code {"contexts","continuation","gold"}} (or Winogrande's {@code {"sentence","option1","option2","answer"}}):
+     * partial scoring, the one continuation after each context; the most likely is gold.
+     */
+    PARTIAL_CHOICE
   }
 
   /** One item of a task; {@code line} is its 1-based line in the file. */
-  public sealed interface Item permits Choice, LastWord {
+  public sealed interface Item permits Choice, LastWord, Partial {
     int line();
 
     /** The item with its answer, as it appears as a few-shot example. */
@@ -40,6 +45,21 @@ public record Task(String name, String path, Kind kind, List<Item> items) {
     @Override
     public String solved() {
       return context + Prompts.TARGET_DELIMITER + word;
+    }
+  }
+
+  /**
+   * A partial-scoring item (lm-eval's Winogrande): {@code contexts.get(gold) + " " + continuation} is the right
+   * text; each context is scored by how likely the shared continuation is after it.
+   */
+  public record Partial(int line, List<String> contexts, String continuation, int gold) implements Item {
+    public Partial {
+      contexts = List.copyOf(contexts);
+    }
+
+    @Override
+    public String solved() {
+      return contexts.get(gold) + Prompts.TARGET_DELIMITER + continuation;
     }
   }
 

@@ -22,6 +22,8 @@ import org.apache.hadoop.fs.Path;
  * <pre>
  * {"query": "Question: ...", "choices": ["A", "B", ...], "gold": 1}   multiple choice (extra keys ignored)
  * {"text": "... the passage whose last word is predicted"}            last word (LAMBADA)
+ * {"contexts": ["... Ann", "... Bob"], "continuation": "...", "gold": 0}  partial scoring (Winogrande)
+ * {"sentence": "... _ ...", "option1": "Ann", "option2": "Bob", "answer": "1"}   Winogrande's own rows
  * </pre>
  *
  * A problem is reported with the file and line, and the whole file is refused.
@@ -61,7 +63,8 @@ public final class TaskFiles {
             continue;
           }
           Task.Item item = parse(path, line, text);
-          Task.Kind itemKind = item instanceof Task.Choice ? Task.Kind.MULTIPLE_CHOICE : Task.Kind.LAST_WORD;
+          Task.Kind itemKind = item instanceof Task.Choice ? Task.Kind.MULTIPLE_CHOICE
+              : item instanceof Task.Partial ? Task.Kind.PARTIAL_CHOICE : Task.Kind.LAST_WORD;
           if (kind == null) {
             kind = itemKind;
             kindLine = line;
@@ -82,7 +85,11 @@ public final class TaskFiles {
   }
 
   private static String describe(Task.Kind kind) {
-    return kind == Task.Kind.MULTIPLE_CHOICE ? "{query, choices, gold}" : "{text}";
+    return switch (kind) {
+      case MULTIPLE_CHOICE -> "{query, choices, gold}";
+      case PARTIAL_CHOICE -> "{contexts, continuation, gold}";
+      case LAST_WORD -> "{text}";
+    };
   }
 
   private static String where(String path, int line) {
@@ -102,14 +109,20 @@ public final class TaskFiles {
       throw new TaskFormatException(where(path, line) + ": expected a JSON object, found "
           + (node == null ? "nothing" : node.getNodeType()));
     }
+    if (node.has("contexts") || node.has("continuation")) {
+      return partial(path, line, node);
+    }
     if (node.has("query") || node.has("choices") || node.has("gold")) {
       return choice(path, line, node);
     }
     if (node.has("text")) {
       return lastWord(path, line, node);
     }
-    throw new TaskFormatException(where(path, line) + ": expected {\"query\",\"choices\",\"gold\"} or {\"text\"}, "
-        + "found keys " + fieldNames(node));
+    if (node.has("sentence") && node.has("option1")) {
+      return winogrande(path, line, node);
+    }
+    throw new TaskFormatException(where(path, line) + ": expected {\"query\",\"choices\",\"gold\"}, {\"text\"} or "
+        + "{\"contexts\",\"continuation\",\"gold\"}, found keys " + fieldNames(node));
   }
 
   private static Task.Choice choice(String path, int line, JsonNode node) {
@@ -160,6 +173,67 @@ public final class TaskFiles {
           + " a space; found \"" + abbreviate(passage) + "\"");
     }
     return new Task.LastWord(line, passage.substring(0, space), passage.substring(space + 1));
+  }
+
+  private static Task.Partial partial(String path, int line, JsonNode node) {
+    List<String> contexts = strings(path, line, node, "contexts");
+    String continuation = text(path, line, node, "continuation");
+    JsonNode gold = node.get("gold");
+    if (gold == null || !gold.isIntegralNumber() || !gold.canConvertToInt() || gold.asInt() < 0
+        || gold.asInt() >= contexts.size()) {
+      throw new TaskFormatException(where(path, line) + ": \"gold\" must be the index of the right context (0.."
+          + (contexts.size() - 1) + "), found " + (gold == null ? "no gold" : gold.toString()));
+    }
+    return new Task.Partial(line, contexts, continuation, gold.asInt());
+  }
+
+  /** Winogrande's row, split at its blank as lm-eval does: context = text before "_" + option, the rest shared. */
+  private static Task.Partial winogrande(String path, int line, JsonNode node) {
+    String sentence = text(path, line, node, "sentence");
+    int blank = sentence.indexOf('_');
+    if (blank < 0) {
+      throw new TaskFormatException(where(path, line) + ": \"sentence\" has no \"_\" blank for the options to fill");
+    }
+    String option1 = text(path, line, node, "option1");
+    String option2 = text(path, line, node, "option2");
+    JsonNode answer = node.get("answer");
+    if (answer == null || !List.of("1", "2").contains(answer.asText())) {
+      throw new TaskFormatException(where(path, line) + ": \"answer\" must be \"1\" or \"2\", found "
+          + (answer == null ? "no answer" : answer.toString()));
+    }
+    String continuation = sentence.substring(blank + 1).strip();
+    if (continuation.isEmpty()) {
+      throw new TaskFormatException(where(path, line) + ": \"sentence\" has nothing after its blank to score");
+    }
+    String before = sentence.substring(0, blank);
+    return new Task.Partial(line, List.of(before + option1, before + option2), continuation,
+        Integer.parseInt(answer.asText()) - 1);
+  }
+
+  private static String text(String path, int line, JsonNode node, String field) {
+    JsonNode v = node.get(field);
+    if (v == null || !v.isTextual() || v.asText().isEmpty()) {
+      throw new TaskFormatException(where(path, line) + ": \"" + field + "\" must be a non-empty string, found "
+          + (v == null ? "no " + field : v.isTextual() ? "\"\"" : v.getNodeType()));
+    }
+    return v.asText();
+  }
+
+  private static List<String> strings(String path, int line, JsonNode node, String field) {
+    JsonNode list = node.get(field);
+    if (list == null || !list.isArray() || list.isEmpty()) {
+      throw new TaskFormatException(where(path, line) + ": \"" + field + "\" must be a non-empty list of strings, "
+          + "found " + (list == null ? "no " + field : list.getNodeType()));
+    }
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < list.size(); i++) {
+      if (!list.get(i).isTextual() || list.get(i).asText().isEmpty()) {
+        throw new TaskFormatException(where(path, line) + ": " + field + "[" + i + "] must be a non-empty string, "
+            + "found " + list.get(i).getNodeType());
+      }
+      out.add(list.get(i).asText());
+    }
+    return out;
   }
 
   private static List<String> fieldNames(JsonNode node) {

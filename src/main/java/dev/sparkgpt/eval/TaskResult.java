@@ -10,7 +10,8 @@ import java.util.List;
  *
  * @param n items scored
  * @param acc multiple choice: the highest-log-likelihood choice is gold; last word: greedy decoding gives the word
- * @param accNorm multiple choice: the highest log-likelihood per UTF-8 byte of the choice is gold
+ * @param accNorm multiple choice: the highest log-likelihood per character of the choice is gold (the harness's
+ *     acc_norm: Python's len, code points)
  * @param perplexity last word: exp(−mean log-likelihood of the word), the harness's LAMBADA perplexity
  * @param seconds wall time of the task: encoding, scoring and metrics
  * @param numFewshot examples before each item
@@ -20,11 +21,22 @@ import java.util.List;
  * @param loss classification: mean cross-entropy of the true label
  * @param labels classification: the checkpoint's labels, in class-id order
  * @param confusion classification: counts, rows = true label, columns = predicted
+ * @param accBytes multiple choice: the highest log-likelihood per UTF-8 byte of the choice is gold (SparkGPT's
+ *     acc_norm before it followed the harness)
+ * @param accBytesStderr its standard error
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record TaskResult(int n, double acc, Double accNorm, Double accStderr, Double accNormStderr, Double perplexity,
     double seconds, int numFewshot, long requests, String kind, String file, Double loss, List<String> labels,
-    long[][] confusion) {
+    long[][] confusion, Double accBytes, Double accBytesStderr) {
+
+  /** A result without the bytes-normalised accuracy (classification). */
+  public TaskResult(int n, double acc, Double accNorm, Double accStderr, Double accNormStderr, Double perplexity,
+      double seconds, int numFewshot, long requests, String kind, String file, Double loss, List<String> labels,
+      long[][] confusion) {
+    this(n, acc, accNorm, accStderr, accNormStderr, perplexity, seconds, numFewshot, requests, kind, file, loss, labels,
+        confusion, null, null);
+  }
 
   /** A multiple-choice or last-word result. */
   public TaskResult(int n, double acc, Double accNorm, Double accStderr, Double accNormStderr, Double perplexity,
@@ -45,6 +57,6 @@ public record TaskResult(int n, double acc, Double accNorm, Double accStderr, Do
   /** The same metrics with another wall time (results of two runs differ only there). */
   public TaskResult withSeconds(double newSeconds) {
     return new TaskResult(n, acc, accNorm, accStderr, accNormStderr, perplexity, newSeconds, numFewshot, requests,
-        kind, file, loss, labels, confusion);
+        kind, file, loss, labels, confusion, accBytes, accBytesStderr);
   }
 }

@@ -9,6 +9,7 @@ import dev.sparkgpt.eval.ClassificationTask;
 import dev.sparkgpt.eval.EvalReport;
 import dev.sparkgpt.eval.LocalRunner;
 import dev.sparkgpt.eval.GptScoringModel;
+import dev.sparkgpt.eval.HarnessResults;
 import dev.sparkgpt.eval.ModelFactory;
 import dev.sparkgpt.eval.Perplexity;
 import dev.sparkgpt.eval.PerplexityResult;
@@ -160,7 +161,10 @@ public final class EvalJob implements Callable<Integer> {
         config.batchSize(), config.distributed() ? "on Spark (" + describeParallelism(spark, config) + ")"
             : "local, one thread");
 
-    Map<String, TaskResult> taskResults = scoreTasks(taskList, config, tokenizer, runner, console);
+    long started = System.nanoTime();
+    Map<String, TaskEvaluation.Evaluated> evaluated = scoreTasks(taskList, config, tokenizer, runner, console);
+    Map<String, TaskResult> taskResults = new LinkedHashMap<>();
+    evaluated.forEach((name, e) -> taskResults.put(name, e.result()));
     taskResults.putAll(scoreClassification(spark, config, hadoop, console));
     Map<String, PerplexityResult> perplexities = scorePerplexity(config, tokenizer, model, runner, hadoop, console);
     @SuppressWarnings("unchecked")
@@ -170,6 +174,10 @@ public final class EvalJob implements Callable<Integer> {
     report.write(config.out(), hadoop);
     console.print(report.toMarkdown());
     console.println("eval: report written to " + config.out());
+    if (!evaluated.isEmpty()) {
+      writeHarnessResults(spark, config, taskList, evaluated, report.checkpoint(), (System.nanoTime() - started) / 1e9,
+          hadoop, console);
+    }
     return report;
   }
 
@@ -182,18 +190,45 @@ public final class EvalJob implements Callable<Integer> {
     return taskList;
   }
 
-  private static Map<String, TaskResult> scoreTasks(List<Task> taskList, EvalConfig config, Tokenizer tokenizer,
-      RequestRunner runner, PrintStream console) {
-    Map<String, TaskResult> results = new LinkedHashMap<>();
+  /**
+   * The tasks' results in lm-evaluation-harness's schema beside report.json (results_*.json, samples_*.jsonl) and,
+   * with a Spark session, the samples as Parquet partitioned by checkpoint and task.
+   */
+  private static void writeHarnessResults(SparkSession spark, EvalConfig config, List<Task> taskList,
+      Map<String, TaskEvaluation.Evaluated> evaluated, CheckpointInfo checkpoint, double seconds,
+      Configuration hadoop, PrintStream console) {
+    Instant now = Instant.now();
+    String stamp = HarnessResults.timestamp(now);
+    Map<String, Integer> sizes = new LinkedHashMap<>();
+    taskList.forEach(t -> sizes.put(t.name(), t.items().size()));
+    String dir = new org.apache.hadoop.fs.Path(config.out()).getParent() == null ? "."
+        : new org.apache.hadoop.fs.Path(config.out()).getParent().toString();
+    String model = checkpoint.path() == null ? "in-memory" : checkpoint.path();
+    Map<String, Object> results = HarnessResults.results(evaluated, sizes, HarnessResults.config(model,
+        config.batchSize(), config.limit(), config.seed()), seconds, now);
+    List<String> written = HarnessResults.write(dir, stamp, results, evaluated, hadoop);
+    console.println("eval: lm-eval results and samples written to " + String.join(", ", written));
+    if (spark != null) {
+      String id = checkpoint.id() != null ? checkpoint.id() : model;
+      console.println("eval: samples as Parquet in " + HarnessResults.writeParquet(spark, dir, id, stamp, evaluated)
+          + " (partition checkpoint=" + id + ")");
+    }
+  }
+
+  private static Map<String, TaskEvaluation.Evaluated> scoreTasks(List<Task> taskList, EvalConfig config,
+      Tokenizer tokenizer, RequestRunner runner, PrintStream console) {
+    Map<String, TaskEvaluation.Evaluated> results = new LinkedHashMap<>();
     for (Task task : taskList) {
       if (runner instanceof SparkRunner spark) {
         spark.describe("sparkgpt eval " + task.name());
       }
-      TaskResult r;
+      TaskEvaluation.Evaluated e;
       try (Progress bar = requestBar("eval " + task.name(), runner)) {
-        r = TaskEvaluation.evaluate(task, config.limit(), config.numFewshot(), config.seed(), tokenizer, runner);
+        e = TaskEvaluation.evaluateWithSamples(task, config.limit(), config.numFewshot(), config.seed(), tokenizer,
+            runner);
       }
-      results.put(task.name(), r);
+      results.put(task.name(), e);
+      TaskResult r = e.result();
       console.printf(Locale.ROOT, "eval: %-20s %5d items, %6d requests in %.1f s (%.1f items/s) | acc %.4f%s%n",
           task.name(), r.n(), r.requests(), r.seconds(), r.n() / r.seconds(), r.acc(),
           r.accNorm() == null ? "" : String.format(Locale.ROOT, " | acc_norm %.4f", r.accNorm()));

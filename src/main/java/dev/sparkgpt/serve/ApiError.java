@@ -27,6 +27,18 @@ public final class ApiError extends RuntimeException {
     return new ApiError(400, "invalid_request_error", param, null, message);
   }
 
+  /** 504: the request did not finish within serve --request-timeout. */
+  public static ApiError timeout() {
+    return new ApiError(504, "timeout", null, "request_timeout", "the request did not finish within the server's "
+        + "deadline (serve --request-timeout); ask for fewer tokens or retry later");
+  }
+
+  /** 500 without internals: the server log has the cause under {@code incident}. */
+  public static ApiError internal(String incident) {
+    return new ApiError(500, "server_error", null, "internal_error", "the server failed on this request (incident "
+        + incident + " in its log); retry, or report it with the incident id");
+  }
+
   public int status() {
     return status;
   }

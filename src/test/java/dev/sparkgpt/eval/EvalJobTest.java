@@ -111,7 +111,13 @@ class EvalJobTest extends SparkTestBase {
     assertEquals(distributed.tasks().get("copa").acc(), json.get("tasks").get("copa").get("acc").asDouble());
     assertEquals(12, json.get("config").get("limit").asInt());
     assertTrue(json.get("config").get("distributed").asBoolean());
-    assertEquals(List.of("local.json", "spark.json"), listing(dir), "reports only, no temporary files");
+    List<String> files = listing(dir);
+    assertEquals(List.of("local.json", "spark.json"), files.stream().filter(f -> f.endsWith(".json")
+        && !f.startsWith("results_")).toList(), "reports, and no temporary files");
+    assertEquals(2, files.stream().filter(f -> f.startsWith("results_")).count(), "one lm-eval results per run");
+    assertEquals(8, files.stream().filter(f -> f.startsWith("samples_")).count(), "per run, one per task");
+    assertTrue(files.contains(HarnessResults.PARQUET), "the Spark run's samples as Parquet");
+    assertEquals(0, files.stream().filter(f -> f.startsWith(".")).count(), files.toString());
     String printed = console.toString(StandardCharsets.UTF_8);
     assertTrue(printed.contains("| task | n | shots | acc | ± | acc_norm | ± | ppl | s |"), printed);
     assertTrue(printed.contains("| copa | 12 | 2 | "), printed);
@@ -213,6 +219,78 @@ class EvalJobTest extends SparkTestBase {
     assertTrue(printed.contains("num_fewshot: 1\n"), printed);
     assertTrue(printed.contains("distributed: false\n"), printed);
     assertTrue(printed.endsWith("dry run: 2 task files read, config valid; nothing written\n"), printed);
+  }
+
+  @Test
+  void resultsAndSamplesFollowLmEvalsSchemaAndParquetAcrossCheckpointsIsOneQuery(@TempDir Path dir)
+      throws IOException {
+    spark = shared(); // a CLI test here ran a job, which stops the session it used
+    String[] sets = {"tasks=[" + DATA + "copa.jsonl, " + lambada + "]", "limit=5", "seed=7", "batch_size=4"};
+    EvalReport report = EvalJob.run(spark, config(dir.resolve("r.json"), true, sets), new TestModels.Hashed(50257,
+        48), QUIET);
+    List<String> files = listing(dir);
+    String results = files.stream().filter(f -> f.startsWith("results_")).findFirst().orElseThrow();
+    String stamp = results.substring("results_".length(), results.length() - ".json".length());
+    assertTrue(stamp.matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\d\\.\\d{6}"), stamp);
+    JsonNode json = JsonFiles.MAPPER.readTree(dir.resolve(results).toFile());
+    assertEquals(List.of("results", "group_subtasks", "configs", "versions", "n-shot", "higher_is_better", "n-samples",
+        "config", "git_hash", "date", "total_evaluation_time_seconds"), iterate(json.fieldNames()));
+    TaskResult copa = report.tasks().get("copa");
+    assertEquals(copa.acc(), json.at("/results/copa/acc,none").asDouble());
+    assertEquals(copa.accStderr(), json.at("/results/copa/acc_stderr,none").asDouble());
+    assertEquals(copa.accNorm(), json.at("/results/copa/acc_norm,none").asDouble());
+    assertEquals(copa.accBytes(), json.at("/results/copa/acc_bytes,none").asDouble());
+    assertEquals(report.tasks().get("lambada_toy").perplexity(), json.at("/results/lambada_toy/perplexity,none")
+        .asDouble());
+    assertFalse(json.at("/higher_is_better/lambada_toy/perplexity").asBoolean());
+    assertEquals(5, json.at("/n-samples/copa/effective").asInt());
+    assertTrue(json.at("/n-samples/copa/original").asInt() > 5);
+    assertEquals(0, json.at("/n-shot/copa").asInt());
+    assertEquals(7, json.at("/config/random_seed").asInt());
+    assertEquals(5, json.at("/config/limit").asInt());
+    assertEquals(4, json.at("/config/batch_size").asInt());
+    assertEquals("multiple_choice", json.at("/configs/copa/output_type").asText());
+
+    List<String> lines = Files.readAllLines(dir.resolve("samples_copa_" + stamp + ".jsonl"));
+    assertEquals(5, lines.size());
+    JsonNode first = JsonFiles.MAPPER.readTree(lines.get(0));
+    assertEquals(List.of("doc_id", "doc", "target", "arguments", "resps", "filtered_resps", "doc_hash", "prompt_hash",
+        "target_hash", "metrics", "acc", "acc_norm", "acc_bytes"), iterate(first.fieldNames()));
+    assertEquals(0, first.get("doc_id").asInt());
+    assertEquals(" " + first.at("/doc/choices/0").asText(), first.at("/arguments/gen_args_0/arg_1").asText());
+    assertEquals(first.at("/resps/0/0"), first.at("/filtered_resps/0"));
+    assertTrue(first.at("/resps/0/0/1").asText().matches("True|False"));
+    assertEquals(HarnessSample.sha256(first.at("/arguments/gen_args_0/arg_0").asText()), first.get("prompt_hash")
+        .asText());
+    double mean = lines.stream().mapToDouble(l -> {
+      try {
+        return JsonFiles.MAPPER.readTree(l).get("acc").asDouble();
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }).average().orElseThrow();
+    assertEquals(copa.acc(), mean, 1e-12, "the samples' acc averages to the task's");
+
+    // a second checkpoint's samples go to their own partition of the same table
+    TaskEvaluation.Evaluated again = TaskEvaluation.evaluateWithSamples(TaskFiles.read(DATA + "copa.jsonl",
+        dev.sparkgpt.io.HadoopConf.create()), 5, 0, 7, GPT2, new LocalRunner(new TestModels.Uniform(50257, 48), 4));
+    HarnessResults.writeParquet(spark, dir.toString(), "step-000200", stamp, Map.of("copa", again));
+    spark.read().parquet(dir.resolve(HarnessResults.PARQUET).toString()).createOrReplaceTempView("samples");
+    List<org.apache.spark.sql.Row> rows = spark.sql("SELECT checkpoint, task, count(*), avg(acc) FROM samples "
+        + "GROUP BY checkpoint, task ORDER BY checkpoint, task").collectAsList();
+    assertEquals(3, rows.size(), rows.toString());
+    assertEquals("in-memory", rows.get(0).getString(0));
+    assertEquals("copa", rows.get(0).getString(1));
+    assertEquals(5, rows.get(0).getLong(2));
+    assertEquals(copa.acc(), rows.get(0).getDouble(3), 1e-12);
+    assertEquals("step-000200", rows.get(2).getString(0));
+    assertEquals(again.result().acc(), rows.get(2).getDouble(3), 1e-12);
+  }
+
+  private static List<String> iterate(java.util.Iterator<String> it) {
+    List<String> out = new ArrayList<>();
+    it.forEachRemaining(out::add);
+    return out;
   }
 
   private static List<String> listing(Path dir) throws IOException {

@@ -76,15 +76,16 @@ class TaskEvaluationTest {
   }
 
   @Test
-  void accNormDividesByUtf8BytesNotCharacters() {
+  void accNormDividesByCharactersAsTheHarnessAndAccBytesByUtf8Bytes() {
     // " café" is one token (40304): 4 characters, 5 UTF-8 bytes. ll(café) = ln .27 = −1.309, ll(maybe) = ln .2 =
-    // −1.609. Per byte: −0.262 vs −0.322 → café; per character (the harness's Python len) −0.327 vs −0.322 → maybe.
+    // −1.609. Per character (the harness's Python len) −0.327 vs −0.322 → maybe; per byte: −0.262 vs −0.322 → café.
     assertEquals(1, GPT2.encode(" café").length);
     ScoringModel model = new TestModels.Unigram(50257, 64, Map.of(40304, 0.27, MAYBE, 0.2, OTHER, 0.53));
     Task task = new Task("t", "t.jsonl", Task.Kind.MULTIPLE_CHOICE, List.of(item(1, "Q", 0, "café", "maybe")));
     TaskResult r = TaskEvaluation.evaluate(task, -1, 0, 1234, GPT2, new LocalRunner(model, 2));
     assertEquals(1.0, r.acc());
-    assertEquals(1.0, r.accNorm());
+    assertEquals(0.0, r.accNorm());
+    assertEquals(1.0, r.accBytes());
   }
 
   @Test
@@ -139,5 +140,51 @@ class TaskEvaluationTest {
     // sample std of 0/1 scores / sqrt(n): 3 ones, 1 zero → std = sqrt(0.75 * 0.25 * 4 / 3), / 2
     assertEquals(Math.sqrt(0.75 * 0.25 * 4 / 3) / 2, TaskResult.meanStderr(3, 4), 1e-15);
     assertNull(TaskResult.meanStderr(1, 1));
+  }
+
+  @Test
+  void winograndeScoresTheSharedContinuationAfterEachFilledInContext() {
+    String row = "{\"sentence\": \"The trophy did not fit in the suitcase because the _ was too big.\", "
+        + "\"option1\": \"trophy\", \"option2\": \"suitcase\", \"answer\": \"%s\"}";
+    int trophy = GPT2.encode(" trophy")[0];
+    int was = GPT2.encode(" was")[0];
+    // the token after " trophy" is " was" by far; after anything else every id is equally likely
+    ScoringModel model = new ScoringModel() {
+      @Override
+      public int contextLength() {
+        return 64;
+      }
+
+      @Override
+      public int vocabSize() {
+        return 50257;
+      }
+
+      @Override
+      public float[][][] logits(int[][] ids) {
+        float[][][] out = new float[ids.length][ids[0].length][50257];
+        for (int b = 0; b < ids.length; b++) {
+          for (int t = 0; t < ids[b].length; t++) {
+            if (ids[b][t] == trophy) {
+              out[b][t][was] = 8;
+            }
+          }
+        }
+        return out;
+      }
+    };
+    for (String answer : new String[] {"1", "2"}) {
+      Task.Item item = TaskFiles.parse("wino.jsonl", 1, row.formatted(answer));
+      Task.Partial partial = (Task.Partial) item;
+      assertEquals(List.of("The trophy did not fit in the suitcase because the trophy",
+          "The trophy did not fit in the suitcase because the suitcase"), partial.contexts());
+      assertEquals("was too big.", partial.continuation());
+      Task task = new Task("wino", "wino.jsonl", Task.Kind.PARTIAL_CHOICE, List.of(item));
+      TaskEvaluation.Evaluated e = TaskEvaluation.evaluateWithSamples(task, -1, 0, 1, GPT2, new LocalRunner(model, 2));
+      assertEquals(answer.equals("1") ? 1.0 : 0.0, e.result().acc(), "answer " + answer);
+      assertNull(e.result().accNorm(), "one continuation for every choice: nothing to normalise");
+      assertEquals(2, e.result().requests());
+      assertEquals(" was too big.", e.samples().get(0).arguments().get("gen_args_1").get("arg_1"));
+    }
   }
 }

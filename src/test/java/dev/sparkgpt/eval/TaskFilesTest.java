@@ -98,11 +98,28 @@ class TaskFilesTest {
   void mixedKindsOrUnknownShapesAreRefused(@TempDir Path dir) throws IOException {
     assertStarts(dir.resolve("mixed.jsonl") + ":2: a {text} item in a file of {query, choices, gold} items (line 1)",
         failure(dir, "mixed.jsonl", "{\"query\": \"q\", \"choices\": [\"a\"], \"gold\": 0}\n{\"text\": \"a b\"}\n"));
-    assertStarts(dir.resolve("shape.jsonl") + ":1: expected {\"query\",\"choices\",\"gold\"} or {\"text\"}, found "
-        + "keys [question, answer]", failure(dir, "shape.jsonl", "{\"question\": \"q\", \"answer\": 1}\n"));
+    assertStarts(dir.resolve("shape.jsonl") + ":1: expected {\"query\",\"choices\",\"gold\"}, {\"text\"} or "
+        + "{\"contexts\",\"continuation\",\"gold\"}, found keys [question, answer]", failure(dir, "shape.jsonl", "{\"question\": \"q\", \"answer\": 1}\n"));
     assertStarts(dir.resolve("word.jsonl") + ":1: \"text\" needs words before its last word",
         failure(dir, "word.jsonl", "{\"text\": \"lonely\"}\n"));
     assertEquals(dir.resolve("none.jsonl") + ": no items. Fix: one JSON object a line",
         failure(dir, "none.jsonl", "\n\n"));
+  }
+
+  @Test
+  void partialScoringItemsNameTheirFieldAndLineWhenBad() {
+    Task.Partial p = (Task.Partial) TaskFiles.parse("w.jsonl", 3, "{\"contexts\": [\"A cat\", \"A dog\"], "
+        + "\"continuation\": \"barked.\", \"gold\": 1}");
+    assertEquals("A dog barked.", p.solved());
+    TaskFormatException gold = assertThrows(TaskFormatException.class, () -> TaskFiles.parse("w.jsonl", 3,
+        "{\"contexts\": [\"A cat\"], \"continuation\": \"x\", \"gold\": 1}"));
+    assertTrue(gold.getMessage().startsWith("w.jsonl:3: \"gold\" must be the index of the right context (0..0)"),
+        gold.getMessage());
+    TaskFormatException blank = assertThrows(TaskFormatException.class, () -> TaskFiles.parse("w.jsonl", 4,
+        "{\"sentence\": \"no blank\", \"option1\": \"a\", \"option2\": \"b\", \"answer\": \"1\"}"));
+    assertEquals("w.jsonl:4: \"sentence\" has no \"_\" blank for the options to fill", blank.getMessage());
+    TaskFormatException answer = assertThrows(TaskFormatException.class, () -> TaskFiles.parse("w.jsonl", 5,
+        "{\"sentence\": \"a _ b\", \"option1\": \"a\", \"option2\": \"b\", \"answer\": \"3\"}"));
+    assertTrue(answer.getMessage().startsWith("w.jsonl:5: \"answer\" must be \"1\" or \"2\""), answer.getMessage());
   }
 }

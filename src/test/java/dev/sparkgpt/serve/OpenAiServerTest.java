@@ -192,7 +192,7 @@ class OpenAiServerTest {
         {"{\"prompt\":\"hi\",\"temperature\":\"hot\"}", "400", "temperature", "null"},
         {"{\"prompt\":\"hi\",\"temperature\":3}", "400", "temperature", "null"},
         {"{\"prompt\":\"hi\",\"max_tokens\":0}", "400", "max_tokens", "null"},
-        {"{\"prompt\":\"hi\",\"n\":2}", "400", "n", "null"},
+        {"{\"prompt\":\"hi\",\"n\":9}", "400", "n", "null"},
         {"{\"prompt\":\"hi\",\"stop\":[1]}", "400", "stop", "null"},
         {"{\"prompt\":\"hi\",\"stream\":\"yes\"}", "400", "stream", "null"},
         {"{\"prompt\":\"hi\",\"model\":\"gpt-4\"}", "404", "model", "model_not_found"},
@@ -243,8 +243,7 @@ class OpenAiServerTest {
     for (int i = 0; i < prompts.length; i++) {
       String body = JsonFiles.MAPPER.writeValueAsString(Map.of("prompt", prompts[i], "max_tokens", 8,
           "temperature", 0, "stream", i % 2 == 0));
-      futures.add(HTTP.sendAsync(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
-          .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString()));
+      futures.add(postAsync(base + "/v1/completions", body));
     }
     for (int i = 0; i < prompts.length; i++) {
       HttpResponse<String> r = futures.get(i).get(60, TimeUnit.SECONDS);
@@ -302,7 +301,7 @@ class OpenAiServerTest {
 
   private static CompletableFuture<HttpResponse<String>> postAsync(String url, String body) {
     return HTTP.sendAsync(HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.ofString(body))
-        .build(), HttpResponse.BodyHandlers.ofString());
+        .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
   }
 
   /** A one-worker server with room for {@code queue} waiting requests, its first request running until release. */
