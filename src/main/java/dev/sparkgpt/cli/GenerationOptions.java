@@ -1,11 +1,11 @@
 package dev.sparkgpt.cli;
 
 import dev.sparkgpt.config.ConfigException;
-import dev.sparkgpt.data.TokenizerSpec;
 import dev.sparkgpt.generate.Generator;
 import dev.sparkgpt.generate.InstructionTemplate;
 import dev.sparkgpt.generate.Sampler;
 import dev.sparkgpt.io.HadoopConf;
+import dev.sparkgpt.jobs.CheckpointTokenizer;
 import dev.sparkgpt.model.GptModel;
 import dev.sparkgpt.model.ModelLoader;
 import dev.sparkgpt.tokenizer.Tokenizer;
@@ -32,7 +32,9 @@ final class GenerationOptions {
   @Option(names = "--seed", defaultValue = "123", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--tokenizer", defaultValue = "gpt2", paramLabel = "gpt2|DIR", description = "The model's tokenizer.")
+  @Option(names = "--tokenizer", defaultValue = CheckpointTokenizer.AUTO, paramLabel = "auto|NAME|DIR",
+      description = "The model's tokenizer: auto (default: the checkpoint's own), gpt2, cl100k_base, o200k_base or a"
+          + " directory (tokenizer.json, vocab.json + merges.txt, encoder.json + vocab.bpe).")
   String tokenizer;
 
   @Option(names = "--no-kv-cache", description = "Score the whole window at every step (slower; for comparison).")
@@ -57,9 +59,12 @@ final class GenerationOptions {
     return load(checkpoint, tokenizer, !noKvCache);
   }
 
-  /** Loads {@code checkpoint} with {@code tokenizer} ("gpt2" or a directory); refuses a vocabulary that does not fit. */
+  /**
+   * Loads {@code checkpoint} with {@code tokenizer} ("auto" for the checkpoint's own, a bundled name or a directory);
+   * refuses a tokenizer other than the checkpoint's, and a vocabulary that does not fit.
+   */
   static Loaded load(String checkpoint, String tokenizer, boolean useCache) {
-    Tokenizer tok = TokenizerSpec.resolve(tokenizer, HadoopConf.create()).get();
+    Tokenizer tok = CheckpointTokenizer.resolve(checkpoint, tokenizer, HadoopConf.create(), "--tokenizer").get();
     ModelLoader.Loaded loaded = ModelLoader.load(checkpoint);
     GptModel model = loaded.model();
     if (model.config().vocabSize() < tok.vocabSize()) {
