@@ -90,6 +90,18 @@ public final class Checkpoint {
     }
   }
 
+  /**
+   * The state.json of the SparkGPT checkpoint at {@code uri} (run directory: its latest step), if it is one; empty
+   * for a Hugging Face directory or anything that is not a checkpoint (loading it then reports why).
+   */
+  public static Optional<JsonNode> stateOf(String uri) {
+    try {
+      return open(uri).state();
+    } catch (CheckpointException e) {
+      return Optional.empty();
+    }
+  }
+
   /** The path as the user gave it. */
   public String uri() {
     return uri;

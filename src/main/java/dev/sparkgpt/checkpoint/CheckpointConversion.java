@@ -1,6 +1,8 @@
 package dev.sparkgpt.checkpoint;
 
+import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.config.ModelConfigs;
+import dev.sparkgpt.data.TokenizerSpec;
 import dev.sparkgpt.io.CheckpointException;
 import dev.sparkgpt.model.GptParameters;
 import dev.sparkgpt.model.HfCheckpoints;
@@ -17,6 +19,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
@@ -46,7 +49,12 @@ public final class CheckpointConversion {
     Map<String, Object> state = new LinkedHashMap<>();
     state.put("tokens_seen", 0);
     state.put("model", ModelConfigs.describe(hf.config()));
-    if (hf.config().hasGpt2Architecture()) { // a Llama's SentencePiece vocabulary is not one of our tokenizers
+    String source = qualified(dir, conf);
+    Optional<TokenizerSpec> own = TokenizerSpec.inDirectory(new org.apache.hadoop.fs.Path(source), conf);
+    if (own.isPresent()) { // recorded with where it lies, so generate and eval find it again (CheckpointTokenizer)
+      Tokenizer t = own.get().get();
+      state.put("tokenizer", Map.of("name", t.name(), "hash", t.hash(), "source", source));
+    } else if (hf.config().hasGpt2Architecture()) { // GPT-2's architecture without files: GPT-2's vocabulary
       Tokenizer gpt2 = Tokenizers.load("gpt2");
       state.put("tokenizer", Fingerprints.tokenizer(gpt2));
     }
@@ -54,19 +62,30 @@ public final class CheckpointConversion {
     return new CheckpointStore(to, conf, 1).save(0, hf.weights(), Map.of(), state);
   }
 
+  /** Files written into the Hugging Face directory beside the weights (the tokenizer's), before it is renamed. */
+  public interface ExtraFiles {
+    void write(Path dir, ModelConfig config) throws IOException;
+  }
+
   /** A SparkGPT run/step directory (or an HF directory) → HF GPT-2 or Llama directory {@code to} ({@code dtype}). */
   public static void sparkGptToHf(String from, Path to, SafetensorsDtype dtype) {
+    sparkGptToHf(from, to, dtype, (dir, config) -> { });
+  }
+
+  /** As {@link #sparkGptToHf(String, Path, SafetensorsDtype)}, with {@code extra} files written in the same step. */
+  public static void sparkGptToHf(String from, Path to, SafetensorsDtype dtype, ExtraFiles extra) {
     refuseNonEmpty(to.toString(), HadoopConf.create());
     GptParameters p = Checkpoint.open(from, HadoopConf.create(), "--from").model().parameters();
     Path staging = to.toAbsolutePath().resolveSibling("." + to.getFileName() + ".staging-" + UUID.randomUUID());
     try {
       HfCheckpoints.save(staging, p.config(), p.toMap(DataType.FLOAT), dtype);
+      extra.write(staging, p.config());
       Files.deleteIfExists(to); // an empty directory, checked above
       Files.move(staging, to, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException | RuntimeException e) {
       deleteQuietly(staging);
-      if (e instanceof CheckpointException ce) {
-        throw ce;
+      if (e instanceof dev.sparkgpt.SparkGptException se) { // says what to fix already (a checkpoint, a tokenizer)
+        throw se;
       }
       throw new CheckpointException(to + ": cannot write the Hugging Face checkpoint: " + e.getMessage()
           + ". Fix: check free space and permissions", e);

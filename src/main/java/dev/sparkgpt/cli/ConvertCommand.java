@@ -1,9 +1,18 @@
 package dev.sparkgpt.cli;
 
+import dev.sparkgpt.checkpoint.Checkpoint;
 import dev.sparkgpt.config.ConfigException;
+import dev.sparkgpt.data.TokenizerSpec;
+import dev.sparkgpt.generate.InstructionTemplate;
+import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.io.SafetensorsDtype;
 import dev.sparkgpt.checkpoint.CheckpointConversion;
+import dev.sparkgpt.jobs.CheckpointTokenizer;
+import dev.sparkgpt.tokenizer.HfTokenizerFiles;
+import dev.sparkgpt.tokenizer.Tokenizer;
+import org.apache.hadoop.conf.Configuration;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -56,6 +65,10 @@ public final class ConvertCommand implements Runnable {
         description = "Tensor type written (default: ${DEFAULT-VALUE}).")
     String dtype;
 
+    @Option(names = "--tokenizer", defaultValue = CheckpointTokenizer.AUTO, paramLabel = "auto|NAME|DIR",
+        description = "Tokenizer files to write beside the weights (default: auto, the checkpoint's own).")
+    String tokenizer;
+
     @Option(names = {"-v", "--verbose"}, description = "Print stack traces with errors.")
     boolean verbose;
 
@@ -68,8 +81,26 @@ public final class ConvertCommand implements Runnable {
         default -> throw new ConfigException("--dtype", "'" + dtype + "' is not a dtype Hugging Face checkpoints use "
             + "for weights", "use F32, F16 or BF16");
       };
-      CheckpointConversion.sparkGptToHf(from, to, type);
-      System.out.println("convert: " + from + " -> " + to + " (" + type + ")");
+      Configuration conf = HadoopConf.create();
+      Optional<TokenizerSpec> spec = CheckpointTokenizer.AUTO.equals(tokenizer)
+          ? CheckpointTokenizer.known(from, conf)
+          : Optional.of(CheckpointTokenizer.resolve(from, tokenizer, conf, "--tokenizer"));
+      // An instruct finetune records its template: exported as the chat template, so apply_chat_template matches chat.
+      String chat = Checkpoint.stateOf(from).filter(s -> s.has("template_strings"))
+          .map(s -> InstructionTemplate.fromState(s).chatTemplate()).orElse(null);
+      CheckpointConversion.sparkGptToHf(from, to, type, (dir, config) -> {
+        if (spec.isPresent()) {
+          Tokenizer tok = spec.get().get();
+          if (tok.vocabSize() > config.vocabSize()) {
+            throw new ConfigException("--tokenizer", tok.name() + " has " + tok.vocabSize() + " ids but the model "
+                + "only " + config.vocabSize(), "pass the tokenizer the model was trained with");
+          }
+          HfTokenizerFiles.write(dir, tok, spec.get().originalTokenizerJson(), chat, config.contextLength());
+        }
+      });
+      String written = spec.map(s -> "tokenizer " + s.get().name() + (chat == null ? "" : ", chat template"))
+          .orElse("no tokenizer files: the checkpoint records no tokenizer; pass --tokenizer to write them");
+      System.out.println("convert: " + from + " -> " + to + " (" + type + "; " + written + ")");
       return 0;
     }
   }

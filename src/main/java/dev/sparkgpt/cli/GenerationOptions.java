@@ -3,11 +3,11 @@ package dev.sparkgpt.cli;
 import dev.sparkgpt.checkpoint.Fingerprints;
 import dev.sparkgpt.checkpoint.Checkpoint;
 import dev.sparkgpt.config.ConfigException;
-import dev.sparkgpt.data.TokenizerSpec;
 import dev.sparkgpt.generate.Generator;
 import dev.sparkgpt.generate.InstructionTemplate;
 import dev.sparkgpt.generate.Sampler;
 import dev.sparkgpt.io.HadoopConf;
+import dev.sparkgpt.jobs.CheckpointTokenizer;
 import dev.sparkgpt.model.GptModel;
 import dev.sparkgpt.tokenizer.Tokenizer;
 import dev.sparkgpt.train.GptStepModel;
@@ -33,7 +33,9 @@ final class GenerationOptions {
   @Option(names = "--seed", defaultValue = "123", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--tokenizer", defaultValue = "gpt2", paramLabel = "gpt2|DIR", description = "The model's tokenizer.")
+  @Option(names = "--tokenizer", defaultValue = CheckpointTokenizer.AUTO, paramLabel = "auto|NAME|DIR",
+      description = "The model's tokenizer: auto (default: the checkpoint's own), gpt2, cl100k_base, o200k_base or a"
+          + " directory (tokenizer.json, vocab.json + merges.txt, encoder.json + vocab.bpe).")
   String tokenizer;
 
   @Option(names = Fingerprints.ALLOW_TOKENIZER, description = "Use --tokenizer although the checkpoint recorded "
@@ -62,9 +64,12 @@ final class GenerationOptions {
     return load(checkpoint, tokenizer, !noKvCache, allowTokenizerMismatch);
   }
 
-  /** Loads {@code checkpoint} with {@code tokenizer} ("gpt2" or a directory); refuses a vocabulary that does not fit. */
+  /**
+   * Loads {@code checkpoint} with {@code tokenizer} ("auto" for the checkpoint's own, a bundled name or a directory);
+   * refuses a tokenizer other than the checkpoint's (unless allowed), and a vocabulary that does not fit.
+   */
   static Loaded load(String checkpoint, String tokenizer, boolean useCache, boolean allowTokenizerMismatch) {
-    Tokenizer tok = TokenizerSpec.resolve(tokenizer, HadoopConf.create()).get();
+    Tokenizer tok = CheckpointTokenizer.resolve(checkpoint, tokenizer, HadoopConf.create(), "--tokenizer").get();
     Checkpoint ck = Checkpoint.open(checkpoint);
     Fingerprints.checkTokenizer(ck.uri(), ck.tokenizerHash(), tok, allowTokenizerMismatch,
         Fingerprints.ALLOW_TOKENIZER);

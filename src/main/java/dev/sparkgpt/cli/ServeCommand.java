@@ -24,7 +24,8 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--checkpoint", required = true, paramLabel = "DIR", description = "Run, step or HF directory.")
   String checkpoint;
 
-  @Option(names = "--tokenizer", defaultValue = "gpt2", paramLabel = "gpt2|DIR", description = "The model's tokenizer.")
+  @Option(names = "--tokenizer", defaultValue = "auto", paramLabel = "auto|NAME|DIR",
+      description = "The model's tokenizer (default: auto, the checkpoint's own; as for generate).")
   String tokenizer;
 
   @Option(names = "--host", defaultValue = "127.0.0.1",

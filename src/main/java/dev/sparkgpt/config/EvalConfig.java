@@ -19,7 +19,7 @@ import java.util.Set;
  * @param perplexitySplit split of a tokenize output to score: val or train
  * @param perplexityStride targets per window; 0 = the model's context (non-overlapping windows)
  * @param perplexityMaxRows shard rows scored per tokenize output (-1 = all)
- * @param tokenizer "gpt2" or a train-tokenizer output directory; must be the model's
+ * @param tokenizer "auto" (the checkpoint's own), a bundled name or a tokenizer directory; must be the model's
  * @param batchSize sequences per forward pass; its logits take batch_size × tokens × vocab × 4 bytes
  *     (8 × 1024 × 50,257 × 4 B = 1.6 GB for GPT-2 windows)
  * @param distributed score on Spark executors; false = one thread on the driver (same numbers)
@@ -53,7 +53,7 @@ public record EvalConfig(
 
   /** Defaults: every key present, as in conf/eval/*.yaml. */
   public static EvalConfig defaults() {
-    return new EvalConfig(null, List.of(), 0, -1, 1234L, List.of(), List.of(), "val", 0, -1L, "gpt2", 8, true, 0, null);
+    return new EvalConfig(null, List.of(), 0, -1, 1234L, List.of(), List.of(), "val", 0, -1L, "auto", 8, true, 0, null);
   }
 
   /** Every problem of this config at once; empty when usable. {@code needCheckpoint}: the model comes from it. */
@@ -91,7 +91,8 @@ public record EvalConfig(
       problems.add("perplexity_max_rows: must be ≥ 1, or -1 for all rows, got " + perplexityMaxRows);
     }
     if (tokenizer == null || tokenizer.isBlank()) {
-      problems.add("tokenizer: must be gpt2 or a train-tokenizer output directory");
+      problems.add("tokenizer: must be auto (the checkpoint's own), gpt2, cl100k_base, o200k_base or a tokenizer"
+          + " directory");
     }
     if (batchSize < 1) {
       problems.add("batch_size: must be ≥ 1, got " + batchSize);

@@ -31,8 +31,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * built it ({@link BaseModels#load} with the run's base_checkpoint, model_name, model overrides, seed and tokenizer
  * from its state.json, so a "random" base and a fresh classification head come out identical), the adapters put in and
  * applied. {@code sparkgpt merge} writes the result as a plain checkpoint, a finetune writes {@code OUT/merged} at its
- * end through the same {@link #write}, and {@link ModelLoader} uses {@link #merge} (as its {@link
- * ModelLoader.AdapterMerger}) so every verb can read an adapter directory directly.
+ * end through the same {@link #write}, and {@link Checkpoint} uses {@link #merge} (as its {@link
+ * Checkpoint.AdapterMerger}) so every verb can read an adapter directory directly.
  */
 public final class LoraMerge implements Checkpoint.AdapterMerger {
   /** State keys of an adapter checkpoint that a plain one does not carry. */

@@ -92,6 +92,41 @@ public record InstructionTemplate(String preamble, String instruction, String in
     return out;
   }
 
+  /**
+   * This template as a Hugging Face chat template (Jinja, for tokenizer_config.json): each user turn is
+   * preamble + instruction header + message + separator, each assistant turn response header + message + separator,
+   * as {@code ChatSession} builds prompts; a leading system message replaces the preamble as {@link #withSystem} does;
+   * add_generation_prompt appends the response header.
+   */
+  public String chatTemplate() {
+    return "{%- set ns = namespace(pre=" + jinja(preamble) + ") -%}"
+        + "{%- for m in messages -%}"
+        + "{%- if m['role'] == 'system' -%}{%- set ns.pre = m['content'] ~ " + jinja(separator) + " -%}"
+        + "{%- elif m['role'] == 'user' -%}{{- ns.pre ~ " + jinja(instruction) + " ~ m['content'] ~ "
+        + jinja(separator) + " -}}"
+        + "{%- elif m['role'] == 'assistant' -%}{{- " + jinja(response) + " ~ m['content'] ~ " + jinja(separator)
+        + " -}}"
+        + "{%- else -%}{{- raise_exception('roles are system, user and assistant') -}}{%- endif -%}"
+        + "{%- endfor -%}"
+        + "{%- if add_generation_prompt -%}{{- " + jinja(response) + " -}}{%- endif -%}";
+  }
+
+  /** A Jinja string literal: JSON's escapes are Python's (Jinja unescapes literals as unicode-escape). */
+  private static String jinja(String s) {
+    StringBuilder out = new StringBuilder("\"");
+    for (char c : s.toCharArray()) {
+      switch (c) {
+        case '\\' -> out.append("\\\\");
+        case '"' -> out.append("\\\"");
+        case '\n' -> out.append("\\n");
+        case '\r' -> out.append("\\r");
+        case '\t' -> out.append("\\t");
+        default -> out.append(c < 0x20 || c > 0x7e ? String.format("\\u%04x", (int) c) : String.valueOf(c));
+      }
+    }
+    return out.append('"').toString();
+  }
+
   /** This template with another preamble (a chat's system message), followed by the separator. */
   public InstructionTemplate withSystem(String system) {
     return new InstructionTemplate(system + separator, instruction, input, response, separator, stop);

@@ -145,7 +145,8 @@ public final class EvalJob implements Callable<Integer> {
       PrintStream console) {
     Configuration hadoop = spark == null ? HadoopConf.create() : spark.sparkContext().hadoopConfiguration();
     List<Task> taskList = readTasks(config, hadoop);
-    Tokenizer tokenizer = TokenizerSpec.resolve(config.tokenizer(), hadoop).get();
+    Tokenizer tokenizer = (config.checkpoint() == null ? TokenizerSpec.resolve(auto(config.tokenizer()), hadoop)
+        : CheckpointTokenizer.resolve(config.checkpoint(), config.tokenizer(), hadoop, "tokenizer")).get();
     ScoringModel model = factory.create();
     if (tokenizer.vocabSize() > model.vocabSize()) {
       throw new ConfigException("tokenizer", tokenizer.name() + " has " + tokenizer.vocabSize() + " ids but the model "
@@ -188,6 +189,11 @@ public final class EvalJob implements Callable<Integer> {
       taskList.add(TaskFiles.read(path, hadoop));
     }
     return taskList;
+  }
+
+  /** Without a checkpoint (a model from a factory) "auto" has nothing to look at: GPT-2's, as before. */
+  private static String auto(String spec) {
+    return CheckpointTokenizer.AUTO.equals(spec) ? "gpt2" : spec;
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.sparkgpt.tokenizer;
 
+import com.knuddels.jtokkit.api.EncodingType;
 import dev.sparkgpt.io.InputException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,31 +19,59 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class Tokenizers {
   /** The spec of the built-in GPT-2 tokenizer (JTokkit's r50k_base). */
   public static final String GPT2 = "gpt2";
+  /** GPT-3.5/4's tiktoken encoding (100,277 ids, eot 100257), bundled with JTokkit. */
+  public static final String CL100K = "cl100k_base";
+  /** GPT-4o's tiktoken encoding (200,019 ids, eot 199999), bundled with JTokkit. */
+  public static final String O200K = "o200k_base";
+  /** What a spec may name besides a directory, for messages. */
+  public static final String BUILT_IN = "'gpt2', 'cl100k_base', 'o200k_base'";
+  /** tiktoken's cl100k_base regex (JTokkit encodes with an equivalent hand-written parser). */
+  static final String CL100K_PATTERN = "'(?i:[sdmt]|ll|ve|re)|[^\\r\\n\\p{L}\\p{N}]?+\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}"
+      + "\\p{N}]++[\\r\\n]*|\\s*[\\r\\n]|\\s+(?!\\S)|\\s+";
+  /** tiktoken's o200k_base regex, as JTokkit 1.1.0 uses it. */
+  static final String O200K_PATTERN = String.join("|",
+      "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+      "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+      "\\p{N}{1,3}", " ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*", "\\s*[\\r\\n]+", "\\s+(?!\\S)", "\\s+");
 
   /** Loading GPT-2 takes ~0.5 s and ~10 MB, a trained vocabulary less; a handful of entries per JVM at most. */
   private static final Map<String, Tokenizer> CACHE = new ConcurrentHashMap<>();
 
   private Tokenizers() {}
 
+  /** Whether {@code spec} names a bundled tokenizer (gpt2 / r50k_base, cl100k_base, o200k_base), not a directory. */
+  public static boolean isBuiltIn(String spec) {
+    return GPT2.equals(spec) || "r50k_base".equals(spec) || CL100K.equals(spec) || O200K.equals(spec);
+  }
+
   /**
-   * {@code "gpt2"} (or its tiktoken name {@code "r50k_base"}) for the built-in tokenizer; anything else is a local
-   * directory holding encoder.json + vocab.bpe, named after the directory. Cached per JVM: a directory whose files
-   * changed (size or modification time) is read again.
+   * {@code "gpt2"} (or its tiktoken name {@code "r50k_base"}), {@code "cl100k_base"} or {@code "o200k_base"} for a
+   * bundled tokenizer; anything else is a local directory holding encoder.json + vocab.bpe, named after the
+   * directory. Cached per JVM: a directory whose files changed (size or modification time) is read again.
    *
    * @throws InputException when the directory or a file is missing or the files are inconsistent
    */
   public static Tokenizer load(String spec) {
     if (spec == null || spec.isBlank()) {
-      throw new IllegalArgumentException("tokenizer spec is empty: use \"gpt2\" or a directory holding "
+      throw new IllegalArgumentException("tokenizer spec is empty: use " + BUILT_IN + " or a directory holding "
           + BpeVocabulary.ENCODER_FILE + " and " + BpeVocabulary.MERGES_FILE);
     }
     if (spec.equals(GPT2) || spec.equals("r50k_base")) {
       return gpt2();
     }
+    if (spec.equals(CL100K)) {
+      return CACHE.computeIfAbsent(CL100K, k -> BpeTokenizer.tiktoken(CL100K, EncodingType.CL100K_BASE, 100256,
+          CL100K_PATTERN, Map.of(BpeVocabulary.ENDOFTEXT, 100257, "<|fim_prefix|>", 100258, "<|fim_middle|>", 100259,
+              "<|fim_suffix|>", 100260, "<|endofprompt|>", 100276)));
+    }
+    if (spec.equals(O200K)) {
+      return CACHE.computeIfAbsent(O200K, k -> BpeTokenizer.tiktoken(O200K, EncodingType.O200K_BASE, 199998,
+          O200K_PATTERN, Map.of(BpeVocabulary.ENDOFTEXT, 199999, "<|endofprompt|>", 200018)));
+    }
     Path dir = Path.of(spec).toAbsolutePath().normalize();
     if (!Files.isDirectory(dir)) {
-      throw new InputException(spec + ": tokenizer directory not found. Fix: pass 'gpt2' or a directory written by"
-          + " 'sparkgpt train-tokenizer' (it holds " + BpeVocabulary.ENCODER_FILE + " and " + BpeVocabulary.MERGES_FILE
+      throw new InputException(spec + ": tokenizer directory not found. Fix: pass " + BUILT_IN + " or a directory"
+          + " written by 'sparkgpt train-tokenizer' (it holds " + BpeVocabulary.ENCODER_FILE + " and " + BpeVocabulary.MERGES_FILE
           + ")");
     }
     String key = "dir:" + dir + stamp(dir.resolve(BpeVocabulary.ENCODER_FILE))
@@ -67,6 +96,32 @@ public final class Tokenizers {
     String key = "bytes:" + name + ":" + sha256(encoderJson) + ":" + sha256(vocabBpe);
     return CACHE.computeIfAbsent(key, k -> fromVocabulary(name, BpeVocabulary.parse(name == null || name.isBlank()
         ? "(tokenizer bytes)" : name, encoderJson, vocabBpe)));
+  }
+
+  /**
+   * A tokenizer from a Hugging Face byte-level BPE {@code tokenizer.json} given as bytes; {@code eosToken} (the
+   * eos_token of tokenizer_config.json, may be null) names the end-of-text token, else {@code <|endoftext|>}. Cached
+   * per JVM by name, content digest and eos token.
+   *
+   * @throws InputException when the file is malformed or describes a tokenizer this reader would not reproduce
+   */
+  public static Tokenizer fromHfTokenizerJson(String name, byte[] tokenizerJson, String eosToken) {
+    String key = "hf:" + name + ":" + sha256(tokenizerJson) + ":" + eosToken;
+    return CACHE.computeIfAbsent(key, k -> BpeTokenizer.of(name, HfTokenizerJson.parse(
+        name + "/" + HfTokenizerJson.FILE, tokenizerJson, eosToken)));
+  }
+
+  /**
+   * The Hugging Face {@code tokenizer.json} of a byte-level BPE tokenizer (any of those above), such that the
+   * {@code tokenizers} library encodes as this one does.
+   *
+   * @throws IllegalArgumentException for a tokenizer that is not byte-level BPE
+   */
+  public static byte[] toHfTokenizerJson(Tokenizer tokenizer) {
+    if (!(tokenizer instanceof BpeTokenizer bpe)) {
+      throw new IllegalArgumentException(tokenizer.name() + " is not a byte-level BPE tokenizer");
+    }
+    return HfTokenizerJson.write(bpe.definition());
   }
 
   /** As {@link #fromBytes}, reading both streams to the end (the caller closes them). */

@@ -122,7 +122,10 @@ class HfDirectoryVerbsTest {
 
   @Test
   void aTokenizerWithMoreIdsThanTheModelIsRefusedByGenerateFinetuneAndEval() throws Exception {
-    String[] g = MainTest.run("", "generate", "--checkpoint", LLAMA, "--prompt", "Hello");
+    String[] none = MainTest.run("", "generate", "--checkpoint", LLAMA, "--prompt", "Hello");
+    assertEquals("2", none[0]);
+    assertTrue(none[2].startsWith("error: --tokenizer: " + LLAMA + " holds no tokenizer SparkGPT reads"), none[2]);
+    String[] g = MainTest.run("", "generate", "--checkpoint", LLAMA, "--tokenizer", "gpt2", "--prompt", "Hello");
     assertEquals("2", g[0]);
     assertEquals("error: --tokenizer: gpt2 has 50257 ids but the model only 32000. Fix: use the tokenizer the model "
         + "was trained with", g[2].trim());
@@ -137,7 +140,7 @@ class HfDirectoryVerbsTest {
 
     Path report = shared.resolve("refused.json");
     String[] e = MainTest.run("", "eval", "--checkpoint", LLAMA, "--tasks", "src/main/resources/data/eval/copa.jsonl",
-        "--out", report.toString(), "--local");
+        "--set", "tokenizer=gpt2", "--out", report.toString(), "--local");
     assertEquals("2", e[0]);
     assertEquals("error: tokenizer: gpt2 has 50257 ids but the model of " + LLAMA + " only 32000. Fix: set tokenizer "
         + "to the one the model was trained with", e[2].trim());
