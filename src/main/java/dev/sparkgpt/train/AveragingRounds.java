@@ -1,5 +1,6 @@
 package dev.sparkgpt.train;
 
+import dev.sparkgpt.io.DirectArrays;
 import dev.sparkgpt.checkpoint.CheckpointState;
 import dev.sparkgpt.config.ConfigException;
 import java.util.ArrayList;
@@ -123,14 +124,24 @@ public final class AveragingRounds {
     long t1 = System.nanoTime();
     ClassTag<WorkerRound.Item> tag = scala.reflect.ClassTag$.MODULE$.apply(WorkerRound.Item.class);
     RDD<WorkerRound.Item> rdd = jsc.sc().makeRDD(JavaConverters.asScalaBuffer(items).toSeq(), tag);
-    JavaRDD<WorkerRound.Result> results = JavaRDD.fromRDD(rdd, tag).map(new WorkerRound(factory, shared))
-        .persist(StorageLevel.MEMORY_AND_DISK());
+    JavaRDD<WorkerRound.Result> results = JavaRDD.fromRDD(rdd, tag).map(new WorkerRound(factory, shared));
+    // small answers (all workers' together ≤ one chunk) come back in the round's own job; larger ones stay on the
+    // executors and are fetched chunk by chunk, worker by worker
+    boolean together = (long) theta.length() * settings.dtype().bytes * workers <= Exchange.MAX_CHUNK_BYTES;
+    if (!together) {
+      results = results.persist(StorageLevel.MEMORY_AND_DISK());
+    }
     try {
-      List<WorkerRound.Result> metas = new ArrayList<>(results.map(WorkerRound.Result::meta).collect());
+      List<WorkerRound.Result> all = together ? new ArrayList<>(results.collect()) : null;
+      List<WorkerRound.Result> metas = new ArrayList<>(together ? all.stream().map(WorkerRound.Result::meta).toList()
+          : results.map(WorkerRound.Result::meta).collect());
       long t2 = System.nanoTime();
       metas.sort(java.util.Comparator.comparingInt(WorkerRound.Result::worker));
       checkBackends(metas);
-      Aggregate agg = aggregate(results, metas, theta);
+      if (all != null) {
+        all.sort(java.util.Comparator.comparingInt(WorkerRound.Result::worker));
+      }
+      Aggregate agg = aggregate(results, all, metas, theta);
       long t3 = System.nanoTime();
       round++;
       restart = null;
@@ -142,7 +153,9 @@ public final class AveragingRounds {
       }
       throw e instanceof RuntimeException re ? re : new IllegalStateException(e.getMessage(), e);
     } finally {
-      results.unpersist(false);
+      if (!together) {
+        results.unpersist(false);
+      }
       shared.destroy();
     }
   }
@@ -150,21 +163,17 @@ public final class AveragingRounds {
   /** The summed answers turned into new weights: per chunk, in worker order, then the outer step. */
   private record Aggregate(long receivedBytes, double driftCosine, long fetchNanos) {}
 
-  private Aggregate aggregate(JavaRDD<WorkerRound.Result> results, List<WorkerRound.Result> metas, INDArray theta) {
+  private Aggregate aggregate(JavaRDD<WorkerRound.Result> results, List<WorkerRound.Result> all,
+      List<WorkerRound.Result> metas, INDArray theta) {
     List<Exchange.Chunk> chunks = Exchange.chunks(theta.length(), chunkElements);
     List<WorkerRound.Result> active = metas.stream().filter(r -> r.steps() > 0).toList();
-    long perWorker = (long) theta.length() * settings.dtype().bytes;
-    boolean together = perWorker * workers <= Exchange.MAX_CHUNK_BYTES;
-    List<WorkerRound.Result> all = together ? new ArrayList<>(results.collect()) : null;
-    if (all != null) {
-      all.sort(java.util.Comparator.comparingInt(WorkerRound.Result::worker));
-    }
     boolean averageWeights = settings.outer() == OuterOptimizer.Kind.AVERAGE && settings.dtype() == Exchange.Dtype.F32;
     List<byte[]> update = new ArrayList<>();
     long received = 0;
     double unitSquared = 0;
     for (Exchange.Chunk c : chunks) {
-      float[] start = theta.get(NDArrayIndex.interval(c.from(), c.from() + c.length())).toFloatVector();
+      float[] start = new float[c.length()];
+      DirectArrays.copyFloats(theta.get(NDArrayIndex.interval(c.from(), c.from() + c.length())), start, 0);
       float[] sum = new float[c.length()];
       float[] weights = averageWeights ? new float[c.length()] : null;
       float[] unit = new float[c.length()];
@@ -207,7 +216,8 @@ public final class AveragingRounds {
           next[i] = start[i] - sum[i];
         }
       }
-      theta.get(NDArrayIndex.interval(c.from(), c.from() + c.length())).assign(Nd4j.createFromArray(next));
+      theta.get(NDArrayIndex.interval(c.from(), c.from() + c.length())).assign(DirectArrays.floats(next, 0,
+          c.length()));
     }
     pendingUpdate = update;
     int n = active.size();
