@@ -69,7 +69,8 @@ final class GenerationOptions {
    * refuses a tokenizer other than the checkpoint's (unless allowed), and a vocabulary that does not fit.
    */
   static Loaded load(String checkpoint, String tokenizer, boolean useCache, boolean allowTokenizerMismatch) {
-    Tokenizer tok = CheckpointTokenizer.resolve(checkpoint, tokenizer, HadoopConf.create(), "--tokenizer").get();
+    Tokenizer tok = CheckpointTokenizer.resolve(checkpoint, tokenizer, HadoopConf.create(), "--tokenizer",
+        allowTokenizerMismatch).get();
     Checkpoint ck = Checkpoint.open(checkpoint);
     Fingerprints.checkTokenizer(ck.uri(), ck.tokenizerHash(), tok, allowTokenizerMismatch,
         Fingerprints.ALLOW_TOKENIZER);

@@ -146,6 +146,9 @@ public final class ShardsCommand implements Runnable {
     @Parameters(index = "0", paramLabel = "DIR", description = "A tokenize output directory.")
     String dir;
 
+    @Option(names = {"-v", "--verbose"}, description = "Print stack traces with errors.")
+    boolean verbose;
+
     @Override
     public Integer call() {
       ShardReader reader = ShardReader.open(dir, HadoopConf.create());

@@ -1,17 +1,19 @@
 package dev.sparkgpt.jobs;
 
 import dev.sparkgpt.checkpoint.Checkpoint;
+import dev.sparkgpt.checkpoint.Fingerprints;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.data.TokenizerSpec;
 import dev.sparkgpt.io.JsonFiles;
+import dev.sparkgpt.model.HfCheckpoints;
 import dev.sparkgpt.model.HfGpt2Checkpoint;
 import dev.sparkgpt.tokenizer.Tokenizer;
 import dev.sparkgpt.tokenizer.Tokenizers;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.io.IOException;
 import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
 
 /**
  * The tokenizer a checkpoint was made with, and the check that a tokenizer given by hand is that one. A Hugging Face
@@ -33,19 +35,29 @@ public final class CheckpointTokenizer {
    * @throws ConfigException when the checkpoint's tokenizer is unknown (auto) or differs from {@code spec}'s
    */
   public static TokenizerSpec resolve(String checkpoint, String spec, Configuration conf, String option) {
-    Path dir = Path.of(checkpoint);
-    boolean hf = HfGpt2Checkpoint.isHfDirectory(dir);
-    Optional<TokenizerSpec> own = hf ? TokenizerSpec.inDirectory(new org.apache.hadoop.fs.Path(checkpoint), conf)
-        : recorded(checkpoint, conf);
+    return resolve(checkpoint, spec, conf, option, false);
+  }
+
+  /**
+   * As above; with {@code allowMismatch} (the user's {@link Fingerprints#ALLOW_TOKENIZER}) a tokenizer given by hand
+   * is taken even if the checkpoint recorded another, and a recorded tokenizer that cannot be found falls back to
+   * GPT-2's instead of being refused.
+   */
+  public static TokenizerSpec resolve(String checkpoint, String spec, Configuration conf, String option,
+      boolean allowMismatch) {
+    Path dir = new Path(checkpoint);
+    boolean hf = HfCheckpoints.isHfDirectory(dir, conf);
+    Optional<TokenizerSpec> own = hf ? TokenizerSpec.inDirectory(dir, conf) : recorded(checkpoint, conf);
     Optional<JsonNode> record = hf ? Optional.empty()
         : Checkpoint.stateOf(checkpoint).map(s -> s.path("tokenizer")).filter(t -> t.hasNonNull("hash"));
+    String allow = "; or accept the mismatch knowingly with " + Fingerprints.ALLOW_TOKENIZER;
     if (spec != null && !spec.isBlank() && !spec.equals(AUTO)) {
       TokenizerSpec given = TokenizerSpec.resolve(spec, conf);
       String expected = own.map(s -> s.get().hash()).orElse(record.map(r -> r.path("hash").asText()).orElse(null));
-      if (expected != null && !expected.equals(given.get().hash())) {
-        throw new ConfigException(option, spec + " (hash " + given.get().hash().substring(0, 12) + "…) is not the"
-            + " tokenizer " + checkpoint + " was made with (hash " + expected.substring(0, Math.min(12,
-            expected.length())) + "…)", "leave " + option + " unset (or '" + AUTO + "') to use the checkpoint's own");
+      if (expected != null && !expected.equals(given.get().hash()) && !allowMismatch) {
+        throw new ConfigException(option, spec + " (hash " + shortHash(given.get().hash()) + ") is another tokenizer"
+            + " than the one " + checkpoint + " was made with (hash " + shortHash(expected) + ")", "leave " + option
+            + " unset (or '" + AUTO + "') to use the checkpoint's own" + allow);
       }
       return given;
     }
@@ -53,21 +65,34 @@ public final class CheckpointTokenizer {
       return own.get();
     }
     if (hf) {
-      if (isGpt2(checkpoint, conf)) {
+      if (isGpt2(dir, conf)) {
         return TokenizerSpec.resolve(Tokenizers.GPT2, conf); // GPT-2's architecture comes with GPT-2's vocabulary
       }
       throw new ConfigException(option, checkpoint + " holds no tokenizer SparkGPT reads (" + TokenizerSpec.DIR_FILES
-          + (Files.exists(dir.resolve(TokenizerSpec.SENTENCEPIECE)) ? "; its SentencePiece "
+          + (exists(new Path(dir, TokenizerSpec.SENTENCEPIECE), conf) ? "; its SentencePiece "
           + TokenizerSpec.SENTENCEPIECE + " is not read by SparkGPT" : "") + ")",
           "pass " + option + " with the model's tokenizer: a bundled name (" + Tokenizers.BUILT_IN + ") or a "
           + "directory holding " + TokenizerSpec.DIR_FILES);
     }
-    if (record.isPresent()) {
-      throw new ConfigException(option, checkpoint + " was made with tokenizer '" + record.get().path("name").asText()
-          + "' (hash " + record.get().path("hash").asText().substring(0, 12) + "…), which it does not say where to"
-          + " find", "pass " + option + " with that tokenizer's directory");
+    if (record.isPresent() && !allowMismatch) {
+      throw new ConfigException(option, checkpoint + " was made with another tokenizer, '"
+          + record.get().path("name").asText() + "' (hash " + shortHash(record.get().path("hash").asText())
+          + "), which it does not say where to find", "pass " + option + " with that tokenizer's directory" + allow
+          + " (GPT-2's is then used)");
     }
-    return TokenizerSpec.resolve(Tokenizers.GPT2, conf); // a checkpoint from before tokenizers were recorded
+    return TokenizerSpec.resolve(Tokenizers.GPT2, conf); // from before tokenizers were recorded, or allowed
+  }
+
+  private static String shortHash(String hash) {
+    return hash.substring(0, Math.min(12, hash.length())) + "…";
+  }
+
+  private static boolean exists(Path p, Configuration conf) {
+    try {
+      return p.getFileSystem(conf).exists(p);
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   /**
@@ -76,16 +101,17 @@ public final class CheckpointTokenizer {
    * guessed (for exports, which then write no tokenizer files).
    */
   public static Optional<TokenizerSpec> known(String checkpoint, Configuration conf) {
-    if (HfGpt2Checkpoint.isHfDirectory(Path.of(checkpoint))) {
-      Optional<TokenizerSpec> files = TokenizerSpec.inDirectory(new org.apache.hadoop.fs.Path(checkpoint), conf);
-      return files.isPresent() || !isGpt2(checkpoint, conf) ? files
+    Path dir = new Path(checkpoint);
+    if (HfCheckpoints.isHfDirectory(dir, conf)) {
+      Optional<TokenizerSpec> files = TokenizerSpec.inDirectory(dir, conf);
+      return files.isPresent() || !isGpt2(dir, conf) ? files
           : Optional.of(TokenizerSpec.resolve(Tokenizers.GPT2, conf));
     }
     return recorded(checkpoint, conf);
   }
 
-  private static boolean isGpt2(String hfDir, Configuration conf) {
-    return "gpt2".equals(JsonFiles.read(new org.apache.hadoop.fs.Path(hfDir, HfGpt2Checkpoint.CONFIG),
+  private static boolean isGpt2(Path hfDir, Configuration conf) {
+    return "gpt2".equals(JsonFiles.read(new Path(hfDir, HfGpt2Checkpoint.CONFIG),
         JsonNode.class, conf).path("model_type").asText());
   }
 
@@ -97,13 +123,21 @@ public final class CheckpointTokenizer {
     }
     String name = t.get().path("name").asText("");
     String source = t.get().path("source").asText("");
-    TokenizerSpec spec = !source.isEmpty() && Files.isDirectory(Path.of(source))
-        ? TokenizerSpec.inDirectory(new org.apache.hadoop.fs.Path(source), conf).orElse(null)
+    TokenizerSpec spec = !source.isEmpty() && isDirectory(new Path(source), conf)
+        ? TokenizerSpec.inDirectory(new Path(source), conf).orElse(null)
         : Tokenizers.isBuiltIn(name) ? TokenizerSpec.resolve(name, conf) : null;
     if (spec == null) {
       return Optional.empty();
     }
     Tokenizer tok = spec.get();
     return tok.hash().equals(t.get().path("hash").asText()) ? Optional.of(spec) : Optional.empty();
+  }
+
+  private static boolean isDirectory(Path p, Configuration conf) {
+    try {
+      return p.getFileSystem(conf).getFileStatus(p).isDirectory();
+    } catch (IOException e) { // FileNotFoundException included: the source moved away
+      return false;
+    }
   }
 }

@@ -65,6 +65,9 @@ final class EvalReports {
       String name = relative(file, relativeTo);
       JsonNode doc = readJson(file, fs);
       JsonNode tasks = doc.get("tasks");
+      if ((tasks == null || !tasks.isObject()) && isHarnessResults(doc)) {
+        continue; // lm-eval's results_<date>.json, written beside the eval report it repeats
+      }
       if (tasks == null || !tasks.isObject()) {
         throw new InputException(file + ": no \"tasks\" object; an eval report is {\"tasks\": {\"<task>\": {\"acc\":"
             + " ...}}, \"checkpoint\": {\"step\": N}}. Fix: move files that are not sparkgpt eval reports out of "
@@ -93,6 +96,11 @@ final class EvalReports {
       });
     }
     return new Points(List.copyOf(byTaskAndStep.values()), List.copyOf(byDataAndStep.values()));
+  }
+
+  /** lm-evaluation-harness's own results file ({"results": {...}, "n-shot": ..., "config": ...}). */
+  private static boolean isHarnessResults(JsonNode doc) {
+    return doc.path("results").isObject() && doc.has("n-shot") && doc.has("config");
   }
 
   private static JsonNode readJson(Path file, FileSystem fs) {

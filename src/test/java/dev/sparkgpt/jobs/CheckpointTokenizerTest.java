@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.io.HadoopConf;
+import dev.sparkgpt.checkpoint.Fingerprints;
 import dev.sparkgpt.checkpoint.CheckpointConversion;
 import dev.sparkgpt.tokenizer.Tokenizer;
 import dev.sparkgpt.tokenizer.Tokenizers;
@@ -42,9 +43,12 @@ class CheckpointTokenizerTest {
         .hash());
     ConfigException other = assertThrows(ConfigException.class,
         () -> CheckpointTokenizer.resolve(dir.toString(), "gpt2", conf, "--tokenizer"));
-    assertEquals("--tokenizer: gpt2 (hash " + Tokenizers.gpt2().hash().substring(0, 12) + "…) is not the tokenizer "
-        + dir + " was made with (hash " + tok.hash().substring(0, 12) + "…). Fix: leave --tokenizer unset (or 'auto')"
-        + " to use the checkpoint's own", other.getMessage());
+    assertEquals("--tokenizer: gpt2 (hash " + Tokenizers.gpt2().hash().substring(0, 12) + "…) is another tokenizer "
+        + "than the one " + dir + " was made with (hash " + tok.hash().substring(0, 12) + "…). Fix: leave --tokenizer"
+        + " unset (or 'auto') to use the checkpoint's own; or accept the mismatch knowingly with "
+        + Fingerprints.ALLOW_TOKENIZER, other.getMessage());
+    assertEquals(Tokenizers.gpt2().hash(),
+        CheckpointTokenizer.resolve(dir.toString(), "gpt2", conf, "--tokenizer", true).get().hash());
   }
 
   @Test
