@@ -135,6 +135,24 @@ public final class RunLease implements AutoCloseable {
     }
   }
 
+  /**
+   * The lease, read again a few times while it is missing or unreadable: a file system whose rename-over is a
+   * delete and a rename (the local one) shows another process's heartbeat as a moment without the file.
+   */
+  private static JsonNode readSettled(FileSystem fs, Path file) {
+    JsonNode lease = read(fs, file);
+    for (int i = 0; i < 5 && lease == null; i++) {
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+      lease = read(fs, file);
+    }
+    return lease;
+  }
+
   private static String describe(JsonNode lease) {
     if (lease == null) {
       return "(unreadable lease)";
@@ -144,10 +162,11 @@ public final class RunLease implements AutoCloseable {
         + ", started " + lease.path("started").asText("?") + ", last heartbeat " + lease.path("heartbeat").asText("?");
   }
 
-  private void beat() {
+  /** Synchronized with checkHeld and close: a reader of this process never sees the file mid-replacement. */
+  private synchronized void beat() {
     try {
       FileSystem fs = file.getFileSystem(conf);
-      JsonNode now = read(fs, file);
+      JsonNode now = readSettled(fs, file);
       if (now == null || !id.equals(now.path("id").asText())) {
         lost = true;
         return;
@@ -160,9 +179,9 @@ public final class RunLease implements AutoCloseable {
   }
 
   /** Refuses to go on writing when another run has taken the lease over (this one was thought dead). */
-  public void checkHeld() {
+  public synchronized void checkHeld() {
     try {
-      JsonNode now = read(file.getFileSystem(conf), file);
+      JsonNode now = readSettled(file.getFileSystem(conf), file);
       if (lost || now == null || !id.equals(now.path("id").asText())) {
         lost = true;
         throw new CheckpointException(file.getParent() + ": this run's lease was taken over by " + describe(now)
@@ -176,11 +195,11 @@ public final class RunLease implements AutoCloseable {
 
   /** Releases the lease (deletes the file if it is still ours). */
   @Override
-  public void close() {
+  public synchronized void close() {
     heartbeat.shutdownNow();
     try {
       FileSystem fs = file.getFileSystem(conf);
-      JsonNode now = read(fs, file);
+      JsonNode now = readSettled(fs, file);
       if (now != null && id.equals(now.path("id").asText())) {
         fs.delete(file, false);
       }

@@ -41,9 +41,12 @@ public record PretrainConfig(
    * @param tokenizer "gpt2" or a train-tokenizer directory; must match the shards' manifest
    * @param valFraction for text: the last fraction of tokens held out (the book's 90/10)
    * @param stride for text: sliding-window stride in tokens (0 = context length, non-overlapping)
-   * @param shuffle reshuffle training windows every epoch (seeded)
+   * @param shuffle reshuffle training windows every epoch (seeded): the order of blocks, and of windows in a block
+   * @param blockRows for shards: rows per block, the unit in which training shuffles, plans and reads (a worker
+   *     holds about {@code StreamBatches.CACHED_BLOCKS} blocks of rows in memory)
    */
-  public record Data(String shards, String text, String tokenizer, double valFraction, int stride, boolean shuffle) {}
+  public record Data(String shards, String text, String tokenizer, double valFraction, int stride, boolean shuffle,
+      int blockRows) {}
 
   /**
    * The loop.
@@ -104,7 +107,7 @@ public record PretrainConfig(
   /** Defaults: every key present, as in conf/pretrain/*.yaml. */
   public static PretrainConfig defaults() {
     return new PretrainConfig("runs/pretrain", "gpt2-tiny", Map.of(),
-        new Data(null, null, "gpt2", 0.1, 0, true),
+        new Data(null, null, "gpt2", 0.1, 0, true, 4096),
         new Train("local", 8, 8, 1000, 0, 0, 50, 1.0, 10, 200, 3, 2, 4, "average", 0.7, 0.9, "f32", false),
         new Optimizer(6e-4, 6e-5, 0.1, 0.9, 0.95, 1e-8),
         new Eval(100, 10, "Every effort moves you", 30),
@@ -148,6 +151,9 @@ public record PretrainConfig(
     }
     if (!(data.valFraction() > 0 && data.valFraction() < 1)) {
       p.add("data.val_fraction: must be in (0, 1), got " + data.valFraction());
+    }
+    if (data.blockRows() < 1) {
+      p.add("data.block_rows: must be ≥ 1, got " + data.blockRows());
     }
     if (data.stride() < 0) {
       p.add("data.stride: must be ≥ 0 (0 = context length), got " + data.stride());

@@ -51,7 +51,7 @@ public record Manifest(
   public record SplitInfo(long tokens, long rows, long documents, List<ShardFile> shards) {}
 
   /** One Parquet file of a split; {@code sha256} (hex) is checked by readers when present. */
-  public record ShardFile(String path, long rows, long bytes, String sha256) {
+  public record ShardFile(String path, long rows, long bytes, String sha256) implements java.io.Serializable {
     public ShardFile(String path, long rows, long bytes) {
       this(path, rows, bytes, null);
     }

@@ -13,10 +13,14 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.parquet.column.page.PageReadStore;
 import org.apache.parquet.example.data.Group;
+import org.apache.parquet.example.data.simple.convert.GroupRecordConverter;
+import org.apache.parquet.hadoop.metadata.BlockMetaData;
+import org.apache.parquet.io.ColumnIOFactory;
+import org.apache.parquet.io.MessageColumnIO;
+import org.apache.parquet.io.RecordReader;
 import org.apache.parquet.hadoop.ParquetFileReader;
-import org.apache.parquet.hadoop.ParquetReader;
-import org.apache.parquet.hadoop.example.GroupReadSupport;
 import org.apache.parquet.hadoop.util.HadoopInputFile;
 import org.apache.parquet.schema.GroupType;
 import org.apache.parquet.schema.MessageType;
@@ -118,9 +122,27 @@ public final class ShardReader {
 
   /** Reads up to {@code limit} rows (negative = all) of one shard into {@code action}; returns how many. */
   private long readShard(Path file, Manifest.ShardFile shard, Consumer<ShardRow> action, long limit) {
+    return readRange(file, shard, 0, limit < 0 ? shard.rows() : Math.min(limit, shard.rows()), true, action);
+  }
+
+  /**
+   * Rows [{@code from}, {@code from + count}) of one shard of this output into {@code action}, decoding only the row
+   * groups that hold them (one at a time); {@code checksum} also checks the file's SHA-256 first. Every row is
+   * checked (width, ids within the vocabulary, length); a bad one names the file, row group and row.
+   */
+  public long readRange(Manifest.ShardFile shard, long from, long count, boolean checksum,
+      Consumer<ShardRow> action) {
+    return readRange(new Path(dir, shard.path()), shard, from, count, checksum, action);
+  }
+
+  private long readRange(Path file, Manifest.ShardFile shard, long from, long count, boolean checksum,
+      Consumer<ShardRow> action) {
     long expectedRows = shard.rows();
     int rowTokens = manifest.rowTokens();
     int vocab = manifest.tokenizer().vocabSize();
+    int group = -1;
+    long groupStart = 0;
+    long read = 0;
     try {
       FileSystem fs = file.getFileSystem(conf);
       if (!fs.exists(file)) {
@@ -128,48 +150,70 @@ public final class ShardReader {
             + "tokenize with --overwrite");
       }
       FileStatus status = fs.getFileStatus(file);
-      checkSum(file, shard);
-      try (ParquetFileReader footer = ParquetFileReader.open(HadoopInputFile.fromStatus(status, conf))) {
-        checkSchema(file, footer.getFooter().getFileMetaData().getSchema());
-        if (footer.getRecordCount() != expectedRows) {
-          throw new ShardFormatException(file + ": holds " + footer.getRecordCount() + " rows, " + Manifest.FILE
+      if (checksum) {
+        checkSum(file, shard);
+      }
+      try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromStatus(status, conf))) {
+        MessageType schema = reader.getFooter().getFileMetaData().getSchema();
+        checkSchema(file, schema);
+        if (reader.getRecordCount() != expectedRows) {
+          throw new ShardFormatException(file + ": holds " + reader.getRecordCount() + " rows, " + Manifest.FILE
               + " says " + expectedRows + ". Fix: re-run sparkgpt tokenize with --overwrite");
         }
-      }
-      long read = 0;
-      try (ParquetReader<Group> reader = ParquetReader.builder(new GroupReadSupport(), file).withConf(conf).build()) {
-        Group g;
-        while ((limit < 0 || read < limit) && (g = reader.read()) != null) {
-          Group list = g.getGroup(ShardSchema.TOKENS, 0);
-          int n = list.getFieldRepetitionCount(0);
-          if (n != rowTokens) {
-            throw new ShardFormatException(file + ": a row holds " + n + " tokens, expected " + rowTokens);
+        MessageColumnIO io = new ColumnIOFactory().getColumnIO(schema);
+        List<BlockMetaData> groups = reader.getRowGroups();
+        for (group = 0; group < groups.size() && read < count; group++) {
+          long groupRows = groups.get(group).getRowCount();
+          if (groupStart + groupRows <= from) { // before the range: not decoded
+            reader.skipNextRowGroup();
+            groupStart += groupRows;
+            continue;
           }
-          int[] tokens = new int[n];
-          for (int i = 0; i < n; i++) {
-            tokens[i] = list.getGroup(0, i).getInteger(0, 0);
-            if (tokens[i] < 0 || tokens[i] >= vocab) {
-              throw new ShardFormatException(file + ": row " + read + " holds token id " + tokens[i] + " at position "
-                  + i + ", outside the vocabulary [0, " + vocab + "). Fix: re-run sparkgpt tokenize with --overwrite");
+          PageReadStore pages = reader.readNextRowGroup();
+          RecordReader<Group> records = io.getRecordReader(pages, new GroupRecordConverter(schema));
+          for (long i = 0; i < groupRows && read < count; i++) {
+            Group g = records.read();
+            long row = groupStart + i;
+            if (row >= from) {
+              action.accept(toRow(file, group, row, g, rowTokens, vocab));
+              read++;
             }
           }
-          int length = g.getInteger(ShardSchema.LENGTH, 0);
-          if (length < 1 || length > rowTokens) {
-            throw new ShardFormatException(file + ": row " + read + " has length " + length + ", expected 1.."
-                + rowTokens + ". Fix: re-run sparkgpt tokenize with --overwrite");
-          }
-          action.accept(new ShardRow(tokens, length, g.getLong(ShardSchema.DOC_ID, 0),
-              g.getLong(ShardSchema.OFFSET, 0)));
-          read++;
+          groupStart += groupRows;
         }
       }
       return read;
     } catch (ShardFormatException e) {
       throw e;
     } catch (IOException | RuntimeException e) {
-      throw new ShardFormatException(file + ": not a readable Parquet shard (" + e.getMessage() + "). Fix: re-run "
-          + "sparkgpt tokenize with --overwrite", e);
+      throw new ShardFormatException(file + (group >= 0 ? ": row group " + group + " (from row " + groupStart + ")"
+          : "") + ": not a readable Parquet shard (" + e.getMessage() + "). Fix: re-run sparkgpt tokenize with "
+          + "--overwrite", e);
     }
+  }
+
+  private static ShardRow toRow(Path file, int group, long row, Group g, int rowTokens, int vocab) {
+    Group list = g.getGroup(ShardSchema.TOKENS, 0);
+    int n = list.getFieldRepetitionCount(0);
+    String where = file + ": row group " + group + ", row " + row;
+    if (n != rowTokens) {
+      throw new ShardFormatException(where + " holds " + n + " tokens, expected " + rowTokens + ". Fix: re-run "
+          + "sparkgpt tokenize with --overwrite");
+    }
+    int[] tokens = new int[n];
+    for (int i = 0; i < n; i++) {
+      tokens[i] = list.getGroup(0, i).getInteger(0, 0);
+      if (tokens[i] < 0 || tokens[i] >= vocab) {
+        throw new ShardFormatException(where + " holds token id " + tokens[i] + " at position " + i + ", outside "
+            + "the vocabulary [0, " + vocab + "). Fix: re-run sparkgpt tokenize with --overwrite");
+      }
+    }
+    int length = g.getInteger(ShardSchema.LENGTH, 0);
+    if (length < 1 || length > rowTokens) {
+      throw new ShardFormatException(where + " has length " + length + ", expected 1.." + rowTokens + ". Fix: re-run "
+          + "sparkgpt tokenize with --overwrite");
+    }
+    return new ShardRow(tokens, length, g.getLong(ShardSchema.DOC_ID, 0), g.getLong(ShardSchema.OFFSET, 0));
   }
 
   /** Fails naming the file when its SHA-256 differs from the manifest's (shards written before checksums: skipped). */

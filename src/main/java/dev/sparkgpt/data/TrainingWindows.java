@@ -97,14 +97,26 @@ public final class TrainingWindows implements java.io.Serializable {
    */
   public static double unigramLoss(TrainingWindows train, TrainingWindows val, int vocab) {
     long[] counts = new long[vocab];
+    long total = train.countTargets(counts);
+    return unigramLoss(counts, total, val);
+  }
+
+  /** Adds the real targets of these windows to {@code counts}; returns how many. */
+  public long countTargets(long[] counts) {
     long total = 0;
-    for (int i = 0; i < train.windows.size(); i++) {
-      int[] w = train.windows.get(i);
-      for (int t = 1; t < train.lengths.get(i); t++) {
+    for (int i = 0; i < windows.size(); i++) {
+      int[] w = windows.get(i);
+      for (int t = 1; t < lengths.get(i); t++) {
         counts[w[t]]++;
         total++;
       }
     }
+    return total;
+  }
+
+  /** Mean cross-entropy of {@code val}'s targets under add-one smoothed {@code counts} (of {@code total} targets). */
+  public static double unigramLoss(long[] counts, long total, TrainingWindows val) {
+    int vocab = counts.length;
     double sum = 0;
     long n = 0;
     for (int i = 0; i < val.windows.size(); i++) {

@@ -10,7 +10,6 @@ import dev.sparkgpt.train.AveragingRounds;
 import dev.sparkgpt.train.GptStepModel;
 import dev.sparkgpt.train.MetricsLog;
 import dev.sparkgpt.train.StepModel;
-import dev.sparkgpt.train.WindowCursor;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -118,25 +117,25 @@ public final class EpochLoop {
         long epochStart = System.nanoTime();
         int perRound = rounds == null ? 1 : s.workers() * s.frequency();
         for (int from = 0; from < order.size(); ) {
-          List<List<WindowCursor.Batches>> perWorker = new ArrayList<>();
+          List<List<dev.sparkgpt.train.Batches>> perWorker = new ArrayList<>();
           for (int w = 0; w < (rounds == null ? 1 : s.workers()); w++) {
             perWorker.add(new ArrayList<>());
           }
           for (int j = 0; j < perRound && from < order.size(); j++) {
             TokenBatch b = batches.batch(order.subList(from, Math.min(order.size(), from + s.batchSize())));
             from += b.batchSize();
-            perWorker.get(j % perWorker.size()).add(new WindowCursor.Batches(new int[][][] {b.inputs()},
+            perWorker.get(j % perWorker.size()).add(new dev.sparkgpt.train.Batches(new int[][][] {b.inputs()},
                 new int[][][] {b.targets()}, (long) b.batchSize() * b.inputs()[0].length));
           }
           double loss;
           double gradNorm;
           Map<String, Object> roundMetrics = Map.of();
           int localSteps = 0;
-          for (List<WindowCursor.Batches> w : perWorker) {
+          for (List<dev.sparkgpt.train.Batches> w : perWorker) {
             localSteps += w.size();
           }
           if (rounds == null) {
-            WindowCursor.Batches b = perWorker.get(0).get(0);
+            dev.sparkgpt.train.Batches b = perWorker.get(0).get(0);
             StepModel.StepResult r = step.step(b.inputs(), b.targets(), s.lr(), s.maxNorm());
             loss = r.loss();
             gradNorm = r.gradNorm();

@@ -67,6 +67,11 @@ public final class PretrainJob implements Callable<Integer> {
     System.exit(Jobs.execute(new PretrainJob(), args));
   }
 
+  /** Val windows evaluation reads: eval.max_iters micro-batches. */
+  static long valWindows(PretrainConfig config) {
+    return (long) config.eval().maxIters() * config.train().microBatchSize();
+  }
+
   @Override
   public Integer call() {
     Map<String, Object> flags = new LinkedHashMap<>();
@@ -77,7 +82,10 @@ public final class PretrainJob implements Callable<Integer> {
     if (options.dryRun()) {
       Tokenizer tok = TokenizerSpec.resolve(config.data().tokenizer(), HadoopConf.create()).get();
       ModelConfig model = start(config, tok).config();
-      PretrainData.load(config.data(), model.contextLength(), model.vocabSize(), tok, HadoopConf.create());
+      PretrainData data = PretrainData.load(config.data(), model.contextLength(), model.vocabSize(), tok,
+          valWindows(config), HadoopConf.create());
+      System.out.printf("data: %s: %,d train windows in %,d blocks%n", data.source(),
+          data.train().windows(), data.train().blocks());
       System.out.print(ConfigLoader.toYaml(model));
       MemoryPlan plan = memoryPlan(config, model, new org.apache.spark.SparkConf(true));
       plan.describe().forEach(System.out::println);
@@ -209,6 +217,7 @@ public final class PretrainJob implements Callable<Integer> {
         : spark.sparkContext().getConf()), spark == null ? new org.apache.spark.SparkConf(true)
         : spark.sparkContext().getConf());
     PretrainData data = PretrainData.load(config.data(), modelConfig.contextLength(), modelConfig.vocabSize(), tok,
+        valWindows(config),
         conf);
     GptModelFactory factory = new GptModelFactory(modelConfig, config.optimizer(), config.seed());
     StepModel model = factory.create();
@@ -221,8 +230,9 @@ public final class PretrainJob implements Callable<Integer> {
         ? config.modelName() : "of init_from " + config.initFrom(),
         ConfigLoader.toYaml(modelConfig).replace("\n", " ").trim(), data.source(), config.outDir());
     if (data.val().size() > 0) {
-      console.printf("pretrain: baseline to beat: a unigram model of the train tokens has val loss %.3f%n",
-          dev.sparkgpt.data.TrainingWindows.unigramLoss(data.train(), data.val(), modelConfig.vocabSize()));
+      console.printf("pretrain: baseline to beat: a unigram model of the train tokens (at most the first 2M) has val loss"
+          + " %.3f%n",
+          data.unigramBaseline(modelConfig.vocabSize()));
     }
     try {
       return new TrainingLoop(config, engine, data.val(), tok, ModelConfigs.describe(modelConfig), conf, console)

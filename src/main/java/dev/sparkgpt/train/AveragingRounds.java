@@ -91,7 +91,7 @@ public final class AveragingRounds {
   }
 
   /** As {@link #run} with batches computed on the driver (the finetunes' examples). */
-  public Round runShipped(List<List<WindowCursor.Batches>> perWorker, double[] lrs, double maxNorm, long step) {
+  public Round runShipped(List<List<Batches>> perWorker, double[] lrs, double maxNorm, long step) {
     List<WorkerBatches> shipped = new ArrayList<>();
     perWorker.forEach(b -> shipped.add(WorkerBatches.shipped(b)));
     return run(shipped, lrs, maxNorm, step);

@@ -2,7 +2,8 @@ package dev.sparkgpt.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparkgpt.config.ConfigException;
-import dev.sparkgpt.data.TrainingWindows;
+import dev.sparkgpt.data.ShardWindows;
+import dev.sparkgpt.data.WindowSource;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -13,11 +14,11 @@ import org.apache.spark.api.java.JavaSparkContext;
 
 /**
  * Data-parallel training on Spark by parameter averaging (what DL4J's ParameterAveragingTrainingMaster does, for a
- * model DL4J's masters cannot drive). Each round the driver broadcasts weights and optimizer moments; each of
- * {@code workers} tasks restores them, takes {@code averaging_frequency} optimizer steps on its own slice of the
- * training windows, and returns its state; a tree aggregation sums the states and the driver divides by the number
- * of workers. A retried task recomputes its part of the round from the same broadcast and batches, so a failure
- * never double-counts an update.
+ * model DL4J's masters cannot drive). Each round the driver plans every worker's {@code averaging_frequency} steps
+ * from the run's {@link GlobalCursor}; {@link AveragingRounds} broadcasts the weights, the workers read their own
+ * windows, train with the inner AdamW moments they keep, and send back their weights in chunks, which the outer
+ * optimizer turns into the next model. A retried task recomputes its part of the round from the same broadcast and
+ * plan, so a failure never double-counts an update.
  */
 public final class ParameterAveragingEngine implements TrainingEngine {
   /** Builds a worker's model inside an executor (the same architecture as the driver's). */
@@ -30,8 +31,7 @@ public final class ParameterAveragingEngine implements TrainingEngine {
 
   private final AveragingRounds rounds;
   private final StepModel model;
-  private final List<WindowCursor> cursors = new ArrayList<>();
-  private final TrainingWindows train;
+  private final GlobalCursor cursor;
   private final long seed;
   private final boolean shuffle;
   private final int workers;
@@ -39,9 +39,10 @@ public final class ParameterAveragingEngine implements TrainingEngine {
   private final int microBatch;
   private final int accumulation;
   private long round;
+  private String warning;
 
   public ParameterAveragingEngine(JavaSparkContext jsc, ModelFactory factory, StepModel driverModel,
-      TrainingWindows train, long seed, boolean shuffle, int workers, int frequency, int microBatch,
+      WindowSource train, long seed, boolean shuffle, int workers, int frequency, int microBatch,
       int accumulation, AveragingRounds.Settings exchange) {
     this(jsc, factory, driverModel, train, seed, shuffle, workers, frequency, microBatch, accumulation, exchange,
         Exchange.MAX_CHUNK_BYTES / Float.BYTES);
@@ -49,30 +50,26 @@ public final class ParameterAveragingEngine implements TrainingEngine {
 
   /** As above with exchange chunks of at most {@code chunkElements} values (tests). */
   ParameterAveragingEngine(JavaSparkContext jsc, ModelFactory factory, StepModel driverModel,
-      TrainingWindows train, long seed, boolean shuffle, int workers, int frequency, int microBatch,
+      WindowSource train, long seed, boolean shuffle, int workers, int frequency, int microBatch,
       int accumulation, AveragingRounds.Settings exchange, int chunkElements) {
-    if (train.size() < workers) {
-      throw new ConfigException("train.workers", workers + " workers but only " + train.size() + " training "
-          + "windows", "use fewer workers or more data");
+    if (train.windows() == 0) {
+      throw new ConfigException("data", "no training windows", "use more data or a shorter context");
     }
     this.rounds = new AveragingRounds(jsc, factory, driverModel, workers, seed, exchange, chunkElements);
     this.model = driverModel;
-    this.train = train;
+    this.cursor = new GlobalCursor(train, seed, shuffle, workers);
     this.seed = seed;
     this.shuffle = shuffle;
     this.workers = workers;
     this.frequency = frequency;
     this.microBatch = microBatch;
     this.accumulation = accumulation;
-    for (int w = 0; w < workers; w++) {
-      cursors.add(new WindowCursor(train.slice(w, workers), workerSeed(w), shuffle));
-    }
   }
 
-  private long workerSeed(int w) {
-    return seed + 1_000_003L * w; // worker 0 sees the order the local loop would see
-  }
-
+  /**
+   * One round: the driver plans each worker's {@code frequency} steps from the global cursor (block ids and window
+   * ranges, no tokens); shard windows are read by the workers themselves, a text file's few windows are shipped.
+   */
   @Override
   public Advance advance(long step, LongToDoubleFunction lr, double maxNorm) {
     double[] lrs = new double[frequency];
@@ -81,11 +78,12 @@ public final class ParameterAveragingEngine implements TrainingEngine {
     }
     List<WorkerBatches> perWorker = new ArrayList<>();
     for (int w = 0; w < workers; w++) {
-      List<WindowCursor.Batches> steps = new ArrayList<>();
+      List<List<GlobalCursor.Segment>> steps = new ArrayList<>();
       for (int i = 0; i < frequency; i++) {
-        steps.add(cursors.get(w).next(accumulation, microBatch));
+        steps.add(StreamBatches.plan(cursor, w, accumulation, microBatch));
       }
-      perWorker.add(WorkerBatches.shipped(steps));
+      StreamBatches planned = new StreamBatches(cursor.source(), seed, shuffle, steps, accumulation, microBatch);
+      perWorker.add(cursor.source() instanceof ShardWindows ? planned : WorkerBatches.shipped(planned.load()));
     }
     round++;
     AveragingRounds.Round r = rounds.run(perWorker, lrs, maxNorm, step);
@@ -129,54 +127,31 @@ public final class ParameterAveragingEngine implements TrainingEngine {
 
   @Override
   public Map<String, Object> cursor() {
-    List<Map<String, Object>> states = new ArrayList<>();
-    for (WindowCursor c : cursors) {
-      states.add(c.state());
-    }
-    Map<String, Object> s = new LinkedHashMap<>();
+    Map<String, Object> s = new LinkedHashMap<>(cursor.state());
     s.put("workers", workers);
     s.put("round", round);
-    s.put("per_worker", states);
     return s;
   }
 
+  /** Continues the global stream; a checkpoint of another worker count continues it exactly (see GlobalCursor). */
   @Override
   public void restoreCursor(JsonNode saved) {
     round = saved.path("round").asLong();
-    JsonNode per = saved.path("per_worker");
-    if (saved.path("workers").asInt(-1) == workers && per.size() == workers) {
-      for (int w = 0; w < workers; w++) {
-        cursors.get(w).restore(per.get(w));
-      }
-      return;
-    }
-    // Another world size (or a local checkpoint): re-split. Count the windows consumed so far and start every new
-    // worker in the epoch that count reaches; each slice then begins that epoch at the matching fraction.
-    long consumed = 0;
-    if (per.isArray() && per.size() > 0) {
-      long oldWorkers = per.size();
-      for (JsonNode c : per) {
-        consumed += c.path("epoch").asLong() * (train.size() / oldWorkers) + c.path("position").asLong();
-      }
-    } else {
-      consumed = saved.path("epoch").asLong() * train.size() + saved.path("position").asLong();
-    }
-    long epoch = consumed / train.size();
-    double fraction = (consumed % train.size()) / (double) train.size();
-    for (int w = 0; w < workers; w++) {
-      WindowCursor c = cursors.get(w);
-      int position = (int) Math.floor(fraction * c.windows().size());
-      c.restore(dev.sparkgpt.io.JsonFiles.MAPPER.valueToTree(Map.of("epoch", epoch, "position", position)));
-    }
+    warning = cursor.restore(saved);
+  }
+
+  @Override
+  public String cursorWarning() {
+    return warning;
   }
 
   @Override
   public long windowsPerEpoch() {
-    return train.size();
+    return cursor.source().windows();
   }
 
   @Override
   public long epoch() {
-    return cursors.get(0).epoch();
+    return cursor.epoch();
   }
 }

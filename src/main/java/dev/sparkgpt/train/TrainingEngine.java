@@ -28,10 +28,15 @@ public interface TrainingEngine {
   /** Continues the data stream(s) from a checkpoint's cursor. */
   void restoreCursor(JsonNode cursor);
 
+  /** What a restore could only approximate of the data position (printed by the loop), or null. */
+  default String cursorWarning() {
+    return null;
+  }
+
   /** Training windows of one epoch (for the startup line). */
   long windowsPerEpoch();
 
-  /** Current epoch (of worker 0 when there are several). */
+  /** The earliest epoch still being read. */
   long epoch();
 
   /** What optimizer.safetensors holds: the AdamW moments locally, the outer optimizer's state under averaging. */

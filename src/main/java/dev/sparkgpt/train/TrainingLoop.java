@@ -77,6 +77,9 @@ public final class TrainingLoop {
       }
       JsonNode s = ck.state();
       engine.restore(ck);
+      if (engine.cursorWarning() != null) {
+        console.println("pretrain: warning: " + engine.cursorWarning());
+      }
       step = ck.step();
       tokensSeen = s.path("tokens_seen").asLong();
       bestVal = s.path("best_val_loss").asDouble(Double.POSITIVE_INFINITY);

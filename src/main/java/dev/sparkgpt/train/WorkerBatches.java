@@ -9,19 +9,19 @@ import java.util.List;
  */
 public interface WorkerBatches extends Serializable {
   /** One element per local optimizer step. */
-  List<WindowCursor.Batches> load();
+  List<Batches> load();
 
   /** Local optimizer steps this worker takes (known on the driver without loading). */
   int steps();
 
   /** Batches computed on the driver and shipped with the task. */
-  static WorkerBatches shipped(List<WindowCursor.Batches> batches) {
-    List<WindowCursor.Batches> copy = List.copyOf(batches);
+  static WorkerBatches shipped(List<Batches> batches) {
+    List<Batches> copy = List.copyOf(batches);
     return new WorkerBatches() {
       private static final long serialVersionUID = 1L;
 
       @Override
-      public List<WindowCursor.Batches> load() {
+      public List<Batches> load() {
         return copy;
       }
 

@@ -97,9 +97,9 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
     double loss = 0;
     double gradNorm = 0;
     long tokens = 0;
-    List<WindowCursor.Batches> steps = item.batches().load();
+    List<Batches> steps = item.batches().load();
     for (int i = 0; i < steps.size(); i++) {
-      WindowCursor.Batches b = steps.get(i);
+      Batches b = steps.get(i);
       StepModel.StepResult r = m.step(b.inputs(), b.targets(), item.lrs()[i], item.maxNorm());
       loss += r.loss();
       gradNorm += r.gradNorm();

@@ -12,6 +12,7 @@ import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.ModelConfigs;
 import dev.sparkgpt.config.PretrainConfig;
 import dev.sparkgpt.config.TokenizeConfig;
+import dev.sparkgpt.data.TrainingWindows;
 import dev.sparkgpt.data.ShardFormatException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparkgpt.io.CheckpointException;
@@ -161,7 +162,7 @@ class PretrainJobTest extends SparkTestBase {
     // the Hugging Face model itself, on the same windows: step 0's validation loss and step 1's training loss (the
     // forward pass before the first update) are its losses, so training started from exactly its weights
     GptModel hf = Checkpoint.open(GPT2_HF).model();
-    PretrainData data = PretrainData.load(config.data(), 128, 50257, Tokenizers.gpt2(), HadoopConf.create());
+    PretrainData data = PretrainData.load(config.data(), 128, 50257, Tokenizers.gpt2(), 64, HadoopConf.create());
     int[] val = java.util.stream.IntStream.range(0, Math.min(4, data.val().size())).toArray();
     double valLoss = hf.loss(new TokenBatch(data.val().inputs(val), data.val().targets(val)));
     String printed = console.toString(StandardCharsets.UTF_8);
@@ -170,7 +171,8 @@ class PretrainJobTest extends SparkTestBase {
     assertTrue(m.find(), printed);
     assertEquals(valLoss, Double.parseDouble(m.group(1)), 1e-6);
     int[] first = {0, 1, 2, 3};
-    double firstLoss = hf.loss(new TokenBatch(data.train().inputs(first), data.train().targets(first)));
+    TrainingWindows block0 = data.train().read(0);
+    double firstLoss = hf.loss(new TokenBatch(block0.inputs(first), block0.targets(first)));
     JsonNode step1 = JsonFiles.MAPPER.readTree(Files.readAllLines(dir.resolve("run/metrics.jsonl")).get(0));
     assertEquals(1, step1.get("step").asInt());
     assertEquals(firstLoss, step1.get("train_loss").asDouble(), 1e-5);

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.sparkgpt.SparkTestBase;
 import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.data.TrainingWindows;
+import dev.sparkgpt.data.WindowSource;
+import java.util.List;
 import java.util.Random;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.Test;
@@ -48,9 +50,13 @@ class ParameterAveragingEngineTest extends SparkTestBase {
     }
   }
 
+  private static WindowSource one(TrainingWindows w) {
+    return WindowSource.inMemory(w);
+  }
+
   @Test
   void oneWorkerAveragingEveryStepEqualsTheLocalLoop() {
-    TrainingWindows train = windows(3000, 1);
+    WindowSource train = new BlockSource(windows(3000, 1), 37);
     BigramStepModel local = new BigramStepModel(VOCAB, 5);
     advance(new LocalEngine(local, train, 42, true, 4, 2), 12);
     BigramStepModel driver = new BigramStepModel(VOCAB, 5);
@@ -61,37 +67,34 @@ class ParameterAveragingEngineTest extends SparkTestBase {
   }
 
   @Test
-  void workersFedIdenticalDataEqualOneWorker() {
-    TrainingWindows base = windows(1200, 2);
-    // interleave each window twice: worker 0 and worker 1 of 2 get the same slice, in the same (unshuffled) order
-    int[] twice = new int[base.size() * 2];
-    for (int i = 0; i < twice.length; i++) {
-      twice[i] = i / 2;
-    }
-    TrainingWindows doubled = TrainingWindows.fromWindows(base, twice);
+  void workersReadingTheSameWindowsEqualOneWorker() {
+    // one unshuffled block: worker 0 reads it in epoch 0 and worker 1 in epoch 1, in the same order
+    WindowSource base = one(windows(1200, 2));
     BigramStepModel one = new BigramStepModel(VOCAB, 9);
-    advance(new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 9), one, base, 3, false, 1, 3, 2, 1, AveragingRounds.Settings.AVERAGE), 9);
+    advance(new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 9), one, base, 3, false, 1, 3, 2, 1,
+        AveragingRounds.Settings.AVERAGE), 9);
     BigramStepModel two = new BigramStepModel(VOCAB, 9);
-    advance(new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 9), two, doubled, 3, false, 2, 3, 2, 1, AveragingRounds.Settings.AVERAGE), 9);
+    advance(new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 9), two, base, 3, false, 2, 3, 2, 1,
+        AveragingRounds.Settings.AVERAGE), 9);
     assertArrayEquals(one.table.ravel().toFloatVector(), two.table.ravel().toFloatVector(), 1e-6f);
   }
 
   @Test
-  void unevenSlicesAverageTheWorkersExactly() {
-    TrainingWindows train = windows(6 * 7 + 1, 3); // 7 windows: slices of 4 and 3
+  void eachWorkerTrainsOnTheBlocksItOpensAndTheRoundAveragesThem() {
+    TrainingWindows train = windows(6 * 30 + 1, 3);
     BigramStepModel driver = new BigramStepModel(VOCAB, 11);
-    ParameterAveragingEngine pa = new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 11), driver, train,
-        0, false, 2, 3, 2, 1, AveragingRounds.Settings.AVERAGE);
+    ParameterAveragingEngine pa = new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 11), driver,
+        new BlockSource(train, 4), 0, false, 2, 3, 2, 1, AveragingRounds.Settings.AVERAGE);
     TrainingEngine.Advance a = pa.advance(0, s -> 0.5, 0);
     assertEquals(3, a.steps());
     assertEquals(2, a.metrics().get("workers"));
+    // unshuffled blocks of 4 opened in order: worker 0 takes blocks 0 and 1 (windows 0-5), worker 1 blocks 2, 3
+    int[][][] byHand = {{{0, 1}, {2, 3}, {4, 5}}, {{8, 9}, {10, 11}, {12, 13}}};
     float[] expected = new float[VOCAB * VOCAB];
     for (int w = 0; w < 2; w++) {
       BigramStepModel alone = new BigramStepModel(VOCAB, 11);
-      WindowCursor cursor = new WindowCursor(train.slice(w, 2), 0 + 1_000_003L * w, false);
-      for (int i = 0; i < 3; i++) {
-        WindowCursor.Batches b = cursor.next(1, 2);
-        alone.step(b.inputs(), b.targets(), 0.5, 0);
+      for (int[] step : byHand[w]) {
+        alone.step(new int[][][] {train.inputs(step)}, new int[][][] {train.targets(step)}, 0.5, 0);
       }
       float[] t = alone.table.ravel().toFloatVector();
       for (int i = 0; i < t.length; i++) {
@@ -100,41 +103,45 @@ class ParameterAveragingEngineTest extends SparkTestBase {
     }
     assertArrayEquals(expected, driver.table.ravel().toFloatVector(), 1e-6f);
     assertTrue((double) a.metrics().get("compute_ms") >= 0);
+    assertEquals(List.of(List.of(0L, 1, 2), List.of(0L, 3, 2)), pa.cursor().get("lanes"));
+    assertEquals(4, ((Number) pa.cursor().get("next_index")).intValue());
   }
 
   @Test
   void moreWorkersThanCoresIsRefused() {
     ConfigException e = assertThrows(ConfigException.class, () -> new ParameterAveragingEngine(jsc(),
-        new BigramFactory(VOCAB, 1), new BigramStepModel(VOCAB, 1), windows(600, 1), 0, true, 5, 2, 2, 1, AveragingRounds.Settings.AVERAGE));
+        new BigramFactory(VOCAB, 1), new BigramStepModel(VOCAB, 1), one(windows(600, 1)), 0, true, 5, 2, 2, 1,
+        AveragingRounds.Settings.AVERAGE));
     assertTrue(e.getMessage().startsWith("train.workers: 5 workers but Spark offers 2 cores"), e.getMessage());
   }
 
   @Test
-  void dataIsSplitByWindowsNotShardsAndTooFewWindowsAreRefused() {
-    // one stream (one shard) of 2 windows: each of 2 workers trains on one
+  void moreWorkersThanWindowsReadLaterEpochs() {
+    // one window, two workers: worker 1 trains on epoch 1's copy of it
     ParameterAveragingEngine two = new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 1),
-        new BigramStepModel(VOCAB, 1), windows(2 * 6 + 1, 3), 0, true, 2, 1, 1, 1, AveragingRounds.Settings.AVERAGE);
+        new BigramStepModel(VOCAB, 1), one(windows(6 + 1, 3)), 0, true, 2, 1, 1, 1, AveragingRounds.Settings.AVERAGE);
     TrainingEngine.Advance a = two.advance(0, s -> 0.1, 0);
     assertEquals(1, a.steps());
     assertEquals(2 * 6, a.tokens());
-    ConfigException e = assertThrows(ConfigException.class, () -> new ParameterAveragingEngine(jsc(),
-        new BigramFactory(VOCAB, 1), new BigramStepModel(VOCAB, 1), windows(6 + 1, 3), 0, true, 2, 1, 1, 1, AveragingRounds.Settings.AVERAGE));
-    assertTrue(e.getMessage().startsWith("train.workers: 2 workers but only 1 training windows"), e.getMessage());
-    assertTrue(e.getMessage().contains("use fewer workers or more data"), e.getMessage());
+    assertEquals(List.of(List.of(0L, 0, 1), List.of(1L, 0, 1)), two.cursor().get("lanes"));
   }
 
   @Test
-  void resumeFromAnotherWorldSizeReSplitsAtTheSameEpoch() {
+  void aResumeWithAnotherWorkerCountTrainsOnExactlyTheWindowsNotYetSeen() {
     TrainingWindows train = windows(6 * 100 + 1, 4);
+    WindowSource source = new BlockSource(train, 7);
     ParameterAveragingEngine two = new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 1),
-        new BigramStepModel(VOCAB, 1), train, 0, true, 2, 2, 5, 1, AveragingRounds.Settings.AVERAGE);
-    advance(two, 12); // 2 workers × 12 steps × 5 windows = 120 windows: epoch 1, 20 in
-    var saved = dev.sparkgpt.io.JsonFiles.MAPPER.valueToTree(two.cursor());
+        new BigramStepModel(VOCAB, 1), source, 0, true, 2, 2, 5, 1, AveragingRounds.Settings.AVERAGE);
+    advance(two, 12); // 2 workers × 12 steps × 5 windows = 120 windows
+    var saved = (com.fasterxml.jackson.databind.JsonNode) dev.sparkgpt.io.JsonFiles.MAPPER.valueToTree(two.cursor());
     ParameterAveragingEngine one = new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 1),
-        new BigramStepModel(VOCAB, 1), train, 0, true, 1, 2, 5, 1, AveragingRounds.Settings.AVERAGE);
-    one.restoreCursor((com.fasterxml.jackson.databind.JsonNode) saved);
-    assertEquals(1, one.epoch());
-    assertEquals(20, ((Number) ((java.util.Map<?, ?>) ((java.util.List<?>) one.cursor().get("per_worker")).get(0))
-        .get("position")).intValue());
+        new BigramStepModel(VOCAB, 1), source, 0, true, 1, 2, 5, 1, AveragingRounds.Settings.AVERAGE);
+    one.restoreCursor(saved);
+    assertEquals(null, one.cursorWarning());
+    assertEquals(6, ((Number) one.cursor().get("round")).intValue());
+    // the cursor arithmetic itself (every window of epochs 0 and 1 once, 2 → 1 and 1 → 2) is GlobalCursorTest's
+    TrainingEngine.Advance a = one.advance(12, s -> 0.1, 0);
+    assertEquals(2, a.steps());
+    assertEquals(2 * 5 * 6, a.tokens());
   }
 }

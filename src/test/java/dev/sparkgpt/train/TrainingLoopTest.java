@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.PretrainConfig;
 import dev.sparkgpt.data.TrainingWindows;
+import dev.sparkgpt.data.WindowSource;
 import dev.sparkgpt.io.CheckpointException;
 import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.tokenizer.Tokenizer;
@@ -50,7 +51,7 @@ class TrainingLoopTest {
   private TrainingLoop.Result run(PretrainConfig c, BigramStepModel m) {
     TrainingWindows train = TrainingWindows.fromStream(stream(2000, 1), 8, 8);
     TrainingWindows val = TrainingWindows.fromStream(stream(400, 2), 8, 8);
-    LocalEngine engine = new LocalEngine(m, train, c.seed(), true, c.train().microBatchSize(),
+    LocalEngine engine = new LocalEngine(m, WindowSource.inMemory(train), c.seed(), true, c.train().microBatchSize(),
         c.train().accumulationSteps());
     return new TrainingLoop(c, engine, val, tok, Map.of("vocab_size", VOCAB), HadoopConf.create(), QUIET).run();
   }
@@ -141,7 +142,7 @@ class TrainingLoopTest {
   void resumeWithAnotherArchitectureIsRefusedByField(@TempDir Path dir) {
     run(config(dir, "train.max_steps=10"), new BigramStepModel(VOCAB, 7));
     TrainingWindows w = TrainingWindows.fromStream(stream(200, 1), 8, 8);
-    TrainingLoop other = new TrainingLoop(config(dir), new LocalEngine(new BigramStepModel(VOCAB, 7), w, 1, true, 4,
+    TrainingLoop other = new TrainingLoop(config(dir), new LocalEngine(new BigramStepModel(VOCAB, 7), WindowSource.inMemory(w), 1, true, 4,
         2), w, tok, Map.of("vocab_size", 32), HadoopConf.create(), QUIET);
     CheckpointException e = assertThrows(CheckpointException.class, other::run);
     assertTrue(e.getMessage().contains("model.vocab_size") && e.getMessage().contains("16"), e.getMessage());
@@ -157,7 +158,7 @@ class TrainingLoopTest {
     PrintStream oldErr = System.err;
     System.setErr(new PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
     try {
-      new TrainingLoop(c, new LocalEngine(m, train, c.seed(), true, 4, 2), val, tok, Map.of("vocab_size", VOCAB),
+      new TrainingLoop(c, new LocalEngine(m, WindowSource.inMemory(train), c.seed(), true, 4, 2), val, tok, Map.of("vocab_size", VOCAB),
           HadoopConf.create(), new PrintStream(console, true, java.nio.charset.StandardCharsets.UTF_8)).run();
     } finally {
       System.setErr(oldErr);
@@ -179,7 +180,7 @@ class TrainingLoopTest {
     PretrainConfig c = config(dir, "train.max_steps=1000000", "train.max_seconds=2", "train.log_interval=50");
     TrainingWindows train = TrainingWindows.fromStream(stream(2000, 1), 8, 8);
     TrainingWindows val = TrainingWindows.fromStream(stream(400, 2), 8, 8);
-    new TrainingLoop(c, new LocalEngine(new BigramStepModel(VOCAB, 7), train, c.seed(), true, 4, 2), val, tok,
+    new TrainingLoop(c, new LocalEngine(new BigramStepModel(VOCAB, 7), WindowSource.inMemory(train), c.seed(), true, 4, 2), val, tok,
         Map.of("vocab_size", VOCAB), HadoopConf.create(),
         new PrintStream(console, true, java.nio.charset.StandardCharsets.UTF_8)).run();
     List<String> etas = console.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
