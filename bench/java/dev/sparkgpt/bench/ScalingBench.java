@@ -84,7 +84,7 @@ public final class ScalingBench {
   private static Result measure(SparkSession spark, PretrainConfig config, int advances) {
     ModelConfig m = ModelConfigs.resolve(config.modelName(), config.model());
     PretrainData data = PretrainData.load(config.data(), m.contextLength(), m.vocabSize(), Tokenizers.load("gpt2"),
-        HadoopConf.create());
+        0, HadoopConf.create());
     GptModelFactory factory = new GptModelFactory(m, config.optimizer(), config.seed());
     StepModel model = factory.create();
     TrainingEngine engine = PretrainJob.engine(spark, config, data, factory, model);

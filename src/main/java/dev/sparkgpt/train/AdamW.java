@@ -35,8 +35,9 @@ public final class AdamW {
   private final double beta2;
   private final double eps;
   private final double weightDecay;
-  private final GptParameters firstMoment;
-  private final GptParameters secondMoment;
+  private final GptParameters shapes;
+  private GptParameters firstMoment;   // allocated on first use: a model that never steps (a parameter-averaging
+  private GptParameters secondMoment;  // driver, an evaluation) holds no moments
   private long step;
   private java.util.Set<String> frozen = java.util.Set.of();
 
@@ -50,8 +51,14 @@ public final class AdamW {
     this.beta2 = beta2;
     this.eps = eps;
     this.weightDecay = weightDecay;
-    this.firstMoment = parameters.zerosLike();
-    this.secondMoment = parameters.zerosLike();
+    this.shapes = parameters;
+  }
+
+  private void allocate() {
+    if (firstMoment == null) {
+      firstMoment = shapes.zerosLike();
+      secondMoment = shapes.zerosLike();
+    }
   }
 
   /** Parameters this optimizer leaves exactly as they are (no update, no weight decay): finetuning's frozen layers. */
@@ -85,12 +92,12 @@ public final class AdamW {
       double decay = isDecayed(e.getKey(), p.shape()) ? 1 - learningRate * weightDecay : 1;
       String name = e.getKey();
       if (parameters.dataType() == DataType.FLOAT) {
-        updateFloat(floats(p), floats(gradients.get(name)), floats(firstMoment.get(name)),
-            floats(secondMoment.get(name)), (float) decay, (float) gradientScale, (float) stepSize,
+        updateFloat(floats(p), floats(gradients.get(name)), floats(firstMoment().get(name)),
+            floats(secondMoment().get(name)), (float) decay, (float) gradientScale, (float) stepSize,
             (float) correction2);
       } else {
-        updateDouble(doubles(p), doubles(gradients.get(name)), doubles(firstMoment.get(name)),
-            doubles(secondMoment.get(name)), decay, gradientScale, stepSize, correction2);
+        updateDouble(doubles(p), doubles(gradients.get(name)), doubles(firstMoment().get(name)),
+            doubles(secondMoment().get(name)), decay, gradientScale, stepSize, correction2);
       }
     }
   }
@@ -147,26 +154,37 @@ public final class AdamW {
 
   /** Live first moments (m), one flat vector with named views: average or checkpoint them like weights. */
   public GptParameters firstMoment() {
+    allocate();
     return firstMoment;
   }
 
   /** Live second moments (v). */
   public GptParameters secondMoment() {
+    allocate();
     return secondMoment;
   }
 
   /** Copies of the state: exp_avg.NAME, exp_avg_sq.NAME for every parameter, and step (a 1-element int64). */
   public Map<String, INDArray> state() {
+    return state(true);
+  }
+
+  /** The state as views of the moments themselves (no copy: for writing them out while nothing steps). */
+  public Map<String, INDArray> stateViews() {
+    return state(false);
+  }
+
+  private Map<String, INDArray> state(boolean copy) {
     Map<String, INDArray> state = new LinkedHashMap<>();
-    firstMoment.views().forEach((name, m) -> state.put(FIRST_MOMENT + name, m.dup()));
-    secondMoment.views().forEach((name, v) -> state.put(SECOND_MOMENT + name, v.dup()));
+    firstMoment().views().forEach((name, m) -> state.put(FIRST_MOMENT + name, copy ? m.dup() : m));
+    secondMoment().views().forEach((name, v) -> state.put(SECOND_MOMENT + name, copy ? v.dup() : v));
     state.put(STEP, Nd4j.createFromArray(new long[] {step}));
     return state;
   }
 
   /** Restores {@link #state()}: every moment by name with its exact shape, and the step. */
   public void loadState(Map<String, INDArray> state) {
-    for (String name : firstMoment.names()) {
+    for (String name : firstMoment().names()) {
       firstMoment.set(name, require(state, FIRST_MOMENT + name, firstMoment.get(name).shape()));
       secondMoment.set(name, require(state, SECOND_MOMENT + name, secondMoment.get(name).shape()));
     }
@@ -175,7 +193,7 @@ public final class AdamW {
       throw new IllegalArgumentException("optimizer state has no '" + STEP + "' scalar");
     }
     step = steps.getLong(0);
-    int expected = 2 * firstMoment.names().size() + 1;
+    int expected = 2 * shapes.names().size() + 1;
     if (state.size() != expected) {
       throw new IllegalArgumentException("optimizer state has " + state.size() + " entries, this model needs "
           + expected + " (exp_avg.* and exp_avg_sq.* per parameter, and step)");

@@ -114,7 +114,10 @@ public final class AveragingRounds {
             chunkElements), chunkElements)
         : new WorkerRound.Payload(false, settings.dtype(), pendingUpdate, chunkElements);
     long broadcastBytes = bytes(payload.chunks());
-    Broadcast<WorkerRound.Payload> shared = jsc.broadcast(payload);
+    String payloadKey = runId + "/round-" + round;
+    Broadcast<WorkerRound.Payload> shared = jsc.isLocal() ? null : jsc.broadcast(payload);
+    WorkerRound.PayloadSource source = shared == null ? WorkerRound.PayloadSource.local(payloadKey, payload)
+        : WorkerRound.PayloadSource.broadcast(shared);
     List<Tuple2<WorkerRound.Item, scala.collection.Seq<String>>> items = new ArrayList<>();
     for (int w = 0; w < workers; w++) {
       WorkerRound.Item item = new WorkerRound.Item(runId, w, round, perWorker.get(w), lrs, maxNorm,
@@ -124,7 +127,7 @@ public final class AveragingRounds {
     long t1 = System.nanoTime();
     ClassTag<WorkerRound.Item> tag = scala.reflect.ClassTag$.MODULE$.apply(WorkerRound.Item.class);
     RDD<WorkerRound.Item> rdd = jsc.sc().makeRDD(JavaConverters.asScalaBuffer(items).toSeq(), tag);
-    JavaRDD<WorkerRound.Result> results = JavaRDD.fromRDD(rdd, tag).map(new WorkerRound(factory, shared));
+    JavaRDD<WorkerRound.Result> results = JavaRDD.fromRDD(rdd, tag).map(new WorkerRound(factory, source));
     // small answers (all workers' together ≤ one chunk) come back in the round's own job; larger ones stay on the
     // executors and are fetched chunk by chunk, worker by worker
     boolean together = (long) theta.length() * settings.dtype().bytes * workers <= Exchange.MAX_CHUNK_BYTES;
@@ -156,7 +159,10 @@ public final class AveragingRounds {
       if (!together) {
         results.unpersist(false);
       }
-      shared.destroy();
+      if (shared != null) {
+        shared.destroy();
+      }
+      WorkerRound.PayloadSource.release(payloadKey);
     }
   }
 

@@ -18,7 +18,7 @@ import java.util.Locale;
  */
 public final class Exchange {
   /** The largest chunk sent or broadcast (Spark's results and broadcast blocks stay well below their limits). */
-  public static final int MAX_CHUNK_BYTES = 256 << 20;
+  public static final int MAX_CHUNK_BYTES = 64 << 20;
 
   /** Element type on the wire. */
   public enum Dtype {

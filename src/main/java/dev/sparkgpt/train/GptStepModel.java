@@ -203,6 +203,11 @@ public final class GptStepModel implements StepModel {
   }
 
   @Override
+  public Map<String, INDArray> optimizerStateViews() {
+    return lora == null ? trainStep.optimizer().stateViews() : loraTarget.optimizer().stateViews();
+  }
+
+  @Override
   public INDArray weightVector() {
     unmerged();
     return (lora == null ? model.parameters() : lora.parameters()).vector();

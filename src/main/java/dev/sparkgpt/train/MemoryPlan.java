@@ -31,12 +31,14 @@ public record MemoryPlan(long parameters, long driverOffHeap, long driverHeap, l
       return new MemoryPlan(p, trainer + activations, 2 * chunk, 0, 0, 0, 0, 0);
     }
     long outer = "nesterov".equals(t.outerOptimizer()) ? weights : 0;    // momentum, on the heap
-    long driverHeap = 4 * chunk + outer + weights;       // encoded broadcast + per-chunk sums + momentum
-    long workerOff = trainer + activations + weights * (dtype == Exchange.Dtype.BF16 ? 3 : 2);
-    long workerHeap = weights / 4 * dtype.bytes + chunk;  // encoded answer + one decoded chunk
+    long driverHeap = 6 * chunk + outer + weights;       // encoded broadcast + the per-chunk sums + momentum
+    // a worker's model keeps its moments between rounds; bf16 also keeps θ_start (f32 reads it from the broadcast)
+    long workerOff = trainer + activations + (dtype == Exchange.Dtype.BF16 ? weights : 0);
+    long workerHeap = weights / 4 * dtype.bytes + 2 * chunk;  // encoded answer + two decoded chunks
     long result = p * dtype.bytes * Math.max(1, t.workers()) <= Exchange.MAX_CHUNK_BYTES
         ? p * dtype.bytes * t.workers() : Math.min(p * dtype.bytes, Exchange.MAX_CHUNK_BYTES);
-    return new MemoryPlan(p, trainer + activations, driverHeap, workerOff, workerHeap, result, weights,
+    // the driver's model only evaluates: weights and activations (AdamW moments and gradients are never allocated)
+    return new MemoryPlan(p, weights + activations, driverHeap, workerOff, workerHeap, result, weights,
         workersPerJvm);
   }
 
@@ -51,8 +53,8 @@ public record MemoryPlan(long parameters, long driverOffHeap, long driverHeap, l
   public List<String> describe() {
     List<String> out = new ArrayList<>();
     out.add(String.format(Locale.ROOT, "memory plan: %,d parameters (%s float32)", parameters, gib(4 * parameters)));
-    out.add(String.format(Locale.ROOT, "  driver: off-heap %s (model, gradients, AdamW, activations), heap %s",
-        gib(driverOffHeap), gib(driverHeap)));
+    out.add(String.format(Locale.ROOT, "  driver: off-heap %s (model%s, activations), heap %s",
+        gib(driverOffHeap), workerOffHeap > 0 ? "" : ", gradients, AdamW", gib(driverHeap)));
     if (workerOffHeap > 0) {
       out.add(String.format(Locale.ROOT, "  per worker (executor core): off-heap %s, heap %s; in this JVM %d worker(s)",
           gib(workerOffHeap), gib(workerHeap), workersPerJvm));

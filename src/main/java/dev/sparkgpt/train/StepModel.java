@@ -39,6 +39,11 @@ public interface StepModel {
   /** Optimizer state by name (moments, step counters), as written to optimizer.safetensors. */
   Map<String, INDArray> optimizerState();
 
+  /** The same as views where the model can give them (no copy of the moments): valid until the next step. */
+  default Map<String, INDArray> optimizerStateViews() {
+    return optimizerState();
+  }
+
   /** RNG state (dropout) as a long, saved and restored for an exact resume. */
   long rngState();
 

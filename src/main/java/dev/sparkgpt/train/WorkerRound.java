@@ -25,7 +25,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  */
 final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result> {
   private static final long serialVersionUID = 1L;
-  private static final ThreadLocal<Map<String, StepModel>> MODELS = ThreadLocal.withInitial(HashMap::new);
+  /** Each worker's model, keyed like STATES: its AdamW moments stay in it between rounds (no copy). */
+  private static final Map<String, StepModel> MODELS = new ConcurrentHashMap<>();
   /** Per executor JVM: run id + worker → the state after its last finished round. */
   private static final Map<String, State> STATES = new ConcurrentHashMap<>();
   /** Directory of the per-worker moment files inside a checkpoint. */
@@ -51,12 +52,44 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
     }
   }
 
-  private record State(long round, INDArray start, Map<String, INDArray> moments) {}
+  private record State(long round, INDArray start) {}
 
   private final ParameterAveragingEngine.ModelFactory factory;
-  private final Broadcast<Payload> payload;
+  /**
+   * Where a round's payload comes from: a Spark broadcast (executors in other JVMs), or, in local mode where the
+   * tasks run in the driver's JVM, the driver's own object (a broadcast there would hold the weights two more times
+   * on the heap: serialized, and deserialized for the task).
+   */
+  interface PayloadSource extends Serializable {
+    Payload value();
 
-  WorkerRound(ParameterAveragingEngine.ModelFactory factory, Broadcast<Payload> payload) {
+    static PayloadSource broadcast(Broadcast<Payload> b) {
+      return b::value;
+    }
+
+    /** Registers {@code p} under {@code key} in this JVM until {@link #release}. */
+    static PayloadSource local(String key, Payload p) {
+      LOCAL_PAYLOADS.put(key, p);
+      return () -> {
+        Payload found = LOCAL_PAYLOADS.get(key);
+        if (found == null) {
+          throw new IllegalStateException("round payload " + key + " is not in this JVM: a local-mode payload "
+              + "reached an executor of a cluster");
+        }
+        return found;
+      };
+    }
+
+    static void release(String key) {
+      LOCAL_PAYLOADS.remove(key);
+    }
+  }
+
+  private static final Map<String, Payload> LOCAL_PAYLOADS = new ConcurrentHashMap<>();
+
+  private final PayloadSource payload;
+
+  WorkerRound(ParameterAveragingEngine.ModelFactory factory, PayloadSource payload) {
     this.factory = factory;
     this.payload = payload;
   }
@@ -67,12 +100,12 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
 
   @Override
   public Result call(Item item) {
-    StepModel m = MODELS.get().computeIfAbsent(factory.key(), k -> factory.create());
+    String key = key(item.runId(), item.worker());
+    StepModel m = MODELS.computeIfAbsent(key + "/" + factory.key(), k -> factory.create());
     INDArray theta = m.weightVector();
     Payload p = payload.value();
-    String key = key(item.runId(), item.worker());
     State prev = STATES.get(key);
-    Map<String, INDArray> moments;
+    Map<String, INDArray> moments = null;     // null: the model holds this worker's moments of the last round
     if (item.seed() != null) {
       moments = item.seed().checkpointDir() == null ? freshMoments(m)
           : WorkerMoments.read(new Path(item.seed().checkpointDir()), item.worker(), item.seed().savedWorkers(),
@@ -81,8 +114,6 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
       throw new WorkerStateLostException(WorkerStateLostException.class.getSimpleName() + ": worker "
           + item.worker() + " has no state for round " + item.round() + " on executor " + executorId() + " ("
           + (prev == null ? "none kept here" : "kept: round " + prev.round()) + "); its executor was lost or restarted");
-    } else {
-      moments = prev.moments();
     }
     if (p.full()) {
       writeChunks(theta, p, false);
@@ -90,8 +121,11 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
       theta.assign(prev.start());
       writeChunks(theta, p, true);           // θ_start(r) = θ_start(r−1) − u(r−1), as the driver computed it
     }
-    INDArray start = theta.dup();
-    m.restoreOptimizer(moments);
+    // bf16 workers keep θ_start for the next round's update; f32 ones find it in the broadcast they were sent
+    INDArray start = item.dtype() == Exchange.Dtype.BF16 ? theta.dup() : null;
+    if (moments != null) {
+      m.restoreOptimizer(moments);
+    }
     m.setRngState(item.rng());
     long t0 = System.nanoTime();
     double loss = 0;
@@ -107,26 +141,30 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
     }
     long compute = System.nanoTime() - t0;
     theta = m.weightVector();                  // a model may have replaced its arrays while stepping
-    INDArray delta = start.sub(theta);
-    double deltaNorm = delta.norm2Number().doubleValue();
-    List<byte[]> chunks = encode(item.dtype() == Exchange.Dtype.F32 ? theta : delta, item.dtype(),
-        p.chunkElements());
+    double[] squared = new double[1];
+    List<byte[]> chunks = answer(theta, start, p, item.dtype(), squared);
+    double deltaNorm = Math.sqrt(squared[0]);
     STATES.keySet().removeIf(k -> !k.startsWith(item.runId() + "/"));   // a finished run's workers are gone
-    STATES.put(key, new State(item.round(), item.dtype() == Exchange.Dtype.BF16 ? start : null, m.optimizerState()));
+    MODELS.keySet().removeIf(k -> !k.startsWith(item.runId() + "/"));
+    STATES.put(key, new State(item.round(), item.dtype() == Exchange.Dtype.BF16 ? start : null));
     return new Result(item.worker(), steps.size(), loss, gradNorm, tokens, compute, deltaNorm,
         Nd4j.getBackend().getClass().getSimpleName(), host(), executorId(), chunks);
   }
 
   /** AdamW moments of a worker that starts from nothing: zeros and step 0. */
   private static Map<String, INDArray> freshMoments(StepModel m) {
-    Map<String, INDArray> state = m.optimizerState();
+    Map<String, INDArray> state = m.optimizerStateViews();   // zeroed in place: no second copy of the moments
     state.values().forEach(a -> a.assign(0));
     return state;
   }
 
   /** Writes the payload into {@code theta}: the values themselves, or ({@code subtract}) minus them. */
   static void writeChunks(INDArray theta, Payload p, boolean subtract) {
-    float[] buf = new float[p.chunkElements()];
+    int largest = 0;                                     // the chunks' own size, not the 64 MB ceiling
+    for (byte[] chunk : p.chunks()) {
+      largest = Math.max(largest, chunk.length / p.dtype().bytes);
+    }
+    float[] buf = new float[largest];
     long from = 0;
     for (byte[] chunk : p.chunks()) {
       int n = chunk.length / p.dtype().bytes;
@@ -144,6 +182,32 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
       throw new IllegalStateException("broadcast holds " + from + " values, the model " + theta.length()
           + ": driver and executors built different models");
     }
+  }
+
+  /**
+   * The worker's answer chunk by chunk — its weights (f32) or Δθ = θ_start − θ (bf16) — without a full-size copy:
+   * θ_start comes from {@code start} (bf16) or from the f32 broadcast itself. Adds ‖Δθ‖² into {@code squared}.
+   */
+  static List<byte[]> answer(INDArray theta, INDArray start, Payload p, Exchange.Dtype dtype, double[] squared) {
+    List<byte[]> out = new java.util.ArrayList<>();
+    for (Exchange.Chunk c : Exchange.chunks(theta.length(), p.chunkElements())) {
+      float[] now = new float[c.length()];
+      float[] delta = new float[c.length()];
+      DirectArrays.copyFloats(theta.get(NDArrayIndex.interval(c.from(), c.from() + c.length())), now, 0);
+      if (start != null) {
+        DirectArrays.copyFloats(start.get(NDArrayIndex.interval(c.from(), c.from() + c.length())), delta, 0);
+      } else {
+        Exchange.decode(p.chunks().get(c.index()), p.dtype(), delta);
+      }
+      double sq = 0;
+      for (int i = 0; i < c.length(); i++) {
+        delta[i] -= now[i];
+        sq += (double) delta[i] * delta[i];
+      }
+      squared[0] += sq;
+      out.add(Exchange.encode(dtype == Exchange.Dtype.F32 ? now : delta, c.length(), dtype));
+    }
+    return out;
   }
 
   /** {@code v} cut into chunks of at most {@code chunkElements}, each encoded as {@code dtype}. */
@@ -173,13 +237,15 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
     @Override
     public String call(Integer worker) {
       State s = STATES.get(key(runId, worker));
-      if (s == null || s.round() != round) {
+      StepModel model = MODELS.entrySet().stream().filter(e -> e.getKey().startsWith(key(runId, worker) + "/"))
+          .map(Map.Entry::getValue).findFirst().orElse(null);
+      if (s == null || s.round() != round || model == null) {
         throw new WorkerStateLostException(WorkerStateLostException.class.getSimpleName() + ": worker " + worker
             + " has no moments of round " + round + " on executor " + executorId() + " to checkpoint");
       }
       Path file = WorkerMoments.file(new Path(staging), worker);
       SafetensorsWriter w = new SafetensorsWriter().putMetadata("format", "sparkgpt-worker");
-      s.moments().forEach(w::add);
+      model.optimizerStateViews().forEach(w::add);
       w.write(file, HadoopConf.create());
       return file.toString();
     }
@@ -188,6 +254,7 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
   /** Drops every worker state of {@code runId} kept in this JVM (the driver's own, in local mode). */
   static void forget(String runId) {
     STATES.keySet().removeIf(k -> k.startsWith(runId + "/"));
+    MODELS.keySet().removeIf(k -> k.startsWith(runId + "/"));
   }
 
   private static String executorId() {
