@@ -4,7 +4,7 @@ import dev.sparkgpt.jobs.Jobs;
 import dev.sparkgpt.jobs.EvalJob;
 import dev.sparkgpt.jobs.FinetuneJob;
 import dev.sparkgpt.jobs.PretrainJob;
-import dev.sparkgpt.jobs.Progress;
+import dev.sparkgpt.io.Progress;
 import dev.sparkgpt.jobs.TokenizeJob;
 import dev.sparkgpt.jobs.TrainTokenizerJob;
 import dev.sparkgpt.jobs.Version;

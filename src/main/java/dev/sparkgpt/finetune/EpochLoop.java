@@ -4,7 +4,7 @@ import dev.sparkgpt.checkpoint.RunWriter;
 import dev.sparkgpt.checkpoint.Fingerprints;
 import dev.sparkgpt.checkpoint.CheckpointState;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sparkgpt.jobs.Progress;
+import dev.sparkgpt.io.Progress;
 import dev.sparkgpt.model.TokenBatch;
 import dev.sparkgpt.train.AveragingRounds;
 import dev.sparkgpt.train.GptStepModel;

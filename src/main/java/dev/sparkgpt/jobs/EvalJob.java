@@ -1,5 +1,6 @@
 package dev.sparkgpt.jobs;
 
+import dev.sparkgpt.io.Progress;
 import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.EvalConfig;

@@ -1,5 +1,6 @@
 package dev.sparkgpt.jobs;
 
+import dev.sparkgpt.io.Progress;
 import dev.sparkgpt.SparkGptException;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;

@@ -1,5 +1,6 @@
 package dev.sparkgpt.jobs;
 
+import dev.sparkgpt.io.Progress;
 import dev.sparkgpt.config.TokenizeConfig;
 import dev.sparkgpt.data.BlockLayout;
 import dev.sparkgpt.data.DocumentSources;

@@ -1,5 +1,6 @@
 package dev.sparkgpt.jobs;
 
+import dev.sparkgpt.io.Progress;
 import dev.sparkgpt.config.TrainTokenizerConfig;
 import dev.sparkgpt.data.DocumentReader.Document;
 import dev.sparkgpt.data.DocumentSources;

@@ -10,7 +10,7 @@ import dev.sparkgpt.config.PretrainConfig;
 import dev.sparkgpt.data.TrainingWindows;
 import dev.sparkgpt.io.CheckpointException;
 import dev.sparkgpt.io.JsonFiles;
-import dev.sparkgpt.jobs.Progress;
+import dev.sparkgpt.io.Progress;
 import dev.sparkgpt.tokenizer.Tokenizer;
 import java.io.PrintStream;
 import java.util.Iterator;

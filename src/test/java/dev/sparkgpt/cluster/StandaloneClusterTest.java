@@ -99,6 +99,25 @@ class StandaloneClusterTest extends SparkTestBase {
     assertEquals(reference.keySet(), cluster.keySet());
     // Same data split, same seeds, same ND4J threads on both sides: the losses agree to the last bit.
     assertEquals(reference, cluster);
+
+    // The worker count changes across a resume: the surviving worker alone continues the same global data stream
+    // to step 50 (the half-read block of the dropped worker is finished first), on the cluster as in local mode.
+    List<String> alone = new ArrayList<>(sets);
+    alone.replaceAll(s -> s.equals("train.workers=2") ? "train.workers=1"
+        : s.equals("train.max_steps=40") ? "train.max_steps=50" : s);
+    List<String> again = new ArrayList<>(List.of("pretrain", "--out-dir", run.toString()));
+    alone.forEach(s -> again.addAll(List.of("--set", s)));
+    Process resumed = driver(dir, "pretrain-alone", master, again.toArray(String[]::new));
+    assertEquals(0, waitFor(resumed, Duration.ofMinutes(10), dir.resolve("pretrain-alone.log")),
+        () -> tail(dir.resolve("pretrain-alone.log")));
+    assertTrue(Files.readString(dir.resolve("pretrain-alone.log")).contains("resumed from"),
+        () -> tail(dir.resolve("pretrain-alone.log")));
+    PretrainJob.run(spark, ConfigLoader.load(PretrainConfig.class, PretrainConfig.defaults(), null, alone,
+        Map.of("out_dir", dir.resolve("local").toString()), null).validate(),
+        new PrintStream(OutputStream.nullOutputStream()));
+    Map<Long, Double> clusterAlone = trainLosses(run.resolve("metrics.jsonl"));
+    assertEquals(50L, clusterAlone.keySet().stream().mapToLong(Long::longValue).max().orElse(0));
+    assertEquals(trainLosses(dir.resolve("local/metrics.jsonl")), clusterAlone);
   }
 
   private static List<String> trainingSets(Path shards) {

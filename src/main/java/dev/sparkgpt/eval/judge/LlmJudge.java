@@ -6,7 +6,7 @@ import dev.sparkgpt.generate.InstructionTemplate;
 import dev.sparkgpt.io.InputException;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.io.OutputException;
-import dev.sparkgpt.jobs.Progress;
+import dev.sparkgpt.io.Progress;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;

@@ -1,4 +1,4 @@
-package dev.sparkgpt.jobs;
+package dev.sparkgpt.io;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package dev.sparkgpt.jobs;
+package dev.sparkgpt.io;
 
 import java.io.OutputStream;
 import java.io.PrintStream;
