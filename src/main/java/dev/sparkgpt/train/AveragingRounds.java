@@ -130,12 +130,21 @@ public final class AveragingRounds {
     JavaRDD<WorkerRound.Result> results = JavaRDD.fromRDD(rdd, tag).map(new WorkerRound(factory, source));
     // small answers (all workers' together ≤ one chunk) come back in the round's own job; larger ones stay on the
     // executors and are fetched chunk by chunk, worker by worker
-    boolean together = (long) theta.length() * settings.dtype().bytes * workers <= Exchange.MAX_CHUNK_BYTES;
+    boolean inJvm = source.inJvm();           // local mode: answers stay in memory, only their metadata travels
+    boolean together = inJvm
+        || (long) theta.length() * settings.dtype().bytes * workers <= Exchange.MAX_CHUNK_BYTES;
     if (!together) {
       results = results.persist(StorageLevel.MEMORY_AND_DISK());
     }
     try {
       List<WorkerRound.Result> all = together ? new ArrayList<>(results.collect()) : null;
+      if (inJvm) {
+        List<WorkerRound.Result> answers = new ArrayList<>();
+        for (WorkerRound.Result meta : all) {
+          answers.add(WorkerRound.takeLocalResult(runId, round, meta.worker()));
+        }
+        all = answers;
+      }
       List<WorkerRound.Result> metas = new ArrayList<>(together ? all.stream().map(WorkerRound.Result::meta).toList()
           : results.map(WorkerRound.Result::meta).collect());
       long t2 = System.nanoTime();

@@ -63,6 +63,11 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
   interface PayloadSource extends Serializable {
     Payload value();
 
+    /** Whether the tasks run in the driver's JVM (local mode): answers then stay in memory too. */
+    default boolean inJvm() {
+      return false;
+    }
+
     static PayloadSource broadcast(Broadcast<Payload> b) {
       return b::value;
     }
@@ -70,13 +75,23 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
     /** Registers {@code p} under {@code key} in this JVM until {@link #release}. */
     static PayloadSource local(String key, Payload p) {
       LOCAL_PAYLOADS.put(key, p);
-      return () -> {
-        Payload found = LOCAL_PAYLOADS.get(key);
-        if (found == null) {
-          throw new IllegalStateException("round payload " + key + " is not in this JVM: a local-mode payload "
-              + "reached an executor of a cluster");
+      return new PayloadSource() {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Payload value() {
+          Payload found = LOCAL_PAYLOADS.get(key);
+          if (found == null) {
+            throw new IllegalStateException("round payload " + key + " is not in this JVM: a local-mode payload "
+                + "reached an executor of a cluster");
+          }
+          return found;
         }
-        return found;
+
+        @Override
+        public boolean inJvm() {
+          return true;
+        }
       };
     }
 
@@ -147,8 +162,28 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
     STATES.keySet().removeIf(k -> !k.startsWith(item.runId() + "/"));   // a finished run's workers are gone
     MODELS.keySet().removeIf(k -> !k.startsWith(item.runId() + "/"));
     STATES.put(key, new State(item.round(), item.dtype() == Exchange.Dtype.BF16 ? start : null));
-    return new Result(item.worker(), steps.size(), loss, gradNorm, tokens, compute, deltaNorm,
+    Result result = new Result(item.worker(), steps.size(), loss, gradNorm, tokens, compute, deltaNorm,
         Nd4j.getBackend().getClass().getSimpleName(), host(), executorId(), chunks);
+    if (payload.inJvm()) {                     // local mode: the driver takes the chunks from this JVM's memory
+      LOCAL_RESULTS.put(resultKey(item.runId(), item.round(), item.worker()), result);
+      return result.meta();
+    }
+    return result;
+  }
+
+  private static final Map<String, Result> LOCAL_RESULTS = new ConcurrentHashMap<>();
+
+  private static String resultKey(String runId, long round, int worker) {
+    return runId + "/round-" + round + "/" + worker;
+  }
+
+  /** Local mode: worker {@code worker}'s whole answer of {@code round}, handed over once. */
+  static Result takeLocalResult(String runId, long round, int worker) {
+    Result r = LOCAL_RESULTS.remove(resultKey(runId, round, worker));
+    if (r == null) {
+      throw new IllegalStateException("worker " + worker + " left no answer for round " + round + " in this JVM");
+    }
+    return r;
   }
 
   /** AdamW moments of a worker that starts from nothing: zeros and step 0. */
