@@ -315,12 +315,15 @@ public final class AveragingRounds {
 
   /** Has every worker write its moments into checkpoint staging directory {@code staging} (on its executor). */
   public void writeWorkerFiles(Path staging) {
-    List<Integer> ids = new ArrayList<>();
+    // each save task prefers the executor that holds its worker's state, as the rounds' tasks do
+    List<Tuple2<Integer, scala.collection.Seq<String>>> ids = new ArrayList<>();
     for (int w = 0; w < workers; w++) {
-      ids.add(w);
+      ids.add(new Tuple2<>(w, JavaConverters.asScalaBuffer(locations.get(w)).toSeq()));
     }
+    ClassTag<Integer> tag = scala.reflect.ClassTag$.MODULE$.apply(Integer.class);
     try {
-      jsc.parallelize(ids, workers).map(new WorkerRound.Save(runId, round - 1, staging.toString())).collect();
+      JavaRDD.fromRDD(jsc.sc().makeRDD(JavaConverters.asScalaBuffer(ids).toSeq(), tag), tag)
+          .map(new WorkerRound.Save(runId, round - 1, staging.toString())).collect();
     } catch (Exception e) {
       if (WorkerStateLostException.causedBy(e)) {
         throw new WorkerStateLostException("checkpoint after round " + round + ": " + rootMessage(e));
