@@ -122,7 +122,7 @@ public final class AveragingRounds {
     for (int w = 0; w < workers; w++) {
       WorkerRound.Item item = new WorkerRound.Item(runId, w, round, perWorker.get(w), lrs, maxNorm,
           mix(seed, step, w), restart, settings.dtype());
-      items.add(new Tuple2<>(item, JavaConverters.asScalaBuffer(locations.get(w)).toSeq()));
+      items.add(placed(item, w));
     }
     long t1 = System.nanoTime();
     ClassTag<WorkerRound.Item> tag = scala.reflect.ClassTag$.MODULE$.apply(WorkerRound.Item.class);
@@ -313,12 +313,17 @@ public final class AveragingRounds {
     return d;
   }
 
+  /** {@code element} with worker {@code worker}'s preferred executor, for makeRDD. */
+  private <T> Tuple2<T, scala.collection.Seq<String>> placed(T element, int worker) {
+    return new Tuple2<>(element, JavaConverters.asScalaBuffer(locations.get(worker)).toSeq());
+  }
+
   /** Has every worker write its moments into checkpoint staging directory {@code staging} (on its executor). */
   public void writeWorkerFiles(Path staging) {
     // each save task prefers the executor that holds its worker's state, as the rounds' tasks do
     List<Tuple2<Integer, scala.collection.Seq<String>>> ids = new ArrayList<>();
     for (int w = 0; w < workers; w++) {
-      ids.add(new Tuple2<>(w, JavaConverters.asScalaBuffer(locations.get(w)).toSeq()));
+      ids.add(placed(w, w));
     }
     ClassTag<Integer> tag = scala.reflect.ClassTag$.MODULE$.apply(Integer.class);
     try {

@@ -63,25 +63,24 @@ public final class StreamBatches implements WorkerBatches {
   private Batches batches(List<GlobalCursor.Segment> segments) {
     int[][][] inputs = new int[accumulation][][];
     int[][][] targets = new int[accumulation][][];
-    int[] seg = {0};
-    int[] at = {segments.isEmpty() ? 0 : segments.get(0).from()};
+    int seg = 0;
+    int at = segments.isEmpty() ? 0 : segments.get(0).from();
     long tokens = 0;
     for (int a = 0; a < accumulation; a++) {
       int[][] x = new int[microBatch][];
       int[][] y = new int[microBatch][];
       for (int i = 0; i < microBatch; i++) {
-        GlobalCursor.Segment s = segments.get(seg[0]);
+        GlobalCursor.Segment s = segments.get(seg);
         TrainingWindows w = block(s.block());
-        int index = order(s, w.size())[at[0]];
-        int[] one = {index};
+        int[] one = {order(s, w.size())[at]};
         x[i] = w.inputs(one)[0];
         y[i] = w.targets(one)[0];
         for (int t : y[i]) {
           tokens += t == TrainingWindows.IGNORE_INDEX ? 0 : 1;
         }
-        if (++at[0] == s.to() && seg[0] + 1 < segments.size()) {
-          seg[0]++;
-          at[0] = segments.get(seg[0]).from();
+        if (++at == s.to() && seg + 1 < segments.size()) {
+          seg++;
+          at = segments.get(seg).from();
         }
       }
       inputs[a] = x;

@@ -4,7 +4,6 @@ import dev.sparkgpt.io.DirectArrays;
 import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.io.SafetensorsWriter;
 import java.io.Serializable;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -116,7 +115,7 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
   @Override
   public Result call(Item item) {
     String key = key(item.runId(), item.worker());
-    StepModel m = MODELS.computeIfAbsent(key + "/" + factory.key(), k -> factory.create());
+    StepModel m = MODELS.computeIfAbsent(key, k -> factory.create());   // one architecture per run
     INDArray theta = m.weightVector();
     Payload p = payload.value();
     State prev = STATES.get(key);
@@ -272,8 +271,7 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
     @Override
     public String call(Integer worker) {
       State s = STATES.get(key(runId, worker));
-      StepModel model = MODELS.entrySet().stream().filter(e -> e.getKey().startsWith(key(runId, worker) + "/"))
-          .map(Map.Entry::getValue).findFirst().orElse(null);
+      StepModel model = MODELS.get(key(runId, worker));
       if (s == null || s.round() != round || model == null) {
         throw new WorkerStateLostException(WorkerStateLostException.class.getSimpleName() + ": worker " + worker
             + " has no moments of round " + round + " on executor " + executorId() + " to checkpoint");
