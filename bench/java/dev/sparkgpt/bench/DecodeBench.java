@@ -12,8 +12,8 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Decode speed of gpt2-124m-shaped random weights on one thread: 64 new tokens after an 8-token prompt with and
- * without the key/value cache (the PyTorch-eager reference on one Zen 5 core: 19 tok/s with a cache, 9.5 without),
- * per-token time with the cache at token 20 vs token 200 (goal ≤ 1.5×), and one step at 256 tokens with vs without.
+ * without the key/value cache, beside a NumPy eager baseline and (when python3 has torch) a PyTorch-eager reference of
+ * the same decode run in this invocation (bench/python/decode_torch_reference.py), per-token time with the cache at token 20 vs token 200 (goal ≤ 1.5×), and one step at 256 tokens with vs without.
  * Usage: OMP_NUM_THREADS=1 bench/run DecodeBench [new_tokens (default 64)] [rounds (default 3)]
  */
 public final class DecodeBench {
@@ -73,7 +73,18 @@ public final class DecodeBench {
     } else {
       System.out.println("NumPy eager baseline not run (needs python3 with numpy)");
     }
-    System.out.println("PyTorch-eager reference on a Zen 5 core (another machine): 19 / 9.5 tok/s");
+    if (PythonReference.available("torch")) {
+      com.fasterxml.jackson.databind.JsonNode torch = PythonReference.run("decode_torch_reference.py", 1, newTokens);
+      if (torch != null) {
+        double cached = torch.get("cached_tok_s").asDouble();
+        double plain = torch.get("plain_tok_s").asDouble();
+        System.out.printf("PyTorch %s eager, same run, 1 thread: with cache %.1f, without %.1f tok/s -> ours / "
+            + "PyTorch: %.2fx and %.2fx (wall)%n", torch.get("torch").asText(), cached, plain, wall[1] / cached,
+            wall[0] / plain);
+      }
+    } else {
+      System.out.println("no PyTorch reference ran (python3 with torch not importable): NumPy baseline only");
+    }
 
     // per-token time along a 256-token sequence with the cache
     KvDecoder decoder = model.decoder();
@@ -101,7 +112,7 @@ public final class DecodeBench {
   /** {plain, cached} tok/s per wall second, then per CPU second, of the NumPy baseline on one thread, or null without python3/numpy. */
   private static double[] reference(int newTokens) {
     try {
-      ProcessBuilder pb = new ProcessBuilder("python3", "bench/python/decode_reference.py", Integer.toString(newTokens))
+      ProcessBuilder pb = new ProcessBuilder(PythonReference.PYTHON, "bench/python/decode_reference.py", Integer.toString(newTokens))
           .redirectError(ProcessBuilder.Redirect.DISCARD);
       pb.environment().put("OMP_NUM_THREADS", "1");
       pb.environment().put("OPENBLAS_NUM_THREADS", "1");

@@ -41,8 +41,8 @@ public final class ScalingBench {
       Result two = measure(spark, config("parameter_averaging", 2, frequency, "f32"), rounds);
       Result twoBf16 = measure(spark, config("parameter_averaging", 2, frequency, "bf16"), rounds);
       System.out.println();
-      System.out.printf("%-28s %10s %12s %12s %12s %12s %12s%n", "setup", "tok/s", "ms/round", "broadcast",
-          "compute", "aggregate", "driver");
+      System.out.printf("%-28s %10s %12s %12s %12s %12s %12s %12s%n", "setup", "tok/s", "ms/round", "broadcast",
+          "compute", "tasks+agg", "of it agg", "driver");
       print("local loop (1 core)", local, frequency);
       print("averaging, 1 worker", one, 1);
       print("averaging, 2 workers", two, 1);
@@ -96,7 +96,7 @@ public final class ScalingBench {
       TrainingEngine.Advance a = engine.advance(step, s -> 1e-3, 1.0);
       step += a.steps();
       tokens += a.tokens();
-      for (String k : List.of("broadcast_ms", "compute_ms", "averaging_ms", "round_bytes")) {
+      for (String k : List.of("broadcast_ms", "compute_ms", "averaging_ms", "aggregate_ms", "round_bytes")) {
         if (a.metrics().get(k) instanceof Number n) {
           sums.merge(k, n.doubleValue() / advances, Double::sum);
         }
@@ -115,8 +115,10 @@ public final class ScalingBench {
       cells.add(v == null ? "-" : String.format("%.0f ms", v));
       accounted += v == null ? 0 : v;
     }
+    Double agg = r.split().get("aggregate_ms");
+    cells.add(agg == null ? "-" : String.format("%.0f ms", agg));
     cells.add(r.split().isEmpty() ? "-" : String.format("%.0f ms", round - accounted));
-    System.out.printf("%-28s %10.0f %9.0f ms %12s %12s %12s %12s%n", name, r.tokensPerSecond(), round, cells.get(0),
-        cells.get(1), cells.get(2), cells.get(3));
+    System.out.printf("%-28s %10.0f %9.0f ms %12s %12s %12s %12s %12s%n", name, r.tokensPerSecond(), round,
+        cells.get(0), cells.get(1), cells.get(2), cells.get(3), cells.get(4));
   }
 }

@@ -19,8 +19,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * preallocated output, the MFU denominator), then tokens/s and MFU of full AdamW steps (dropout 0.1, clipping at
  * 1.0) for (a) emb 256 / 4 layers / 4 heads / vocab 50257 / context 128 / batch 8 and (b) GPT-2 124M / context 256 /
  * batch 2, with the time per phase. MFU = tokens/s × (6 × matmul weights + 12 × layers × emb × T) / peak, peak = the
- * 1-thread 1024³ gemm rate (the PyTorch reference figures: (a) 636 tok/s, 25%; (b) 160 tok/s, 53%). Last, (a)'s
- * forward + backward through the SameDiff reference graph, for comparison.
+ * 1024³ gemm rate measured above on the BLAS threads in use. When python3 with torch is importable, the same steps
+ * run in PyTorch eager beside ours (bench/python/train_step_reference.py: same shapes, threads, batch, dropout, AdamW,
+ * clipping) and the ratio is printed; otherwise absolute figures only. Last, (a)'s forward + backward through the
+ * SameDiff reference graph, for comparison.
  * Usage: OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=1 bench/run TrainStepBench [steps-a] [steps-b]
  */
 public final class TrainStepBench {
@@ -41,10 +43,15 @@ public final class TrainStepBench {
         + " %.0f (1 thread) %.0f (2 threads)%n", peak1 / 1e9, peak2 / 1e9, head1 / 1e9, head2 / 1e9);
     double peak = threads >= 2 ? peak2 : peak1;
 
+    boolean torch = PythonReference.available("torch");
+    if (!torch) {
+      System.out.println("no PyTorch reference runs (python3 with torch not importable; Debian: python3-torch): "
+          + "absolute figures only");
+    }
     run("(a) emb 256, 4 layers, 4 heads, vocab 50257, context 128, batch 8",
-        new ModelConfig(50257, 128, 256, 4, 4, 0.1, false, true), 8, stepsA, peak, 636);
+        new ModelConfig(50257, 128, 256, 4, 4, 0.1, false, true), 8, stepsA, peak, torch ? threads : 0);
     run("(b) gpt2-124m, context 256, batch 2",
-        new ModelConfig(50257, 256, 768, 12, 12, 0.1, true, true), 2, stepsB, peak, 160);
+        new ModelConfig(50257, 256, 768, 12, 12, 0.1, true, true), 2, stepsB, peak, torch ? threads : 0);
     runGraph(new ModelConfig(50257, 128, 256, 4, 4, 0.1, false, true), 8, peak);
   }
 
@@ -80,7 +87,8 @@ public final class TrainStepBench {
     return 2.0 * m * k * n / best;
   }
 
-  private static void run(String label, ModelConfig config, int batch, int steps, double peak, double reference) {
+  /** Our steps, then ({@code torchThreads} > 0) the PyTorch-eager reference of the same on that many threads. */
+  private static void run(String label, ModelConfig config, int batch, int steps, double peak, int torchThreads) {
     int time = config.contextLength();
     GptModel model = GptModel.initialize(config, DataType.FLOAT, 1337);
     TrainStep step = new TrainStep(model, new AdamW(model.parameters(), 0.9, 0.95, 1e-8, 0.1));
@@ -105,9 +113,8 @@ public final class TrainStepBench {
     double seconds = (System.nanoTime() - start) / 1e9;
     double tokensPerSecond = (double) batch * time * steps / seconds;
     double mfu = tokensPerSecond * config.trainingFlopsPerToken(time) / peak;
-    System.out.printf("  %d steps in %.2f s: %.0f tokens/s, MFU %.1f%% (PyTorch eager reference %.0f tokens/s: "
-        + "%.2f×), loss %.3f%n", steps, seconds, tokensPerSecond, 100 * mfu, reference, tokensPerSecond / reference,
-        loss);
+    System.out.printf("  %d steps in %.2f s: %.0f tokens/s, MFU %.1f%%, loss %.3f%n", steps, seconds,
+        tokensPerSecond, 100 * mfu, loss);
     StringBuilder phases = new StringBuilder("  per step:");
     for (Map.Entry<String, Double> e : model.phaseSeconds(true).entrySet()) {
       phases.append(String.format(" %s %.3f s (%.0f%%) |", e.getKey(), e.getValue() / steps,
@@ -115,6 +122,17 @@ public final class TrainStepBench {
     }
     phases.append(String.format(" norm+clip+AdamW %.3f s (%.0f%%)", optimizer / steps, 100 * optimizer / seconds));
     System.out.println(phases);
+    if (torchThreads > 0) {
+      com.fasterxml.jackson.databind.JsonNode ref = PythonReference.run("train_step_reference.py", torchThreads,
+          config.vocabSize(), time, config.embeddingDim(), config.numLayers(), config.numHeads(), config.qkvBias(),
+          batch, steps, torchThreads);
+      if (ref != null) {
+        double theirs = ref.get("tokens_per_sec").asDouble();
+        System.out.printf("  PyTorch %s eager, same run, %d thread(s): %.0f tokens/s, MFU %.1f%% -> ours / PyTorch "
+            + "= %.2fx%n", ref.get("torch").asText(), torchThreads, theirs,
+            100 * theirs * config.trainingFlopsPerToken(time) / peak, tokensPerSecond / theirs);
+      }
+    }
   }
 
   /** Token ids from a fixed LCG: the same batch in every run. */

@@ -14,13 +14,16 @@ import java.util.Set;
  *
  * @param outDir every stage writes under here: shards/, pretrain/ (with eval/report.json and report/), finetune/
  * @param input the corpus: files, directories or globs (tokenize's input); empty = the tokenize config's
+ * @param trainTokenizer optional (null = none): train a byte-level BPE on the input first (train-tokenizer's config
+ *     and overrides, e.g. {@code set: {vocab_size: 1024}}); tokenize, pretrain and eval then use it, and the
+ *     model's vocab_size is set to its size
  * @param tokenize the tokenize job's config and overrides
  * @param pretrain the pretrain job's config and overrides
  * @param finetune optional: a finetune of the pretrained model (kind classify or instruct; none = no stage)
  * @param eval the eval job's config and overrides (perplexity defaults to the pipeline's own shards)
  * @param report draw report.html + charts of the pretrain run
  */
-public record PipelineConfig(String outDir, List<String> input, Stage tokenize, Stage pretrain, Finetune finetune,
+public record PipelineConfig(String outDir, List<String> input, Stage trainTokenizer, Stage tokenize, Stage pretrain, Finetune finetune,
     Stage eval, boolean report) {
 
   /** Finetune kinds: none (no finetune stage), classify, instruct. */
@@ -80,6 +83,7 @@ public record PipelineConfig(String outDir, List<String> input, Stage tokenize, 
 
   /** Keys the pipeline sets itself, per stage: a {@code set} entry for one of these is refused. */
   public static final Map<String, Set<String>> WIRED = Map.of(
+      "train_tokenizer", Set.of("input", "output"),
       "tokenize", Set.of("output"),
       "pretrain", Set.of("out_dir", "data.shards", "data.text", "data.tokenizer"),
       "finetune", Set.of("out_dir", "base_checkpoint"),
@@ -87,7 +91,7 @@ public record PipelineConfig(String outDir, List<String> input, Stage tokenize, 
 
   /** Defaults: every stage with its job's defaults, no finetune, a report. */
   public static PipelineConfig defaults() {
-    return new PipelineConfig(null, List.of(), new Stage(null, Map.of()), new Stage(null, Map.of()),
+    return new PipelineConfig(null, List.of(), null, new Stage(null, Map.of()), new Stage(null, Map.of()),
         new Finetune("none", null, Map.of()), new Stage(null, Map.of()), true);
   }
 
@@ -112,11 +116,19 @@ public record PipelineConfig(String outDir, List<String> input, Stage tokenize, 
     if (finetune.enabled() && finetune.config() == null) {
       problems.add("finetune.config: a finetune needs its YAML. Fix: e.g. 'config: conf/finetune/spam.yaml'");
     }
-    Map<String, Stage> stages = Map.of("tokenize", tokenize, "pretrain", pretrain, "finetune", finetune.stage(),
-        "eval", eval);
-    for (String name : List.of("tokenize", "pretrain", "finetune", "eval")) {
+    Map<String, Stage> stages = new LinkedHashMap<>();
+    if (trainTokenizer != null) {
+      stages.put("train_tokenizer", trainTokenizer);
+    }
+    stages.putAll(Map.of("tokenize", tokenize, "pretrain", pretrain, "finetune", finetune.stage(), "eval", eval));
+    for (String name : List.of("train_tokenizer", "tokenize", "pretrain", "finetune", "eval")) {
+      if (!stages.containsKey(name)) {
+        continue;
+      }
       for (String key : stages.get(name).flatSet().keySet()) {
-        if (WIRED.get(name).contains(key)) {
+        boolean wiredByTokenizer = trainTokenizer != null && ("tokenize".equals(name) && "tokenizer".equals(key)
+            || "pretrain".equals(name) && "model.vocab_size".equals(key));
+        if (WIRED.get(name).contains(key) || wiredByTokenizer) {
           problems.add(name + ".set." + key + ": the pipeline sets this from out_dir and the stage before. Fix: "
               + "remove it (change out_dir, or the tokenize stage's tokenizer, instead)");
         }

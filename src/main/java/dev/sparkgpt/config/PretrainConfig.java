@@ -91,10 +91,13 @@ public record PretrainConfig(
    *
    * @param interval steps between validation-loss evaluations (0 = only at the end)
    * @param maxIters validation batches per evaluation
-   * @param prompt text the model continues greedily at every evaluation ("" = none)
+   * @param prompt text the model continues at every evaluation ("" = none)
    * @param maxNewTokens tokens generated for the sample
+   * @param temperature of the sample: 0 = greedy (the book's; small models repeat themselves), else sampled with
+   *     {@code top_k}, seeded by the run's seed and the step (the same run prints the same samples)
+   * @param topK keep the k most likely ids when sampling (0 = all)
    */
-  public record Eval(int interval, int maxIters, String prompt, int maxNewTokens) {}
+  public record Eval(int interval, int maxIters, String prompt, int maxNewTokens, double temperature, int topK) {}
 
   public static final Set<String> STRATEGIES = Set.of("local", "parameter_averaging");
   public static final Set<String> OUTER_OPTIMIZERS = Set.of("average", "nesterov");
@@ -110,7 +113,7 @@ public record PretrainConfig(
         new Data(null, null, "gpt2", 0.1, 0, true, 4096),
         new Train("local", 8, 8, 1000, 0, 0, 50, 1.0, 10, 200, 3, 2, 4, "average", 0.7, 0.9, "f32", false),
         new Optimizer(6e-4, 6e-5, 0.1, 0.9, 0.95, 1e-8),
-        new Eval(100, 10, "Every effort moves you", 30),
+        new Eval(100, 10, "Every effort moves you", 30, 0.8, 40),
         1337, "auto", null);
   }
 
@@ -207,6 +210,10 @@ public record PretrainConfig(
     }
     if (eval.interval() < 0 || eval.maxIters() < 1 || eval.maxNewTokens() < 0) {
       p.add("eval.interval ≥ 0, eval.max_iters ≥ 1, eval.max_new_tokens ≥ 0 are required");
+    }
+    if (!(eval.temperature() >= 0) || eval.topK() < 0) {
+      p.add("eval.temperature: must be ≥ 0 (0 = greedy), eval.top_k ≥ 0 (0 = all ids); got " + eval.temperature()
+          + ", " + eval.topK());
     }
     if (resume == null || resume.isBlank()) {
       p.add("resume: auto, never, or a checkpoint directory");

@@ -47,6 +47,69 @@ public final class DirectArrays {
     return at + n;
   }
 
+  /**
+   * Copies {@code n} values of the float32 vector {@code flat} from element {@code from} into {@code into[at…]}
+   * straight out of its native buffer (no view, no temporary array).
+   */
+  public static void readRange(INDArray flat, long from, float[] into, int at, int n) {
+    if (!contiguousFloat(flat)) {
+      copyFloats(flat.reshape(flat.length()).get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, from + n)),
+          into, at);
+      return;
+    }
+    FloatBuffer view = floatView(flat);
+    view.position(Math.toIntExact(flat.offset() + from));
+    view.get(into, at, n);
+  }
+
+  /** Writes {@code values[at … at + n)} into the float32 vector {@code flat} from element {@code from}. */
+  public static void writeRange(float[] values, int at, INDArray flat, long from, int n) {
+    if (!contiguousFloat(flat)) {
+      flat.reshape(flat.length()).get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, from + n))
+          .assign(floats(values, at, n));
+      return;
+    }
+    FloatBuffer view = floatView(flat);
+    view.position(Math.toIntExact(flat.offset() + from));
+    view.put(values, at, n);
+  }
+
+  /**
+   * {@code n} values of the float32 vector {@code flat} from {@code from} as little-endian float32 bytes, copied in
+   * one pass from the native buffer where its byte order is little-endian (x86, ARM), else value by value.
+   */
+  public static byte[] rangeBytes(INDArray flat, long from, int n) {
+    byte[] out = new byte[Math.multiplyExact(n, 4)];
+    if (contiguousFloat(flat) && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+      java.nio.ByteBuffer bytes = flat.data().asNio();
+      bytes.position(Math.toIntExact((flat.offset() + from) * 4));
+      bytes.get(out);
+      return out;
+    }
+    float[] values = new float[n];
+    readRange(flat, from, values, 0, n);
+    java.nio.ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(values);
+    return out;
+  }
+
+  /** Writes little-endian float32 {@code bytes} into the float32 vector {@code flat} from element {@code from}. */
+  public static void writeBytes(byte[] bytes, INDArray flat, long from) {
+    if (contiguousFloat(flat) && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+      java.nio.ByteBuffer target = flat.data().asNio();
+      target.position(Math.toIntExact((flat.offset() + from) * 4));
+      target.put(bytes);
+      return;
+    }
+    float[] values = new float[bytes.length / 4];
+    java.nio.ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
+    writeRange(values, 0, flat, from, values.length);
+  }
+
+  private static boolean contiguousFloat(INDArray a) {
+    return a.dataType() == DataType.FLOAT && a.ordering() == 'c' && a.elementWiseStride() == 1 && !a.isEmpty()
+        && (!a.isView() || a.isVector());
+  }
+
   private static FloatBuffer floatView(INDArray contiguous) {
     return contiguous.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
   }

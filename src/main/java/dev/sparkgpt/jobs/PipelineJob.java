@@ -7,6 +7,7 @@ import dev.sparkgpt.config.InstructConfig;
 import dev.sparkgpt.config.PipelineConfig;
 import dev.sparkgpt.config.PretrainConfig;
 import dev.sparkgpt.config.TokenizeConfig;
+import dev.sparkgpt.config.TrainTokenizerConfig;
 import dev.sparkgpt.data.InputFiles;
 import dev.sparkgpt.data.Manifest;
 import dev.sparkgpt.eval.EvalReport;
@@ -54,18 +55,19 @@ public final class PipelineJob implements Callable<Integer> {
   boolean force;
 
   /** The pipeline's stage layout under out_dir. */
-  public record Layout(String shards, String pretrain, String evalReport, String report, String finetune) {
+  public record Layout(String tokenizer, String shards, String pretrain, String evalReport, String report,
+      String finetune) {
     static Layout of(String outDir) {
       String pretrain = outDir + "/pretrain";
       // eval and report inside the run: `sparkgpt report RUN_DIR` charts the eval too
-      return new Layout(outDir + "/shards", pretrain, pretrain + "/eval/report.json",
+      return new Layout(outDir + "/tokenizer", outDir + "/shards", pretrain, pretrain + "/eval/report.json",
           pretrain + "/" + RunReport.DEFAULT_DIR, outDir + "/finetune");
     }
   }
 
   /** Every stage's resolved job config, so a bad key in any of them fails before anything runs. */
-  public record Resolved(PipelineConfig pipeline, Layout layout, TokenizeConfig tokenize, PretrainConfig pretrain,
-      Object finetune, EvalConfig eval) {}
+  public record Resolved(PipelineConfig pipeline, Layout layout, TrainTokenizerConfig trainTokenizer,
+      TokenizeConfig tokenize, PretrainConfig pretrain, Object finetune, EvalConfig eval) {}
 
   /** What a run produced: the stages that ran and the results of those that did (null when skipped). */
   public record Outputs(List<String> ran, Manifest shards, TrainingLoop.Result training, EvalReport report) {}
@@ -106,12 +108,37 @@ public final class PipelineJob implements Callable<Integer> {
     Map<String, Object> tokenizeWiring = new LinkedHashMap<>();
     tokenizeWiring.put("output", layout.shards());
     tokenizeWiring.put("input", config.input().isEmpty() ? null : config.input());
+    TrainTokenizerConfig trainTokenizer = null;
+    Map<String, Object> pretrainWiring = new LinkedHashMap<>();
+    if (config.trainTokenizer() != null) {
+      tokenizeWiring.put("tokenizer", layout.tokenizer());
+    }
     TokenizeConfig tokenize = load(TokenizeConfig.class, TokenizeConfig.defaults(), config.tokenize(), List.of(),
         tokenizeWiring).validate();
+    if (config.trainTokenizer() != null) { // trained on what tokenize reads, with its reading settings
+      Map<String, Object> wiring = new LinkedHashMap<>();
+      wiring.put("input", tokenize.input());
+      wiring.put("output", layout.tokenizer());
+      Map<String, Object> own = config.trainTokenizer().flatSet();
+      Map<String, Object> reading = new LinkedHashMap<>(); // read documents as tokenize does, unless set here
+      reading.put("format", tokenize.format());
+      reading.put("text_field", tokenize.textField());
+      reading.put("doc_separator", tokenize.docSeparator());
+      reading.put("normalize_newlines", tokenize.normalizeNewlines());
+      reading.forEach((key, value) -> {
+        if (!own.containsKey(key)) {
+          wiring.put(key, value);
+        }
+      });
+      trainTokenizer = load(TrainTokenizerConfig.class, TrainTokenizerConfig.defaults(), config.trainTokenizer(),
+          List.of(), wiring).validate();
+      pretrainWiring.put("model.vocab_size", trainTokenizer.vocabSize());
+    }
+    pretrainWiring.putAll(Map.of("out_dir", layout.pretrain(), "data.shards", layout.shards(), "data.tokenizer",
+        tokenize.tokenizer()));
     PretrainConfig pretrain = load(PretrainConfig.class, PretrainConfig.defaults(), config.pretrain(),
         List.of("data.text=null"), // the shards replace a text file the pretrain YAML may name
-        Map.of("out_dir", layout.pretrain(), "data.shards", layout.shards(), "data.tokenizer", tokenize.tokenizer()))
-        .validate();
+        pretrainWiring).validate();
     Object finetune = null;
     if (config.finetune().enabled()) {
       Map<String, Object> wiring = Map.of("out_dir", layout.finetune(), "base_checkpoint", layout.pretrain());
@@ -126,7 +153,7 @@ public final class PipelineJob implements Callable<Integer> {
       eval = load(EvalConfig.class, eval, new PipelineConfig.Stage(null, Map.of()), List.of(),
           Map.of("perplexity", List.of(layout.shards())));
     }
-    return new Resolved(config, layout, tokenize, pretrain, finetune, eval.validate(true));
+    return new Resolved(config, layout, trainTokenizer, tokenize, pretrain, finetune, eval.validate(true));
   }
 
   /** {@code defaults}, the stage's YAML, {@code cleared} ("key=null" overrides), its set, then the wiring. */
@@ -150,6 +177,11 @@ public final class PipelineJob implements Callable<Integer> {
   static List<StageRunner.Stage> stages(SparkSession spark, Resolved r, PrintStream console) {
     Layout at = r.layout();
     List<StageRunner.Stage> stages = new ArrayList<>();
+    if (r.trainTokenizer() != null) {
+      stages.add(new StageRunner.Stage("tokenizer", "byte-level BPE of " + r.trainTokenizer().vocabSize()
+          + " ids on the input -> " + at.tokenizer(), at.tokenizer() + "/" + OutputDir.SUCCESS, at.tokenizer(), false,
+          () -> TrainTokenizerJob.run(spark, r.trainTokenizer(), console)));
+    }
     stages.add(new StageRunner.Stage("tokenize", String.join(",", r.tokenize().input()) + " -> " + at.shards(),
         at.shards() + "/" + OutputDir.SUCCESS, at.shards(), false,
         () -> TokenizeJob.run(spark, r.tokenize(), console)));

@@ -186,58 +186,69 @@ public final class AveragingRounds {
     List<byte[]> update = new ArrayList<>();
     long received = 0;
     double unitSquared = 0;
+    int n = active.size();
+    boolean drift = n >= 2;                   // the mean pairwise cosine needs two workers
     for (Exchange.Chunk c : chunks) {
-      float[] start = new float[c.length()];
-      DirectArrays.copyFloats(theta.get(NDArrayIndex.interval(c.from(), c.from() + c.length())), start, 0);
-      float[] sum = new float[c.length()];
-      float[] weights = averageWeights ? new float[c.length()] : null;
-      float[] unit = new float[c.length()];
-      float[] values = new float[c.length()];
+      int len = c.length();
+      // θ_start of the chunk: needed for Δθ (f32 answers are weights) and for the drift's unit vectors
+      float[] start = averageWeights && !drift ? null : new float[len];
+      if (start != null) {
+        DirectArrays.readRange(theta, c.from(), start, 0, len);
+      }
+      float[] acc = new float[len];            // Σ weights (average, f32) or Σ Δθ
+      float[] unit = drift ? new float[len] : null;
+      boolean f32 = settings.dtype() == Exchange.Dtype.F32;
+      float[] values = f32 ? null : new float[len];   // f32 answers are read in place: no decoded copy
       for (WorkerRound.Result r : active) {
         byte[] bytes = all != null ? all.get(r.worker()).chunks().get(c.index())
             : fetch(results, r.worker(), c.index());
         received += bytes.length;
-        Exchange.decode(bytes, settings.dtype(), values);
+        java.nio.FloatBuffer in = f32 ? java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+            .asFloatBuffer() : null;
+        if (!f32) {
+          Exchange.decode(bytes, settings.dtype(), values);
+        }
         float inv = r.deltaNorm() > 0 ? (float) (1 / r.deltaNorm()) : 0f;
-        for (int i = 0; i < c.length(); i++) {
-          float d = settings.dtype() == Exchange.Dtype.F32 ? start[i] - values[i] : values[i];
-          sum[i] += d;
-          unit[i] += d * inv;
-          if (weights != null) {
-            weights[i] += values[i];
+        for (int i = 0; i < len; i++) {
+          float v = f32 ? in.get(i) : values[i];
+          if (averageWeights) {
+            acc[i] += v;
+          } else {
+            acc[i] += f32 ? start[i] - v : v;
+          }
+          if (drift) {
+            unit[i] += (f32 ? start[i] - v : v) * inv;
           }
         }
       }
-      for (float u : unit) {
-        unitSquared += (double) u * u;
+      if (drift) {
+        for (float u : unit) {
+          unitSquared += (double) u * u;
+        }
       }
-      int n = active.size();
-      float[] next = new float[c.length()];
       if (averageWeights) {
-        for (int i = 0; i < c.length(); i++) {
-          next[i] = weights[i] / n;            // the mean of the workers' weights, exactly a lone worker's
+        for (int i = 0; i < len; i++) {
+          acc[i] /= n;                         // the mean of the workers' weights, exactly a lone worker's
         }
       } else {
-        for (int i = 0; i < c.length(); i++) {
-          sum[i] /= n;
+        for (int i = 0; i < len; i++) {
+          acc[i] /= n;
         }
-        outer.update(c.index(), sum, c.length());
+        outer.update(c.index(), acc, len);
         if (settings.dtype() != Exchange.Dtype.F32) {
-          byte[] u = Exchange.encode(sum, c.length(), settings.dtype());
+          byte[] u = Exchange.encode(acc, len, settings.dtype());
           update.add(u);
-          Exchange.decode(u, settings.dtype(), sum);  // the driver applies exactly what the workers will
+          Exchange.decode(u, settings.dtype(), acc);  // the driver applies exactly what the workers will
         }
-        for (int i = 0; i < c.length(); i++) {
-          next[i] = start[i] - sum[i];
+        for (int i = 0; i < len; i++) {
+          acc[i] = start[i] - acc[i];
         }
       }
-      theta.get(NDArrayIndex.interval(c.from(), c.from() + c.length())).assign(DirectArrays.floats(next, 0,
-          c.length()));
+      DirectArrays.writeRange(acc, 0, theta, c.from(), len);
     }
     pendingUpdate = update;
-    int n = active.size();
-    double drift = n < 2 ? Double.NaN : (unitSquared - n) / ((double) n * (n - 1));
-    return new Aggregate(received, drift, 0);
+    double cosine = n < 2 ? Double.NaN : (unitSquared - n) / ((double) n * (n - 1));
+    return new Aggregate(received, cosine, 0);
   }
 
   private static byte[] fetch(JavaRDD<WorkerRound.Result> results, int worker, int chunk) {

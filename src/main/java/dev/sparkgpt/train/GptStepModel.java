@@ -160,7 +160,7 @@ public final class GptStepModel implements StepModel {
   }
 
   @Override
-  public int[] generate(int[] prompt, int maxNewTokens, int stopId, int idLimit) {
+  public int[] generate(int[] prompt, int maxNewTokens, int stopId, int idLimit, Sampler sampler) {
     int[] out = new int[maxNewTokens];
     int n = 0;
     int[] context = prompt;
@@ -168,7 +168,7 @@ public final class GptStepModel implements StepModel {
     for (int i = 0; i < maxNewTokens; i++) {
       int[] window = context.length > scorer.contextLength()
           ? Arrays.copyOfRange(context, context.length - scorer.contextLength(), context.length) : context;
-      int id = Sampler.argmax(scorer.next(window), Math.min(idLimit, scorer.vocabSize()));
+      int id = sampler.next(scorer.next(window), Math.min(idLimit, scorer.vocabSize()));
       if (id == stopId) {
         break;
       }

@@ -71,6 +71,11 @@ public final class ParameterAveragingEngine implements TrainingEngine {
    * ranges, no tokens); shard windows are read by the workers themselves, a text file's few windows are shipped.
    */
   @Override
+  public int parallelWorkers() {
+    return workers;
+  }
+
+  @Override
   public Advance advance(long step, LongToDoubleFunction lr, double maxNorm) {
     double[] lrs = new double[frequency];
     for (int i = 0; i < frequency; i++) {

@@ -22,10 +22,11 @@ public interface StepModel {
   double loss(int[][] inputs, int[][] targets);
 
   /**
-   * Greedy continuation of {@code prompt}: the new ids only (stops early at {@code stopId}, -1 = never), each below
-   * {@code idLimit} (the tokenizer's size: a model vocabulary padded past it never yields an undecodable id).
+   * Continuation of {@code prompt} picked by {@code sampler}: the new ids only (stops early at {@code stopId}, -1 =
+   * never), each below {@code idLimit} (the tokenizer's size: a model vocabulary padded past it never yields an
+   * undecodable id).
    */
-  int[] generate(int[] prompt, int maxNewTokens, int stopId, int idLimit);
+  int[] generate(int[] prompt, int maxNewTokens, int stopId, int idLimit, dev.sparkgpt.generate.Sampler sampler);
 
   /** Trainable parameters. */
   long parameterCount();

@@ -33,6 +33,14 @@ public interface TrainingEngine {
     return null;
   }
 
+  /**
+   * Models training side by side (the MFU denominator is this × the driver's measured gemm rate: each worker is
+   * taken to compute as fast as the driver's BLAS threads do).
+   */
+  default int parallelWorkers() {
+    return 1;
+  }
+
   /** Training windows of one epoch (for the startup line). */
   long windowsPerEpoch();
 

@@ -1,13 +1,14 @@
 package dev.sparkgpt.train;
 
-import dev.sparkgpt.data.ShardReader;
-import dev.sparkgpt.checkpoint.RunWriter;
-import dev.sparkgpt.checkpoint.Fingerprints;
-import dev.sparkgpt.checkpoint.CheckpointState;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sparkgpt.checkpoint.CheckpointState;
+import dev.sparkgpt.checkpoint.Fingerprints;
+import dev.sparkgpt.checkpoint.RunWriter;
 import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.PretrainConfig;
+import dev.sparkgpt.data.ShardReader;
 import dev.sparkgpt.data.TrainingWindows;
+import dev.sparkgpt.generate.Sampler;
 import dev.sparkgpt.io.CheckpointException;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.io.Progress;
@@ -147,7 +148,7 @@ public final class TrainingLoop {
           line.put("lr", lr);
           line.put("grad_norm", r.gradNorm());
           line.put("tokens_per_sec", tokPerSec);
-          line.put("mfu", tokPerSec * model.flopsPerToken() / peak);
+          line.put("mfu", tokPerSec * model.flopsPerToken() / (peak * engine.parallelWorkers()));
           line.put("elapsed_s", elapsed);
           line.putAll(r.metrics());
           if (evalNow && val.size() > 0) {
@@ -158,7 +159,7 @@ public final class TrainingLoop {
           metrics.write(line);
           console.println(progressLine(step, totalSteps, r, lastVal, evalNow, lr, tokPerSec, line, elapsed));
           if (evalNow) {
-            printSample();
+            printSample(step);
           }
           intervalStart = System.nanoTime();
           intervalTokens = 0;
@@ -254,13 +255,16 @@ public final class TrainingLoop {
     return sum / batches;
   }
 
-  private void printSample() {
+  private void printSample(long step) {
     String prompt = config.eval().prompt();
     if (prompt == null || prompt.isEmpty() || config.eval().maxNewTokens() == 0) {
       return;
     }
     int[] ids = tokenizer.encode(prompt);
-    int[] out = model.generate(ids, config.eval().maxNewTokens(), tokenizer.eotId(), tokenizer.vocabSize());
+    PretrainConfig.Eval e = config.eval();
+    Sampler sampler = e.temperature() == 0 ? Sampler.greedy() : new Sampler(e.temperature(), e.topK(), 1,
+        config.seed() * 1_000_003L + step);
+    int[] out = model.generate(ids, e.maxNewTokens(), tokenizer.eotId(), tokenizer.vocabSize(), sampler);
     console.println("  sample: " + (prompt + tokenizer.decode(out)).replace("\n", " ⏎ "));
   }
 

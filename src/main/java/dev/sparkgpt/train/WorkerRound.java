@@ -195,26 +195,31 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
   /** Writes the payload into {@code theta}: the values themselves, or ({@code subtract}) minus them. */
   static void writeChunks(INDArray theta, Payload p, boolean subtract) {
     int largest = 0;                                     // the chunks' own size, not the 64 MB ceiling
+    long total = 0;
     for (byte[] chunk : p.chunks()) {
       largest = Math.max(largest, chunk.length / p.dtype().bytes);
+      total += chunk.length / p.dtype().bytes;
     }
-    float[] buf = new float[largest];
+    if (total != theta.length()) {
+      throw new IllegalStateException("broadcast holds " + total + " values, the model " + theta.length()
+          + ": driver and executors built different models");
+    }
+    float[] buf = subtract || p.dtype() != Exchange.Dtype.F32 ? new float[largest] : null;
     long from = 0;
     for (byte[] chunk : p.chunks()) {
       int n = chunk.length / p.dtype().bytes;
-      Exchange.decode(chunk, p.dtype(), buf);
-      INDArray part = theta.get(NDArrayIndex.interval(from, from + n));
-      INDArray values = DirectArrays.floats(buf, 0, n);   // bulk copies: ND4J's element-wise fills are slow
-      if (subtract) {
-        part.subi(values);
+      if (buf == null) {
+        DirectArrays.writeBytes(chunk, theta, from);     // f32 values: one copy into the native buffer
       } else {
-        part.assign(values);
+        Exchange.decode(chunk, p.dtype(), buf);
+        if (subtract) {
+          INDArray part = theta.get(NDArrayIndex.interval(from, from + n));
+          part.subi(DirectArrays.floats(buf, 0, n));     // bulk copies: ND4J's element-wise fills are slow
+        } else {
+          DirectArrays.writeRange(buf, 0, theta, from, n);
+        }
       }
       from += n;
-    }
-    if (from != theta.length()) {
-      throw new IllegalStateException("broadcast holds " + from + " values, the model " + theta.length()
-          + ": driver and executors built different models");
     }
   }
 
@@ -224,12 +229,31 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
    */
   static List<byte[]> answer(INDArray theta, INDArray start, Payload p, Exchange.Dtype dtype, double[] squared) {
     List<byte[]> out = new java.util.ArrayList<>();
+    if (dtype == Exchange.Dtype.F32 && start == null && p.dtype() == Exchange.Dtype.F32) {
+      // the answer is θ's own bytes; ‖Δθ‖² is read off them and the broadcast without decoding either (a round
+      // then allocates nothing but the answer: large temporary arrays cost GC pauses of 100 ms and more)
+      for (Exchange.Chunk c : Exchange.chunks(theta.length(), p.chunkElements())) {
+        byte[] bytes = DirectArrays.rangeBytes(theta, c.from(), c.length());
+        java.nio.FloatBuffer now = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+            .asFloatBuffer();
+        java.nio.FloatBuffer was = java.nio.ByteBuffer.wrap(p.chunks().get(c.index()))
+            .order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        double sq = 0;
+        for (int i = 0; i < c.length(); i++) {
+          float d = was.get(i) - now.get(i);
+          sq += (double) d * d;
+        }
+        squared[0] += sq;
+        out.add(bytes);
+      }
+      return out;
+    }
     for (Exchange.Chunk c : Exchange.chunks(theta.length(), p.chunkElements())) {
       float[] now = new float[c.length()];
       float[] delta = new float[c.length()];
-      DirectArrays.copyFloats(theta.get(NDArrayIndex.interval(c.from(), c.from() + c.length())), now, 0);
+      DirectArrays.readRange(theta, c.from(), now, 0, c.length());
       if (start != null) {
-        DirectArrays.copyFloats(start.get(NDArrayIndex.interval(c.from(), c.from() + c.length())), delta, 0);
+        DirectArrays.readRange(start, c.from(), delta, 0, c.length());
       } else {
         Exchange.decode(p.chunks().get(c.index()), p.dtype(), delta);
       }
@@ -248,8 +272,12 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
   static List<byte[]> encode(INDArray v, Exchange.Dtype dtype, int chunkElements) {
     List<byte[]> out = new java.util.ArrayList<>();
     for (Exchange.Chunk c : Exchange.chunks(v.length(), chunkElements)) {
+      if (dtype == Exchange.Dtype.F32) {
+        out.add(DirectArrays.rangeBytes(v, c.from(), c.length()));   // little-endian f32: the bytes themselves
+        continue;
+      }
       float[] values = new float[c.length()];
-      DirectArrays.copyFloats(v.get(NDArrayIndex.interval(c.from(), c.from() + c.length())), values, 0);
+      DirectArrays.readRange(v, c.from(), values, 0, c.length());
       out.add(Exchange.encode(values, values.length, dtype));
     }
     return out;

@@ -96,6 +96,18 @@ class DemoTest extends SparkTestBase {
     assertTrue(console.contains(samples), "the samples are printed: " + console);
   }
 
+  @Test
+  void theShareOfCorpusWordsCountsSampledWordsOnly(@TempDir Path tmp) throws Exception {
+    Path corpus = tmp.resolve("corpus.txt");
+    Files.writeString(corpus, "ROMEO:\nThe king's horse, my Lord.\n");
+    String samples = "--- ROMEO: (5 tokens, max_new_tokens)\nROMEO: the KING'S hoarse\nmy lord kingz\n";
+    // words after the prompt: the, king's, hoarse, my, lord, kingz -> 4 of 6 in the corpus (case-insensitive)
+    org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {4, 6},
+        DemoCommand.corpusWords(samples, List.of(corpus.toString())));
+    assertTrue(console.matches("(?s).*== \\d+ of \\d+ sampled words \\(\\d+%\\) are words of the corpus.*"),
+        console);
+  }
+
   /** Every line after "Where everything went:" names a path that exists (the "try" line: its --checkpoint). */
   @Test
   void whereEverythingWentNamesExistingPaths() {

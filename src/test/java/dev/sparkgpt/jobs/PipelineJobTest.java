@@ -39,7 +39,7 @@ class PipelineJobTest extends SparkTestBase {
     Map<String, Object> eval = new LinkedHashMap<>(c.eval().set());
     eval.put("limit", 4);
     eval.put("perplexity_max_rows", 4);
-    return new PipelineConfig(c.outDir(), c.input(), c.tokenize(),
+    return new PipelineConfig(c.outDir(), c.input(), c.trainTokenizer(), c.tokenize(),
         new PipelineConfig.Stage(c.pretrain().config(), pretrain), c.finetune(),
         new PipelineConfig.Stage(c.eval().config(), eval), c.report());
   }
@@ -129,7 +129,7 @@ class PipelineJobTest extends SparkTestBase {
   @Test
   void refusesAnOverrideOfAKeyThePipelineWires(@TempDir Path dir) {
     PipelineConfig c = tinyPipeline(dir);
-    PipelineConfig bad = new PipelineConfig(c.outDir(), c.input(), c.tokenize(),
+    PipelineConfig bad = new PipelineConfig(c.outDir(), c.input(), c.trainTokenizer(), c.tokenize(),
         new PipelineConfig.Stage(c.pretrain().config(), Map.of("data", Map.of("shards", "/elsewhere"))),
         c.finetune(), c.eval(), c.report());
     ConfigException e = assertThrows(ConfigException.class, () -> PipelineJob.resolve(bad));
@@ -138,9 +138,34 @@ class PipelineJobTest extends SparkTestBase {
   }
 
   @Test
+  void aTrainTokenizerStageWiresItsVocabularyIntoTokenizePretrainAndEval(@TempDir Path dir) {
+    PipelineConfig c = tinyPipeline(dir);
+    PipelineConfig with = new PipelineConfig(c.outDir(), c.input(),
+        new PipelineConfig.Stage(null, Map.of("vocab_size", 300)), c.tokenize(), c.pretrain(), c.finetune(),
+        c.eval(), c.report());
+    PipelineJob.Resolved r = PipelineJob.resolve(with);
+    String tokenizer = dir + "/tokenizer";
+    assertEquals(tokenizer, r.trainTokenizer().output());
+    assertEquals(r.tokenize().input(), r.trainTokenizer().input());
+    assertEquals(300, r.trainTokenizer().vocabSize());
+    assertEquals(tokenizer, r.tokenize().tokenizer());
+    assertEquals(tokenizer, r.pretrain().data().tokenizer());
+    assertEquals(300, ((Number) r.pretrain().model().get("vocab_size")).intValue());
+    assertEquals(tokenizer, r.eval().tokenizer());
+    assertEquals(List.of("tokenizer", "tokenize", "pretrain", "eval", "report"),
+        PipelineJob.stages(null, r, System.out).stream().map(StageRunner.Stage::name).toList());
+
+    PipelineConfig clash = new PipelineConfig(c.outDir(), c.input(), with.trainTokenizer(),
+        new PipelineConfig.Stage(c.tokenize().config(), Map.of("tokenizer", "gpt2")), c.pretrain(), c.finetune(),
+        c.eval(), c.report());
+    ConfigException e = assertThrows(ConfigException.class, () -> PipelineJob.resolve(clash));
+    assertTrue(e.getMessage().contains("tokenize.set.tokenizer"), e.getMessage());
+  }
+
+  @Test
   void anUnknownKeyInAStageSetIsRefusedByName(@TempDir Path dir) {
     PipelineConfig c = tinyPipeline(dir);
-    PipelineConfig bad = new PipelineConfig(c.outDir(), c.input(), c.tokenize(), c.pretrain(), c.finetune(),
+    PipelineConfig bad = new PipelineConfig(c.outDir(), c.input(), c.trainTokenizer(), c.tokenize(), c.pretrain(), c.finetune(),
         new PipelineConfig.Stage(c.eval().config(), Map.of("limitt", 3)), c.report());
     ConfigException e = assertThrows(ConfigException.class, () -> PipelineJob.resolve(bad));
     assertTrue(e.getMessage().contains("limitt") && e.getMessage().contains("limit"), e.getMessage());

@@ -186,10 +186,12 @@ class LoraTest {
     INDArray adapted = model.logits(b.inputs()).dup();
 
     // generation merges (greedy ids as from a plain model over the merged weights); the next step unmerges
-    int[] generated = step.generate(new int[] {1, 2, 3}, 3, -1, c.vocabSize());
+    int[] generated = step.generate(new int[] {1, 2, 3}, 3, -1, c.vocabSize(),
+        dev.sparkgpt.generate.Sampler.greedy());
     GptModel plain = new GptModel(GptParameters.fromMap(c, model.parameters().toMap(DataType.FLOAT), DataType.FLOAT),
         0);
-    assertArrayEquals(new GptStepModel(plain, null).generate(new int[] {1, 2, 3}, 3, -1, c.vocabSize()), generated);
+    assertArrayEquals(new GptStepModel(plain, null).generate(new int[] {1, 2, 3}, 3, -1, c.vocabSize(),
+        dev.sparkgpt.generate.Sampler.greedy()), generated);
     assertTrue(plain.logits(b.inputs()).sub(adapted).amaxNumber().doubleValue() < 1e-5, "merged ≈ unmerged");
     step.step(new int[][][] {b.inputs()}, new int[][][] {b.targets()}, 0.05, 1.0);
     assertSame(base, model.parameters().vector(), "the base is back after generating");

@@ -102,7 +102,8 @@ class BigramStepModel implements StepModel {
   }
 
   @Override
-  public int[] generate(int[] prompt, int maxNewTokens, int stopId, int idLimit) {
+  public int[] generate(int[] prompt, int maxNewTokens, int stopId, int idLimit,
+      dev.sparkgpt.generate.Sampler sampler) { // greedy whatever the sampler: the bigram table's argmax
     int[] out = new int[maxNewTokens];
     int last = prompt[prompt.length - 1] % vocab;
     float[][] t = table.toFloatMatrix();
