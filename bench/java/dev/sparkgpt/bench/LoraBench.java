@@ -86,7 +86,7 @@ public final class LoraBench {
       int[][] x, int[][] y, int steps, double dropout) {
     GptModel model = GptModel.initialize(c, DataType.FLOAT, 1);
     long before = Pointer.physicalBytes();
-    GptStepModel step = targets == null ? new GptStepModel(model, adam) : new GptStepModel(model, adam,
+    GptStepModel step = targets == null ? new GptStepModel(model, adam) : new dev.sparkgpt.train.LoraStepModel(model, adam,
         new LoraAdapters(c, model.parameters(), 8, 16, dropout, targets, 2));
     step.step(new int[][][] {x}, new int[][][] {y}, 1e-4, 1.0);
     return new Run(name, model, step, Pointer.physicalBytes() - before, new double[steps], new double[steps]);

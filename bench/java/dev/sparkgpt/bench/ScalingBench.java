@@ -19,10 +19,11 @@ import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * Parameter averaging on Spark local[2]: tokens/s with 2 workers vs 1 (goal ≥ 1.7×) and the overhead of a round
+ * Parameter averaging on Spark local[2]: tokens/s with 2 workers vs 1 (goal ≥ 1.8×) and the overhead of a round
  * with 1 worker vs the local loop (goal ≤ 10%), same model, data and JVM; with the split of a round into
  * broadcast, compute (slowest worker), aggregation + scheduling, and the driver's own time. Each worker computes on
- * one core, so run with one OpenMP thread:
+ * one core, so run with one OpenMP thread. The local loop and 1 worker run twice, alternating; each keeps its faster
+ * pass:
  * Usage: OMP_NUM_THREADS=1 bench/run ScalingBench [rounds (default 6)] [averaging_frequency (default 4)]
  */
 public final class ScalingBench {
@@ -36,8 +37,14 @@ public final class ScalingBench {
         System.getenv("OMP_NUM_THREADS"), frequency, rounds);
     SparkSession spark = Jobs.session("scaling-bench");
     try {
-      Result local = measure(spark, config("local", 1, frequency, "f32"), rounds * frequency);
-      Result one = measure(spark, config("parameter_averaging", 1, frequency, "f32"), rounds);
+      // local and 1 worker alternate twice and each keeps its faster pass: the overhead compares the two setups,
+      // not the machine's load (or the JIT's warm-up) during one of them
+      Result local = null;
+      Result one = null;
+      for (int pass = 0; pass < 2; pass++) {
+        local = faster(local, measure(spark, config("local", 1, frequency, "f32"), rounds * frequency));
+        one = faster(one, measure(spark, config("parameter_averaging", 1, frequency, "f32"), rounds));
+      }
       Result two = measure(spark, config("parameter_averaging", 2, frequency, "f32"), rounds);
       Result twoBf16 = measure(spark, config("parameter_averaging", 2, frequency, "bf16"), rounds);
       System.out.println();
@@ -48,7 +55,7 @@ public final class ScalingBench {
       print("averaging, 2 workers", two, 1);
       print("averaging, 2 workers, bf16", twoBf16, 1);
       System.out.println();
-      System.out.printf("scaling 2 workers vs 1:        %.2fx (goal ≥ 1.7x)%n", two.tokensPerSecond()
+      System.out.printf("scaling 2 workers vs 1:        %.2fx (goal ≥ 1.8x)%n", two.tokensPerSecond()
           / one.tokensPerSecond());
       System.out.printf("overhead 1 worker vs local:    %+.1f%% per round (goal ≤ 10%%)%n",
           100 * (local.tokensPerSecond() / one.tokensPerSecond() - 1));
@@ -76,6 +83,10 @@ public final class ScalingBench {
         "train.strategy=" + strategy, "train.workers=" + workers, "train.averaging_frequency=" + frequency, "train.exchange_dtype=" + dtype,
         "train.micro_batch_size=4", "train.global_batch_size=4"), Map.of("out_dir", "target/scaling-bench"), null)
         .validate();
+  }
+
+  private static Result faster(Result a, Result b) {
+    return a == null || b.tokensPerSecond() > a.tokensPerSecond() ? b : a;
   }
 
   /** Tokens/s over {@code advances} advances after one warm-up, and the mean of the engine's per-round metrics. */

@@ -58,7 +58,7 @@ public final class BaseModels {
           lora.r(), lora.alpha(), lora.dropout() > 0 ? " dropout=" + lora.dropout() : "",
           adapters.adapters().stream().map(dev.sparkgpt.model.LowRankAdapter::weight).distinct().count(),
           adapters.parameters().size(), total, 100.0 * adapters.parameters().size() / total);
-      return new dev.sparkgpt.train.GptStepModel(model, optimizer, adapters);
+      return new dev.sparkgpt.train.LoraStepModel(model, optimizer, adapters);
     }
     long trainable = 0;
     for (Map.Entry<String, org.nd4j.linalg.api.ndarray.INDArray> p : model.parameters().views().entrySet()) {

@@ -91,8 +91,10 @@ public final class PipelineJob implements Callable<Integer> {
       List<StageRunner.Stage> stages = stages(null, resolved, System.out);
       List<Boolean> plan = StageRunner.plan(stages, force, conf);
       for (int i = 0; i < stages.size(); i++) {
-        System.out.printf("%-9s %s (%s)%n", stages.get(i).name(), plan.get(i) ? "would run"
-            : "complete, would be skipped", stages.get(i).done());
+        List<String> changed = StageRunner.changedKeys(stages.get(i), conf);
+        System.out.printf("%-9s %s (%s)%n", stages.get(i).name(), !plan.get(i) ? "complete, would be skipped"
+            : changed.isEmpty() ? "would run" : "would run: its config changed (" + String.join(", ", changed) + ")",
+            stages.get(i).done());
       }
       return Jobs.dryRun(config, "every stage's config valid, " + files + " input files, "
           + resolved.eval().tasks().size() + " task files read");
@@ -180,29 +182,29 @@ public final class PipelineJob implements Callable<Integer> {
     if (r.trainTokenizer() != null) {
       stages.add(new StageRunner.Stage("tokenizer", "byte-level BPE of " + r.trainTokenizer().vocabSize()
           + " ids on the input -> " + at.tokenizer(), at.tokenizer() + "/" + OutputDir.SUCCESS, at.tokenizer(), false,
-          () -> TrainTokenizerJob.run(spark, r.trainTokenizer(), console)));
+          r.trainTokenizer(), () -> TrainTokenizerJob.run(spark, r.trainTokenizer(), console)));
     }
     stages.add(new StageRunner.Stage("tokenize", String.join(",", r.tokenize().input()) + " -> " + at.shards(),
-        at.shards() + "/" + OutputDir.SUCCESS, at.shards(), false,
+        at.shards() + "/" + OutputDir.SUCCESS, at.shards(), false, r.tokenize(),
         () -> TokenizeJob.run(spark, r.tokenize(), console)));
     stages.add(new StageRunner.Stage("pretrain", r.pretrain().modelName() + " on the shards -> " + at.pretrain(),
-        at.pretrain() + "/" + OutputDir.SUCCESS, at.pretrain(), true,
+        at.pretrain() + "/" + OutputDir.SUCCESS, at.pretrain(), true, r.pretrain(),
         () -> PretrainJob.run(spark, r.pretrain(), console)));
     if (r.finetune() instanceof ClassifyConfig classify) {
       stages.add(new StageRunner.Stage("finetune", "classify from the pretrained model -> " + at.finetune(),
-          at.finetune() + "/" + OutputDir.SUCCESS, at.finetune(), true,
+          at.finetune() + "/" + OutputDir.SUCCESS, at.finetune(), true, classify,
           () -> ClassifyFinetune.run(classify, console)));
     } else if (r.finetune() instanceof InstructConfig instruct) {
       stages.add(new StageRunner.Stage("finetune", "instruct from the pretrained model -> " + at.finetune(),
-          at.finetune() + "/" + OutputDir.SUCCESS, at.finetune(), true,
+          at.finetune() + "/" + OutputDir.SUCCESS, at.finetune(), true, instruct,
           () -> InstructFinetune.run(instruct, console)));
     }
     stages.add(new StageRunner.Stage("eval", r.eval().tasks().size() + " tasks + perplexity of "
         + String.join(",", r.eval().perplexity()) + " -> " + at.evalReport(), at.evalReport(), at.evalReport(), false,
-        () -> EvalJob.run(spark, r.eval(), GptScoringModel.factory(at.pretrain()), console)));
+        r.eval(), () -> EvalJob.run(spark, r.eval(), GptScoringModel.factory(at.pretrain()), console)));
     if (r.pipeline().report()) {
       stages.add(new StageRunner.Stage("report", "charts of the run -> " + at.report(),
-          at.report() + "/" + RunReport.HTML_FILE, null, false,
+          at.report() + "/" + RunReport.HTML_FILE, null, false, null,
           () -> RunReport.write(RunMetrics.load(at.pretrain(), spark.sparkContext().hadoopConfiguration()),
               at.report(), false, spark.sparkContext().hadoopConfiguration())));
     }

@@ -18,55 +18,25 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 /**
  * The GPT as the training loop sees it: {@link TrainStep} (gradient accumulation over micro-batches as one joint
  * mean, NaN check, global-norm clipping) and {@link AdamW} behind the {@link StepModel} interface, with the
- * optimizer moments as named tensors that checkpoints save and parameter averaging averages.
+ * optimizer moments as named tensors that checkpoints save and parameter averaging averages. This class trains every
+ * weight; {@link LoraStepModel} trains adapters beside frozen weights .
  */
-public final class GptStepModel implements StepModel {
+public class GptStepModel implements StepModel {
   private final GptModel model;
   private final TrainStep trainStep;
-  private final LoraAdapters lora;
-  private final TrainStep.Target loraTarget;
 
-  /** Training model: {@code optimizer} configures AdamW (may be null for inference only). */
+  /** Training model: {@code optimizer} configures AdamW over every weight (may be null for inference only). */
   public GptStepModel(GptModel model, PretrainConfig.Optimizer optimizer) {
-    this(model, optimizer, null);
+    this(model, optimizer == null ? null : new TrainStep(model, adamW(model.parameters(), optimizer)));
   }
 
-  /**
-   * With {@code lora} (may be null): the adapters are attached to the model, which computes them beside its frozen
-   * weights, and only they train (AdamW over them alone); weights() and optimizerState() are the adapters', so
-   * checkpoints hold adapters only. Generation merges them into the weights ({@link #merged()}); the next step puts
-   * the base back.
-   */
-  public GptStepModel(GptModel model, PretrainConfig.Optimizer optimizer, LoraAdapters lora) {
+  /** For a model that trains something else than all of its weights ({@link LoraStepModel}). */
+  protected GptStepModel(GptModel model, TrainStep trainStep) {
     this.model = model;
-    this.lora = lora;
-    if (lora == null) {
-      this.trainStep = optimizer == null ? null : new TrainStep(model, adamW(model.parameters(), optimizer));
-      this.loraTarget = null;
-    } else {
-      this.trainStep = new TrainStep(model, null);
-      AdamW updater = adamW(lora.parameters(), optimizer);
-      this.loraTarget = new TrainStep.Target() {
-        @Override
-        public GptParameters parameters() {
-          return lora.parameters();
-        }
-
-        @Override
-        public GptParameters gradients() {
-          return lora.gradients();
-        }
-
-        @Override
-        public AdamW optimizer() {
-          return updater;
-        }
-      };
-      unmerged();
-    }
+    this.trainStep = trainStep;
   }
 
-  private static AdamW adamW(GptParameters parameters, PretrainConfig.Optimizer o) {
+  static AdamW adamW(GptParameters parameters, PretrainConfig.Optimizer o) {
     return new AdamW(parameters, o.beta1(), o.beta2(), o.eps(), o.weightDecay());
   }
 
@@ -74,24 +44,27 @@ public final class GptStepModel implements StepModel {
     return model;
   }
 
-  /**
-   * The model for generation and export: with LoRA, its weights hold W + s·A·B and the adapters are detached (the
-   * base is kept aside and comes back at the next step); without, the model as it is.
-   */
+  /** The model for generation and export (an adapted model merges its adapters into the weights first). */
   public GptModel merged() {
-    if (lora != null && !lora.merged()) {
-      lora.applyTo(model.parameters());
-      model.adapt(List.of());
-    }
     return model;
   }
 
-  /** With LoRA: the base weights back in the model and the adapters attached (the training state). */
-  private void unmerged() {
-    if (lora != null && (lora.merged() || !model.adapters().equals(lora.adapters()))) {
-      lora.restoreBase();
-      model.adapt(lora.adapters());
-    }
+  /** Puts the model into its training state before a step or a read of the trained weights (LoRA: unmerged). */
+  protected void prepareTraining() {}
+
+  /** What trains: every weight of the model (an adapted model: its adapters). */
+  protected GptParameters trained() {
+    return model.parameters();
+  }
+
+  /** The optimizer of {@link #trained()} (null for an inference-only model). */
+  protected AdamW updater() {
+    return trainStep == null ? null : trainStep.optimizer();
+  }
+
+  /** Where the step puts gradients and updates: null = the model's own weights, gradients and AdamW. */
+  protected TrainStep.Target target() {
+    return null;
   }
 
   /** Leaves these parameters unchanged by training (finetuning's frozen layers); they also drop out of the norm. */
@@ -106,8 +79,8 @@ public final class GptStepModel implements StepModel {
     for (int a = 0; a < inputs.length; a++) {
       batches.add(new TokenBatch(inputs[a], targets[a]));
     }
-    unmerged();
-    TrainStep.Result r = trainStep.step(batches, lr, maxNorm, loraTarget);
+    prepareTraining();
+    TrainStep.Result r = trainStep.step(batches, lr, maxNorm, target());
     return new StepResult(r.loss(), r.gradNorm());
   }
 
@@ -181,43 +154,40 @@ public final class GptStepModel implements StepModel {
 
   @Override
   public long parameterCount() {
-    return lora == null ? model.config().parameterCount() : lora.parameters().size();
+    return model.config().parameterCount();
   }
 
   @Override
   public double flopsPerToken() {
     ModelConfig c = model.config();
-    double full = c.trainingFlopsPerToken(c.contextLength());
-    // LoRA: the frozen base gets no weight gradients (2 of the 6 FLOPs per weight), the adapters their own 6 each
-    return lora == null ? full : full - 2 * c.matmulWeights() + 6.0 * lora.parameters().size();
+    return c.trainingFlopsPerToken(c.contextLength());
   }
 
   @Override
   public Map<String, INDArray> weights() {
-    return (lora == null ? model.parameters() : lora.parameters()).toMap(DataType.FLOAT);
+    return trained().toMap(DataType.FLOAT);
   }
 
   @Override
   public Map<String, INDArray> optimizerState() {
-    return lora == null ? trainStep.optimizer().state() : loraTarget.optimizer().state();
+    return updater().state();
   }
 
   @Override
   public Map<String, INDArray> optimizerStateViews() {
-    return lora == null ? trainStep.optimizer().stateViews() : loraTarget.optimizer().stateViews();
+    return updater().stateViews();
   }
 
   @Override
   public INDArray weightVector() {
-    unmerged();
-    return (lora == null ? model.parameters() : lora.parameters()).vector();
+    prepareTraining();
+    return trained().vector();
   }
 
   @Override
   public void restoreOptimizer(Map<String, INDArray> optimizerState) {
-    AdamW updater = lora == null ? (trainStep == null ? null : trainStep.optimizer()) : loraTarget.optimizer();
-    if (updater != null) {
-      updater.loadState(optimizerState);
+    if (updater() != null) {
+      updater().loadState(optimizerState);
     }
   }
 
@@ -233,8 +203,8 @@ public final class GptStepModel implements StepModel {
 
   @Override
   public void restore(Map<String, INDArray> weights, Map<String, INDArray> optimizerState, long rngState) {
-    unmerged();
-    GptParameters p = lora == null ? model.parameters() : lora.parameters();
+    prepareTraining();
+    GptParameters p = trained();
     for (String name : p.names()) {
       INDArray w = weights.get(name);
       if (w == null) {
@@ -242,9 +212,8 @@ public final class GptStepModel implements StepModel {
       }
       p.set(name, w);
     }
-    AdamW updater = lora == null ? (trainStep == null ? null : trainStep.optimizer()) : loraTarget.optimizer();
-    if (updater != null && !optimizerState.isEmpty()) {
-      updater.loadState(optimizerState);
+    if (updater() != null && !optimizerState.isEmpty()) {
+      updater().loadState(optimizerState);
     }
     model.random().setState(rngState);
   }

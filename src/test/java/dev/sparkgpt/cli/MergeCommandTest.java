@@ -112,7 +112,7 @@ class MergeCommandTest {
     CheckpointState ck = new CheckpointStore(step.getParent().toString(), new Configuration(), 1)
         .load(new org.apache.hadoop.fs.Path(step.toString()));
     lora.parameters().names().forEach(n -> lora.parameters().set(n, ck.weights().get(n)));
-    new GptStepModel(model, new PretrainConfig.Optimizer(1e-3, 1e-3, 0, 0.9, 0.999, 1e-8), lora);
+    new dev.sparkgpt.train.LoraStepModel(model, new PretrainConfig.Optimizer(1e-3, 1e-3, 0, 0.9, 0.999, 1e-8), lora);
     return model;
   }
 

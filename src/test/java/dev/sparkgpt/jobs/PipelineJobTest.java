@@ -113,6 +113,47 @@ class PipelineJobTest extends SparkTestBase {
     assertEquals(first.training().trainLoss(), fifth.training().trainLoss(), 1e-6, "same seed, same shards");
   }
 
+  /** The pipeline with {@code stage}'s override {@code key} set to {@code value}. */
+  private static PipelineConfig with(PipelineConfig c, String stage, String key, Object value) {
+    PipelineConfig.Stage old = "eval".equals(stage) ? c.eval() : c.pretrain();
+    Map<String, Object> set = new LinkedHashMap<>(old.flatSet());
+    set.put(key, value);
+    PipelineConfig.Stage changed = new PipelineConfig.Stage(old.config(), set);
+    return "eval".equals(stage)
+        ? new PipelineConfig(c.outDir(), c.input(), c.trainTokenizer(), c.tokenize(), c.pretrain(), c.finetune(),
+            changed, c.report())
+        : new PipelineConfig(c.outDir(), c.input(), c.trainTokenizer(), c.tokenize(), changed, c.finetune(),
+            c.eval(), c.report());
+  }
+
+  @Test
+  void aStageWhoseConfigChangedRunsAgainNamingTheKeys(@TempDir Path dir) throws Exception {
+    PipelineConfig c = tinyPipeline(dir);
+    assertEquals(List.of("tokenize", "pretrain", "eval", "report"), run(PipelineJob.resolve(c)).ran());
+    assertTrue(Files.exists(dir.resolve("shards/_STAGE_tokenize.yaml")));
+    assertEquals(List.of(), run(PipelineJob.resolve(c)).ran());
+
+    // eval's limit changed: eval (its old report removed first) and report run, with the new limit
+    PipelineConfig fewer = with(c, "eval", "limit", 3);
+    ByteArrayOutputStream printed = new ByteArrayOutputStream();
+    PipelineJob.Outputs second = PipelineJob.run(spark, PipelineJob.resolve(fewer), false,
+        new PrintStream(printed, true, StandardCharsets.UTF_8));
+    assertEquals(List.of("eval", "report"), second.ran());
+    assertEquals(3, second.report().tasks().get("hellaswag_small").n());
+    assertTrue(printed.toString(StandardCharsets.UTF_8).contains("its config changed since it finished (limit)"),
+        printed.toString(StandardCharsets.UTF_8));
+
+    // pretrain's max_steps raised: it continues from its last checkpoint (steps 7, 8), then eval and report
+    PipelineConfig longer = with(fewer, "pretrain", "train.max_steps", STEPS + 2);
+    PipelineJob.Outputs third = run(PipelineJob.resolve(longer));
+    assertEquals(List.of("pretrain", "eval", "report"), third.ran());
+    assertEquals(STEPS + 2, third.training().step());
+    assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L), steps(dir.resolve("pretrain/metrics.jsonl")));
+    assertEquals(List.of(false, false, false, false),
+        StageRunner.plan(PipelineJob.stages(null, PipelineJob.resolve(longer), System.out), false,
+            spark.sparkContext().hadoopConfiguration()));
+  }
+
   @Test
   void setOnTheCommandLineReachesIntoAStagesOverrides(@TempDir Path dir) {
     PipelineConfig c = ConfigLoader.load(PipelineConfig.class, PipelineConfig.defaults(),

@@ -12,6 +12,7 @@ import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.config.PretrainConfig;
 import dev.sparkgpt.train.GptStepModel;
 import dev.sparkgpt.train.LoraAdapters;
+import dev.sparkgpt.train.LoraStepModel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -167,7 +168,7 @@ class LoraTest {
     GptModel model = GptModel.initialize(c, DataType.FLOAT, 9);
     INDArray base = model.parameters().vector().dup();
     LoraAdapters lora = new LoraAdapters(c, model.parameters(), 4, 8, List.of("attn_qkv", "head"), 10);
-    GptStepModel step = new GptStepModel(model, ADAM, lora);
+    GptStepModel step = new LoraStepModel(model, ADAM, lora);
     assertEquals(lora.parameters().size(), step.parameterCount());
     // MFU's FLOPs: 6·856 matmul weights + 12·1·8·6 attention, less 2·856 (no base weight gradients), plus 6 per
     // adapter parameter (qkv: 8·4 + 4·24, head: 8·4 + 4·11 = 204)
@@ -199,7 +200,7 @@ class LoraTest {
 
     // restore into a fresh model over the same base: same logits
     GptModel again = new GptModel(GptParameters.fromVector(c, base, DataType.FLOAT), 0);
-    GptStepModel restored = new GptStepModel(again, ADAM, new LoraAdapters(c, again.parameters(), 4, 8,
+    GptStepModel restored = new LoraStepModel(again, ADAM, new LoraAdapters(c, again.parameters(), 4, 8,
         List.of("attn_qkv", "head"), 99));
     restored.restore(step.weights(), step.optimizerState(), step.rngState());
     assertSame(model.logits(b.inputs()), again.logits(b.inputs()), "adapters restored = same adapted model");
@@ -216,7 +217,7 @@ class LoraTest {
 
   private static GptStepModel loraStep(ModelConfig c, double dropout, long adapterSeed) {
     GptModel model = GptModel.initialize(c, DataType.FLOAT, 30);
-    return new GptStepModel(model, ADAM, new LoraAdapters(c, model.parameters(), 4, 8, dropout, ALL, adapterSeed));
+    return new LoraStepModel(model, ADAM, new LoraAdapters(c, model.parameters(), 4, 8, dropout, ALL, adapterSeed));
   }
 
   @Test
