@@ -24,6 +24,7 @@ import org.apache.spark.sql.SparkSession;
  * (round_bytes of the run's metrics.jsonl × rounds). Goal: nesterov within 2% of average with ≥ 10× fewer bytes.
  * A third run, {@code average} at the nesterov run's H, shows what the outer momentum itself buys.
  * Usage: OMP_NUM_THREADS=1 bench/run ConvergenceBench [steps (400)] [H nesterov (50)] [H average (4)] [batch (8)]
+ *     [outer_lr (0.7)] [nesterov-only: "nesterov" runs the nesterov configuration alone]
  */
 public final class ConvergenceBench {
   private ConvergenceBench() {}
@@ -39,6 +40,8 @@ public final class ConvergenceBench {
     int hNesterov = args.length > 1 ? Integer.parseInt(args[1]) : 50;
     int hAverage = args.length > 2 ? Integer.parseInt(args[2]) : 4;
     int batch = args.length > 3 ? Integer.parseInt(args[3]) : 8;
+    double outerLr = args.length > 4 ? Double.parseDouble(args[4]) : 0.7;
+    boolean nesterovOnly = args.length > 5 && "nesterov".equals(args[5]);
     Path root = Path.of("target/convergence-bench");
     SparkSession spark = Jobs.session("convergence-bench");
     PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
@@ -49,9 +52,14 @@ public final class ConvergenceBench {
       System.out.printf("%d cores, gpt2-tiny (drop 0), Tiny Shakespeare shards, 2 workers, %d steps of %d x 128 tokens"
           + " per worker, eval on the whole validation split%n", Runtime.getRuntime().availableProcessors(), steps,
           batch);
-      Run average = run(spark, root, shards, "average", hAverage, steps, batch);
-      Run nesterov = run(spark, root, shards, "nesterov", hNesterov, steps, batch);
-      Run averageSlow = run(spark, root, shards, "average", hNesterov, steps, batch);
+      Run nesterov = run(spark, root, shards, "nesterov", hNesterov, steps, batch, outerLr);
+      if (nesterovOnly) {
+        System.out.printf("%nnesterov, H=%d, outer_lr %s: val loss %.4f, train %.4f, %d rounds, %.0f bytes%n", hNesterov,
+            outerLr, nesterov.result().valLoss(), nesterov.result().trainLoss(), nesterov.rounds(), nesterov.bytes());
+        return;
+      }
+      Run average = run(spark, root, shards, "average", hAverage, steps, batch, outerLr);
+      Run averageSlow = run(spark, root, shards, "average", hNesterov, steps, batch, outerLr);
       System.out.println();
       System.out.printf("%-24s %10s %10s %8s %16s %10s%n", "outer optimizer", "val loss", "train", "rounds",
           "bytes exchanged", "seconds");
@@ -70,12 +78,13 @@ public final class ConvergenceBench {
     }
   }
 
-  private static Run run(SparkSession spark, Path root, String shards, String outer, int h, int steps, int batch) {
+  private static Run run(SparkSession spark, Path root, String shards, String outer, int h, int steps, int batch,
+      double outerLr) {
     Path out = root.resolve(outer + "-h" + h);
     PretrainConfig config = ConfigLoader.load(PretrainConfig.class, PretrainConfig.defaults(),
         Path.of("conf/pretrain/tiny-shakespeare.yaml"), List.of("out_dir=" + out, "data.shards=" + shards,
             "model.drop_rate=0", "train.strategy=parameter_averaging", "train.workers=2",
-            "train.averaging_frequency=" + h, "train.micro_batch_size=" + batch,
+            "train.averaging_frequency=" + h, "train.micro_batch_size=" + batch, "train.outer_lr=" + outerLr,
             "train.global_batch_size=" + batch, "train.outer_optimizer=" + outer, "train.max_steps=" + steps,
             "train.max_seconds=0", "train.save_interval=" + steps, "train.log_interval=" + h,
             "eval.interval=" + steps, "eval.max_iters=1000", "eval.prompt=", "resume=never"), null);
@@ -91,7 +100,7 @@ public final class ConvergenceBench {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return new Run(outer + ", H=" + h, result, roundBytes, (steps + h - 1) / h, seconds);
+    return new Run(outer + ", H=" + h + ("nesterov".equals(outer) ? ", lr " + outerLr : ""), result, roundBytes, (steps + h - 1) / h, seconds);
   }
 
   private static void deleteRecursively(Path dir) {
