@@ -83,7 +83,7 @@ final class BlockEncoder implements SplitReader.Sink {
       return;
     }
     if (complete) {
-      block.append(new int[] {tok.eotId()});
+      block.append(tok.eotId());
     }
     long hi = 0;
     long lo = 0;

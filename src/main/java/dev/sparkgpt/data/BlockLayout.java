@@ -116,7 +116,7 @@ public final class BlockLayout implements Serializable {
       int to = b.end[i];
       tokens[s] += to - from;
       int take = Math.min(seqLen - filled[s], to - from);
-      System.arraycopy(b.tokens, from, heads[s], filled[s], take);
+      b.tokens.copyTo(from, heads[s], filled[s], take);
       filled[s] += take;
     }
     for (int s = 0; s < streams; s++) {

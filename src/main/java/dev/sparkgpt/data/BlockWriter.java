@@ -22,7 +22,7 @@ final class BlockWriter {
 
   /** A block's part of one stream: its kept tokens, copied together, and the documents they belong to. */
   private static final class Part {
-    int[] tokens;
+    IntChunks tokens;
     int size;
     long[] docId;
     int[] docEnd;
@@ -60,7 +60,7 @@ final class BlockWriter {
     for (int i = 0; i < b.docs && all; i++) {
       all = layout.decisions.streamOf(b, i, layout.tokensMode) == stream;
     }
-    p.tokens = all ? b.tokens : new int[b.size]; // the common case (nothing dropped, one stream): no copy
+    p.tokens = all ? b.tokens : new IntChunks(); // the common case (nothing dropped, one stream): no copy
     p.docId = new long[b.docs];
     p.docEnd = new int[b.docs];
     p.continuation = new boolean[b.docs];
@@ -72,7 +72,7 @@ final class BlockWriter {
       int from = b.start(i);
       int n = b.end[i] - from;
       if (!all) {
-        System.arraycopy(b.tokens, from, p.tokens, p.size, n);
+        p.tokens.addRange(b.tokens, from, n);
       }
       p.size += n;
       boolean cont = i == 0 && b.firstContinues;
@@ -129,7 +129,7 @@ final class BlockWriter {
         int local = (int) (first - g0);
         int length = BlockPacker.rowLength(row, total, seqLen);
         int own = Math.min(length, part.size - local);
-        System.arraycopy(part.tokens, local, tokens, 0, own);
+        part.tokens.copyTo(local, tokens, 0, own);
         if (own < length) {
           System.arraycopy(lookahead, 0, tokens, own, length - own);
         }

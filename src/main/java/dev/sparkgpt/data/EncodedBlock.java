@@ -15,7 +15,7 @@ public final class EncodedBlock implements Serializable {
 
   int order;
   int fileIndex;
-  int[] tokens = new int[1024];
+  final IntChunks tokens = new IntChunks();
   int size;
   int docs;
   long[] key = new long[16];
@@ -75,7 +75,7 @@ public final class EncodedBlock implements Serializable {
   }
 
   public int token(int i) {
-    return tokens[i];
+    return tokens.get(i);
   }
 
   /** Whether entry i is part of a document that spans splits. */
@@ -84,11 +84,13 @@ public final class EncodedBlock implements Serializable {
   }
 
   void append(int[] ids) {
-    if (size + ids.length > tokens.length) {
-      tokens = Arrays.copyOf(tokens, Math.max(size + ids.length, tokens.length + (tokens.length >> 1)));
-    }
-    System.arraycopy(ids, 0, tokens, size, ids.length);
+    tokens.addAll(ids);
     size += ids.length;
+  }
+
+  void append(int id) {
+    tokens.add(id);
+    size++;
   }
 
   void addDoc(long k, int ord, byte s, long hi, long lo) {
@@ -112,12 +114,13 @@ public final class EncodedBlock implements Serializable {
 
   /** Drops the tail of the token array back to {@code length} (a document found too short after encoding). */
   void truncateTokens(int length) {
+    tokens.truncate(length);
     size = length;
   }
 
   /** Frees the unused capacity before caching. */
   void trim() {
-    tokens = Arrays.copyOf(tokens, size);
+    tokens.trim();
     key = Arrays.copyOf(key, docs);
     end = Arrays.copyOf(end, docs);
     ordinal = Arrays.copyOf(ordinal, docs);

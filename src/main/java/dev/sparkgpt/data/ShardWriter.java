@@ -10,9 +10,14 @@ import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import org.apache.parquet.bytes.BytesInput;
+import org.apache.parquet.column.ColumnDescriptor;
+import org.apache.parquet.column.Encoding;
 import org.apache.parquet.column.ParquetProperties;
-import org.apache.parquet.column.ColumnWriteStore;
-import org.apache.parquet.column.ColumnWriter;
+import org.apache.parquet.column.statistics.Statistics;
+import org.apache.parquet.column.values.ValuesWriter;
 import org.apache.parquet.hadoop.CodecFactory;
 import org.apache.parquet.hadoop.ColumnChunkPageWriteStore;
 import org.apache.parquet.hadoop.ParquetFileWriter;
@@ -24,11 +29,13 @@ import org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName;
 import org.apache.parquet.schema.Types;
 
 /**
- * Writes one shard file straight from int arrays into Parquet's column writers, without Spark rows or Parquet's
- * record assembly (which cost as much per token as encoding did, measured): the Parquet schema Spark writes for
- * {@link ShardSchema#SCHEMA} (so every reader sees the same file), zstd, no dictionary for token ids and offsets
- * (they rarely repeat within a page). The file is written under a temporary name and renamed when complete, so a
- * retried task replaces a killed attempt's file with identical bytes; {@link #close} {@link #sha256} hashes the result.
+ * Writes one shard file straight from int arrays into Parquet data pages, without Spark rows, record assembly or
+ * column writers (each cost as much per token as encoding did, measured): the Parquet schema Spark writes for
+ * {@link ShardSchema#SCHEMA} (so every reader sees the same file), zstd, PLAIN values. A page of the token column
+ * is a run of whole rows: its ids copied in bulk as little-endian int32, its repetition levels (0 opens a row's
+ * list, 1 continues it) and definition levels (all 1) run-length encoded by Parquet's own level writers, its
+ * min/max statistics computed in the same loop. The file is written under a temporary name and renamed when
+ * complete, so a retried task replaces a killed attempt's file with identical bytes; {@link #sha256} hashes it.
  */
 public final class ShardWriter implements AutoCloseable {
   /** The Parquet form of {@link ShardSchema#SCHEMA}, as Spark writes it. */
@@ -41,14 +48,22 @@ public final class ShardWriter implements AutoCloseable {
       .required(PrimitiveTypeName.INT64).named(ShardSchema.OFFSET)
       .named("spark_schema");
 
-  /** Row groups are cut at about this many buffered bytes (a 32 MB split's shard is one or two groups). */
+  /** Row groups are cut at about this many uncompressed bytes (a 32 MB split's shard is one or two groups). */
   static final long ROW_GROUP_BYTES = 64L << 20;
+  /** Pages are cut at about this many uncompressed value bytes, always between rows (buffers under 1 MB: see IntChunks). */
+  static final int PAGE_BYTES = 1 << 19;
+
+  private static final ColumnDescriptor TOKENS = PARQUET_SCHEMA.getColumnDescription(
+      new String[] {ShardSchema.TOKENS, "list", "element"});
+  private static final ColumnDescriptor LENGTH = PARQUET_SCHEMA.getColumnDescription(
+      new String[] {ShardSchema.LENGTH});
+  private static final ColumnDescriptor DOC_ID = PARQUET_SCHEMA.getColumnDescription(
+      new String[] {ShardSchema.DOC_ID});
+  private static final ColumnDescriptor OFFSET = PARQUET_SCHEMA.getColumnDescription(
+      new String[] {ShardSchema.OFFSET});
 
   private final ParquetProperties props = ParquetProperties.builder()
-      .withPageSize(1 << 20)
-      .withDictionaryEncoding(true)
-      .withDictionaryEncoding(ShardSchema.TOKENS + ".list.element", false)
-      .withDictionaryEncoding(ShardSchema.OFFSET, false)
+      .withPageSize(PAGE_BYTES)
       .withWriterVersion(ParquetProperties.WriterVersion.PARQUET_1_0)
       .build();
   private final CodecFactory codecs;
@@ -58,24 +73,41 @@ public final class ShardWriter implements AutoCloseable {
   private final Path target;
   private final Configuration conf;
   private ColumnChunkPageWriteStore pages;
-  private ColumnWriteStore columns;
-  private ColumnWriter tokens;
-  private ColumnWriter lengths;
-  private ColumnWriter docIds;
-  private ColumnWriter offsets;
+  /** The open page of the token column. */
+  private ByteBuffer ids = ByteBuffer.allocate(PAGE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+  private final ValuesWriter repetition = props.newRepetitionLevelWriter(TOKENS);
+  private final ValuesWriter definition = props.newDefinitionLevelWriter(TOKENS);
+  private int idCount;
+  private int idRows;
+  private int idMin = Integer.MAX_VALUE;
+  private int idMax = Integer.MIN_VALUE;
+  /** The open pages of the three one-value-per-row columns (they are cut together). */
+  private final ByteBuffer lengths = ByteBuffer.allocate(PAGE_BYTES / 2).order(ByteOrder.LITTLE_ENDIAN);
+  private final ByteBuffer docIds = ByteBuffer.allocate(PAGE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+  private final ByteBuffer offsets = ByteBuffer.allocate(PAGE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+  private final Statistics<?>[] scalarStats = new Statistics<?>[3];
+  private int scalarRows;
   private long groupRows;
+  private long groupBytes;
   private long rows;
   private boolean closed;
+  private final long rowGroupBytes;
 
   /** Opens {@code target} for writing (under a temporary sibling name unique to {@code attempt}). */
   public ShardWriter(Path target, String attempt, Configuration conf) throws IOException {
+    this(target, attempt, conf, ROW_GROUP_BYTES);
+  }
+
+  /** With row groups cut at {@code rowGroupBytes} (tests write several groups without 64 MB of rows). */
+  ShardWriter(Path target, String attempt, Configuration conf, long rowGroupBytes) throws IOException {
+    this.rowGroupBytes = rowGroupBytes;
     this.target = target;
     this.conf = conf;
     this.temp = new Path(target.getParent(), "." + target.getName() + "." + attempt + ".tmp");
     this.codecs = new CodecFactory(conf, props.getPageSizeThreshold());
     this.zstd = codecs.getCompressor(CompressionCodecName.ZSTD);
     this.file = new ParquetFileWriter(HadoopOutputFile.fromPath(temp, conf), PARQUET_SCHEMA,
-        ParquetFileWriter.Mode.OVERWRITE, ROW_GROUP_BYTES, 0);
+        ParquetFileWriter.Mode.OVERWRITE, rowGroupBytes, 0);
     file.start();
     startGroup();
   }
@@ -83,42 +115,59 @@ public final class ShardWriter implements AutoCloseable {
   private void startGroup() {
     pages = new ColumnChunkPageWriteStore(zstd, PARQUET_SCHEMA, props.getAllocator(),
         props.getColumnIndexTruncateLength(), props.getPageWriteChecksumEnabled());
-    columns = props.newColumnWriteStore(PARQUET_SCHEMA, pages, pages);
-    tokens = columns.getColumnWriter(PARQUET_SCHEMA.getColumnDescription(
-        new String[] {ShardSchema.TOKENS, "list", "element"}));
-    lengths = columns.getColumnWriter(PARQUET_SCHEMA.getColumnDescription(new String[] {ShardSchema.LENGTH}));
-    docIds = columns.getColumnWriter(PARQUET_SCHEMA.getColumnDescription(new String[] {ShardSchema.DOC_ID}));
-    offsets = columns.getColumnWriter(PARQUET_SCHEMA.getColumnDescription(new String[] {ShardSchema.OFFSET}));
     groupRows = 0;
+    groupBytes = 0;
+    resetScalarStats();
   }
 
-  private void flushGroup() throws IOException {
-    if (groupRows == 0) {
-      return;
-    }
-    file.startBlock(groupRows);
-    columns.flush();
-    pages.flushToFileWriter(file);
-    file.endBlock();
-    columns.close();
+  private void resetScalarStats() {
+    scalarStats[0] = Statistics.createStats(LENGTH.getPrimitiveType());
+    scalarStats[1] = Statistics.createStats(DOC_ID.getPrimitiveType());
+    scalarStats[2] = Statistics.createStats(OFFSET.getPrimitiveType());
   }
 
-  /**
-   * Appends one row, value by value into the column writers: the list's first id starts a record (repetition
-   * level 0), the rest repeat it (level 1); every id is defined (level 1: the list's repeated group).
-   */
-  public void write(int[] ids, int length, long docId, long offset) throws IOException {
-    tokens.write(ids[0], 0, 1);
-    for (int i = 1; i < ids.length; i++) {
-      tokens.write(ids[i], 1, 1);
+  /** Appends one row: all of {@code row} (seq_len + 1 ids, padded past {@code length}) and its three scalars. */
+  public void write(int[] row, int length, long docId, long offset) throws IOException {
+    int bytes = row.length * Integer.BYTES;
+    if (idRows > 0 && ids.position() + bytes > PAGE_BYTES) {
+      flushIdPage();
     }
-    lengths.write(length, 0, 0);
-    docIds.write(docId, 0, 0);
-    offsets.write(offset, 0, 0);
-    columns.endRecord();
+    if (ids.remaining() < bytes) { // one row longer than a page: the page holds just it
+      ids = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    }
+    int position = ids.position();
+    ids.asIntBuffer().put(row);
+    ids.position(position + bytes);
+    int min = idMin;
+    int max = idMax;
+    repetition.writeInteger(0);
+    for (int i = 1; i < row.length; i++) {
+      repetition.writeInteger(1);
+    }
+    for (int id : row) {
+      definition.writeInteger(1);
+      min = Math.min(min, id);
+      max = Math.max(max, id);
+    }
+    idMin = min;
+    idMax = max;
+    idCount += row.length;
+    idRows++;
+
+    lengths.putInt(length);
+    docIds.putLong(docId);
+    offsets.putLong(offset);
+    ((org.apache.parquet.column.statistics.IntStatistics) scalarStats[0]).updateStats(length);
+    ((org.apache.parquet.column.statistics.LongStatistics) scalarStats[1]).updateStats(docId);
+    ((org.apache.parquet.column.statistics.LongStatistics) scalarStats[2]).updateStats(offset);
+    scalarRows++;
+    if (!docIds.hasRemaining()) {
+      flushScalarPages();
+    }
     rows++;
     groupRows++;
-    if ((groupRows & 127) == 0 && columns.getBufferedSize() > ROW_GROUP_BYTES) {
+    groupBytes += bytes + 20;
+    if (groupBytes >= rowGroupBytes) {
       flushGroup();
       startGroup();
     }
@@ -126,6 +175,52 @@ public final class ShardWriter implements AutoCloseable {
 
   public long rows() {
     return rows;
+  }
+
+  private void flushIdPage() throws IOException {
+    if (idRows == 0) {
+      return;
+    }
+    Statistics<?> stats = Statistics.createStats(TOKENS.getPrimitiveType());
+    ((org.apache.parquet.column.statistics.IntStatistics) stats).updateStats(idMin);
+    ((org.apache.parquet.column.statistics.IntStatistics) stats).updateStats(idMax);
+    pages.getPageWriter(TOKENS).writePage(BytesInput.concat(repetition.getBytes(), definition.getBytes(),
+        BytesInput.from(ids.array(), 0, ids.position())), idCount, idRows, stats, repetition.getEncoding(),
+        definition.getEncoding(), Encoding.PLAIN);
+    repetition.reset();
+    definition.reset();
+    ids.clear();
+    idCount = 0;
+    idRows = 0;
+    idMin = Integer.MAX_VALUE;
+    idMax = Integer.MIN_VALUE;
+  }
+
+  private void flushScalarPages() throws IOException {
+    if (scalarRows == 0) {
+      return;
+    }
+    ByteBuffer[] buffers = {lengths, docIds, offsets};
+    ColumnDescriptor[] columns = {LENGTH, DOC_ID, OFFSET};
+    for (int c = 0; c < 3; c++) { // required top-level columns: no level bytes (Parquet names them BIT_PACKED)
+      Encoding none = props.newRepetitionLevelWriter(columns[c]).getEncoding();
+      pages.getPageWriter(columns[c]).writePage(BytesInput.from(buffers[c].array(), 0, buffers[c].position()),
+          scalarRows, scalarRows, scalarStats[c], none, none, Encoding.PLAIN);
+      buffers[c].clear();
+    }
+    scalarRows = 0;
+    resetScalarStats();
+  }
+
+  private void flushGroup() throws IOException {
+    if (groupRows == 0) {
+      return;
+    }
+    flushIdPage();
+    flushScalarPages();
+    file.startBlock(groupRows);
+    pages.flushToFileWriter(file);
+    file.endBlock();
   }
 
   /** Finishes the file and renames it into place, replacing an earlier attempt's file. */
@@ -153,7 +248,6 @@ public final class ShardWriter implements AutoCloseable {
     }
     closed = true;
     try {
-      columns.close();
       codecs.release();
       file.end(new HashMap<>());
     } catch (IOException | RuntimeException ignored) {

@@ -32,17 +32,20 @@ final class TextStream {
         sink.begin(key, continues ? -1 : 0, continues);
         begun = true;
       }
-      for (int i = 0; i < n; i++) {
-        char c = buf[i];
-        if (normalize) {
+      int from = normalize && pendingCr && buf[0] == '\n' ? 1 : 0; // the \n of a \r\n cut by the buffer
+      pendingCr = false;
+      if (!normalize || indexOf(buf, '\r', from, n) < 0) {
+        s.doc.append(buf, from, n - from); // the common case: no \r, the buffer in bulk
+      } else {
+        for (int i = from; i < n; i++) {
+          char c = buf[i];
           if (c == '\n' && pendingCr) {
             pendingCr = false;
             continue;
           }
           pendingCr = c == '\r';
-          c = pendingCr ? '\n' : c;
+          s.doc.append(pendingCr ? '\n' : c);
         }
-        s.doc.append(c);
       }
       s.flush(s.doc.length(), false);
     }
@@ -120,6 +123,15 @@ final class TextStream {
       s.flush(s.doc.length(), true);
       sink.end(!goesOn);
     }
+  }
+
+  private static int indexOf(char[] buf, char c, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (buf[i] == c) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   private int lastShift;
