@@ -51,15 +51,13 @@ public final class TokenizeJobBench {
     long tokens = 0;
     for (int r = 0; r < repeats + 1; r++) { // the first pass of each warms the JIT
       double e = encoderAlone(tok, pieces, 2);
-      double j = runJob(spark, sets, io, r == 0);
+      Run j = runJob(spark, sets, io, r == 0);
+      tokens = j.manifest().totalTokens();
       if (r > 0) {
         encoder = Math.min(encoder, e);
-        job = Math.min(job, j);
+        job = Math.min(job, j.seconds());
       }
     }
-    Manifest m = dev.sparkgpt.io.JsonFiles.read(new org.apache.hadoop.fs.Path(out.resolve("shards/manifest.json")
-        .toUri()), Manifest.class, new org.apache.hadoop.conf.Configuration());
-    tokens = m.totalTokens();
     spark.stop();
 
     SparkSession one = session(1);
@@ -67,7 +65,7 @@ public final class TokenizeJobBench {
     double encoder1 = Double.MAX_VALUE;
     for (int r = 0; r < Math.max(2, repeats); r++) {
       double e = encoderAlone(tok, pieces, 1);
-      double j = runJob(one, sets, io, false);
+      double j = runJob(one, sets, io, false).seconds();
       if (r > 0) {
         encoder1 = Math.min(encoder1, e);
         job1 = Math.min(job1, j);
@@ -112,17 +110,19 @@ public final class TokenizeJobBench {
     }
   }
 
-  /** One tokenize run: seconds; its console lines are printed only when {@code print} or with bench.stages. */
-  private static double runJob(SparkSession spark, List<String> sets, Map<String, Object> io, boolean print) {
+  private record Run(double seconds, Manifest manifest) {}
+
+  /** One tokenize run; its console lines are printed only when {@code print} or with bench.stages. */
+  private static Run runJob(SparkSession spark, List<String> sets, Map<String, Object> io, boolean print) {
     TokenizeConfig config = ConfigLoader.load(TokenizeConfig.class, TokenizeConfig.defaults(), null, sets, io, null);
     ByteArrayOutputStream lines = new ByteArrayOutputStream();
     long t0 = System.nanoTime();
-    TokenizeJob.run(spark, config, new PrintStream(lines, true));
+    Manifest manifest = TokenizeJob.run(spark, config, new PrintStream(lines, true));
     double s = (System.nanoTime() - t0) / 1e9;
     if (print || Boolean.getBoolean("bench.stages")) {
       System.out.print(lines);
     }
-    return s;
+    return new Run(s, manifest);
   }
 
   /** Prints each Spark stage: wall time, summed task run/CPU/GC time, task durations. */

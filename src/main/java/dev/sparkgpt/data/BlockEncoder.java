@@ -54,7 +54,7 @@ final class BlockEncoder implements SplitReader.Sink {
     key = docKey;
     ordinal = docOrdinal;
     continues = docContinues;
-    docStart = block.size;
+    docStart = block.tokenCount();
     docChars = 0;
     digest.reset();
     if (docContinues) {

@@ -16,7 +16,6 @@ public final class EncodedBlock implements Serializable {
   int order;
   int fileIndex;
   final IntChunks tokens = new IntChunks();
-  int size;
   int docs;
   long[] key = new long[16];
   int[] end = new int[16];
@@ -71,7 +70,7 @@ public final class EncodedBlock implements Serializable {
   }
 
   public int tokenCount() {
-    return size;
+    return tokens.size();
   }
 
   public int token(int i) {
@@ -85,12 +84,10 @@ public final class EncodedBlock implements Serializable {
 
   void append(int[] ids) {
     tokens.addAll(ids);
-    size += ids.length;
   }
 
   void append(int id) {
     tokens.add(id);
-    size++;
   }
 
   void addDoc(long k, int ord, byte s, long hi, long lo) {
@@ -104,7 +101,7 @@ public final class EncodedBlock implements Serializable {
       hashLo = Arrays.copyOf(hashLo, n);
     }
     key[docs] = k;
-    end[docs] = size;
+    end[docs] = tokens.size();
     ordinal[docs] = ord;
     split[docs] = s;
     hashHi[docs] = hi;
@@ -115,7 +112,6 @@ public final class EncodedBlock implements Serializable {
   /** Drops the tail of the token array back to {@code length} (a document found too short after encoding). */
   void truncateTokens(int length) {
     tokens.truncate(length);
-    size = length;
   }
 
   /** Frees the unused capacity before caching. */

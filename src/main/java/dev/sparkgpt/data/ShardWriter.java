@@ -16,6 +16,8 @@ import org.apache.parquet.bytes.BytesInput;
 import org.apache.parquet.column.ColumnDescriptor;
 import org.apache.parquet.column.Encoding;
 import org.apache.parquet.column.ParquetProperties;
+import org.apache.parquet.column.statistics.IntStatistics;
+import org.apache.parquet.column.statistics.LongStatistics;
 import org.apache.parquet.column.statistics.Statistics;
 import org.apache.parquet.column.values.ValuesWriter;
 import org.apache.parquet.hadoop.CodecFactory;
@@ -77,7 +79,8 @@ public final class ShardWriter implements AutoCloseable {
   private ByteBuffer ids = ByteBuffer.allocate(PAGE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
   private final ValuesWriter repetition = props.newRepetitionLevelWriter(TOKENS);
   private final ValuesWriter definition = props.newDefinitionLevelWriter(TOKENS);
-  private int idCount;
+  /** What Parquet names the (absent) levels of a required top-level column. */
+  private final Encoding noLevels = props.newRepetitionLevelWriter(LENGTH).getEncoding();
   private int idRows;
   private int idMin = Integer.MAX_VALUE;
   private int idMax = Integer.MIN_VALUE;
@@ -85,8 +88,9 @@ public final class ShardWriter implements AutoCloseable {
   private final ByteBuffer lengths = ByteBuffer.allocate(PAGE_BYTES / 2).order(ByteOrder.LITTLE_ENDIAN);
   private final ByteBuffer docIds = ByteBuffer.allocate(PAGE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
   private final ByteBuffer offsets = ByteBuffer.allocate(PAGE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-  private final Statistics<?>[] scalarStats = new Statistics<?>[3];
-  private int scalarRows;
+  private IntStatistics lengthStats;
+  private LongStatistics docIdStats;
+  private LongStatistics offsetStats;
   private long groupRows;
   private long groupBytes;
   private long rows;
@@ -121,9 +125,9 @@ public final class ShardWriter implements AutoCloseable {
   }
 
   private void resetScalarStats() {
-    scalarStats[0] = Statistics.createStats(LENGTH.getPrimitiveType());
-    scalarStats[1] = Statistics.createStats(DOC_ID.getPrimitiveType());
-    scalarStats[2] = Statistics.createStats(OFFSET.getPrimitiveType());
+    lengthStats = (IntStatistics) Statistics.createStats(LENGTH.getPrimitiveType());
+    docIdStats = (LongStatistics) Statistics.createStats(DOC_ID.getPrimitiveType());
+    offsetStats = (LongStatistics) Statistics.createStats(OFFSET.getPrimitiveType());
   }
 
   /** Appends one row: all of {@code row} (seq_len + 1 ids, padded past {@code length}) and its three scalars. */
@@ -151,22 +155,20 @@ public final class ShardWriter implements AutoCloseable {
     }
     idMin = min;
     idMax = max;
-    idCount += row.length;
     idRows++;
 
     lengths.putInt(length);
     docIds.putLong(docId);
     offsets.putLong(offset);
-    ((org.apache.parquet.column.statistics.IntStatistics) scalarStats[0]).updateStats(length);
-    ((org.apache.parquet.column.statistics.LongStatistics) scalarStats[1]).updateStats(docId);
-    ((org.apache.parquet.column.statistics.LongStatistics) scalarStats[2]).updateStats(offset);
-    scalarRows++;
+    lengthStats.updateStats(length);
+    docIdStats.updateStats(docId);
+    offsetStats.updateStats(offset);
     if (!docIds.hasRemaining()) {
       flushScalarPages();
     }
     rows++;
     groupRows++;
-    groupBytes += bytes + 20;
+    groupBytes += bytes + Integer.BYTES + 2 * Long.BYTES;
     if (groupBytes >= rowGroupBytes) {
       flushGroup();
       startGroup();
@@ -181,35 +183,37 @@ public final class ShardWriter implements AutoCloseable {
     if (idRows == 0) {
       return;
     }
-    Statistics<?> stats = Statistics.createStats(TOKENS.getPrimitiveType());
-    ((org.apache.parquet.column.statistics.IntStatistics) stats).updateStats(idMin);
-    ((org.apache.parquet.column.statistics.IntStatistics) stats).updateStats(idMax);
+    IntStatistics stats = (IntStatistics) Statistics.createStats(TOKENS.getPrimitiveType());
+    stats.updateStats(idMin);
+    stats.updateStats(idMax);
     pages.getPageWriter(TOKENS).writePage(BytesInput.concat(repetition.getBytes(), definition.getBytes(),
-        BytesInput.from(ids.array(), 0, ids.position())), idCount, idRows, stats, repetition.getEncoding(),
-        definition.getEncoding(), Encoding.PLAIN);
+        BytesInput.from(ids.array(), 0, ids.position())), ids.position() / Integer.BYTES, idRows, stats,
+        repetition.getEncoding(), definition.getEncoding(), Encoding.PLAIN);
     repetition.reset();
     definition.reset();
     ids.clear();
-    idCount = 0;
     idRows = 0;
     idMin = Integer.MAX_VALUE;
     idMax = Integer.MIN_VALUE;
   }
 
   private void flushScalarPages() throws IOException {
-    if (scalarRows == 0) {
+    int rowsInPage = lengths.position() / Integer.BYTES;
+    if (rowsInPage == 0) {
       return;
     }
-    ByteBuffer[] buffers = {lengths, docIds, offsets};
-    ColumnDescriptor[] columns = {LENGTH, DOC_ID, OFFSET};
-    for (int c = 0; c < 3; c++) { // required top-level columns: no level bytes (Parquet names them BIT_PACKED)
-      Encoding none = props.newRepetitionLevelWriter(columns[c]).getEncoding();
-      pages.getPageWriter(columns[c]).writePage(BytesInput.from(buffers[c].array(), 0, buffers[c].position()),
-          scalarRows, scalarRows, scalarStats[c], none, none, Encoding.PLAIN);
-      buffers[c].clear();
-    }
-    scalarRows = 0;
+    writeValuesPage(LENGTH, lengths, rowsInPage, lengthStats);
+    writeValuesPage(DOC_ID, docIds, rowsInPage, docIdStats);
+    writeValuesPage(OFFSET, offsets, rowsInPage, offsetStats);
     resetScalarStats();
+  }
+
+  /** One page of a required top-level column: values only, no level bytes. */
+  private void writeValuesPage(ColumnDescriptor column, ByteBuffer values, int count, Statistics<?> stats)
+      throws IOException {
+    pages.getPageWriter(column).writePage(BytesInput.from(values.array(), 0, values.position()), count, count, stats,
+        noLevels, noLevels, Encoding.PLAIN);
+    values.clear();
   }
 
   private void flushGroup() throws IOException {
