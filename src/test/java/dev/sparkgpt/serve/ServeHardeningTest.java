@@ -315,7 +315,20 @@ class ServeHardeningTest {
       s.setSoTimeout(200);
       slow.add(s);
     }
-    HttpResponse<String> meanwhile = authed("/v1/completions", HI);
+    // The legitimate request queues behind the slow ones for a connection thread; when the read timeout's clock
+    // ticks, the JDK server may close it together with them (it too has not finished a request in time). A real
+    // client retries a dropped connection, and so does this one; it must be served well within the deadline.
+    HttpResponse<String> meanwhile = null;
+    int attempts = 0;
+    while (meanwhile == null) {
+      attempts++;
+      try {
+        meanwhile = authed("/v1/completions", HI);
+      } catch (java.io.IOException dropped) {
+        assertTrue(attempts < 3 && System.nanoTime() - t0 < 12_000_000_000L,
+            "attempt " + attempts + " dropped as well: " + dropped);
+      }
+    }
     assertEquals(200, meanwhile.statusCode(), "served, at the latest once the read timeout frees threads");
     int closed = 0;
     while (closed < slow.size() && System.nanoTime() - t0 < 12_000_000_000L) {
