@@ -72,7 +72,7 @@ public record InstructConfig(
    * @param averagingFrequency parameter_averaging: optimizer steps each worker takes between averagings
    */
   public record Train(int epochs, int batchSize, double maxNorm, int logInterval, String strategy, int workers,
-      int averagingFrequency) {}
+      int averagingFrequency, int patience) {}
 
   /**
    * Responses for the test split.
@@ -91,7 +91,7 @@ public record InstructConfig(
     return new InstructConfig("runs/instruct", "random", "gpt2-tiny", Map.of(),
         new Data(null, 0.85, 0.05, 0, false, "gpt2", "alpaca", new Template("", "### Instruction:\n",
             "### Input:\n", "### Response:\n", "\n\n", "\n### ")),
-        new Train(2, 8, 1.0, 10, "local", 2, 1),
+        new Train(2, 8, 1.0, 10, "local", 2, 1, 0),
         new PretrainConfig.Optimizer(5e-5, 5e-5, 0.1, 0.9, 0.999, 1e-8),
         new Generate(256, 0),
         LoraConfig.defaults(),
@@ -119,8 +119,10 @@ public record InstructConfig(
       p.add("data.custom_template: template custom needs preamble, instruction, input, response, separator and stop "
           + "(strings, \"\" for none; response not empty)");
     }
-    if (train.epochs() < 1 || train.batchSize() < 1 || train.logInterval() < 1 || train.maxNorm() < 0) {
-      p.add("train.epochs / batch_size / log_interval: must be ≥ 1; train.max_norm ≥ 0");
+    if (train.epochs() < 1 || train.batchSize() < 1 || train.logInterval() < 1 || train.maxNorm() < 0
+        || train.patience() < 0) {
+      p.add("train.epochs / batch_size / log_interval: must be ≥ 1; train.max_norm ≥ 0; train.patience ≥ 0"
+          + " (0 = never stop early)");
     }
     PretrainConfig.strategyProblems(train.strategy(), train.workers(), train.averagingFrequency(), p);
     if (generate.maxNewTokens() < 1 || generate.limit() < 0) {

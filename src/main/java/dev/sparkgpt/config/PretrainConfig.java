@@ -96,8 +96,10 @@ public record PretrainConfig(
    * @param temperature of the sample: 0 = greedy (the book's; small models repeat themselves), else sampled with
    *     {@code top_k}, seeded by the run's seed and the step (the same run prints the same samples)
    * @param topK keep the k most likely ids when sampling (0 = all)
+   * @param patience stop once the validation loss has not improved for this many evaluations in a row (0 = never)
    */
-  public record Eval(int interval, int maxIters, String prompt, int maxNewTokens, double temperature, int topK) {}
+  public record Eval(int interval, int maxIters, String prompt, int maxNewTokens, double temperature, int topK,
+      int patience) {}
 
   public static final Set<String> STRATEGIES = Set.of("local", "parameter_averaging");
   public static final Set<String> OUTER_OPTIMIZERS = Set.of("average", "nesterov");
@@ -113,7 +115,7 @@ public record PretrainConfig(
         new Data(null, null, "gpt2", 0.1, 0, true, 4096),
         new Train("local", 8, 8, 1000, 0, 0, 50, 1.0, 10, 200, 3, 2, 4, "average", 0.7, 0.9, "f32", false),
         new Optimizer(6e-4, 6e-5, 0.1, 0.9, 0.95, 1e-8),
-        new Eval(100, 10, "Every effort moves you", 30, 0.8, 40),
+        new Eval(100, 10, "Every effort moves you", 30, 0.8, 40, 0),
         1337, "auto", null);
   }
 
@@ -208,8 +210,9 @@ public record PretrainConfig(
     if (!(optimizer.eps() > 0)) {
       p.add("optimizer.eps: must be > 0");
     }
-    if (eval.interval() < 0 || eval.maxIters() < 1 || eval.maxNewTokens() < 0) {
-      p.add("eval.interval ≥ 0, eval.max_iters ≥ 1, eval.max_new_tokens ≥ 0 are required");
+    if (eval.interval() < 0 || eval.maxIters() < 1 || eval.maxNewTokens() < 0 || eval.patience() < 0) {
+      p.add("eval.interval ≥ 0, eval.max_iters ≥ 1, eval.max_new_tokens ≥ 0, eval.patience ≥ 0 (0 = never stop"
+          + " early) are required");
     }
     if (!(eval.temperature() >= 0) || eval.topK() < 0) {
       p.add("eval.temperature: must be ≥ 0 (0 = greedy), eval.top_k ≥ 0 (0 = all ids); got " + eval.temperature()

@@ -103,7 +103,7 @@ public final class ClassifyFinetune {
     }
     Score[] last = new Score[2];
     Score[] testScore = new Score[1]; // the whole test split after the latest epoch
-    EpochLoop.EpochEnd end = (epoch, trainLoss, rate) -> {
+    Finetuning.EpochEnd end = (epoch, trainLoss, rate) -> {
       last[0] = score(model, train, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
       last[1] = score(model, val, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
       testScore[0] = score(model, test, labels.size(), 0, t.batchSize(), tok.eotId());
@@ -113,15 +113,15 @@ public final class ClassifyFinetune {
       return Map.of("val_loss", last[1].loss(), "train_acc", last[0].accuracy(), "val_acc", last[1].accuracy(),
           "test_loss", testScore[0].loss(), "test_acc", testScore[0].accuracy());
     };
-    long steps = EpochLoop.run(new EpochLoop.Settings(config.outDir(), t.epochs(), t.batchSize(),
+    Finetuning.Outcome done = Finetuning.run(new Finetuning.Settings(config.outDir(), t.epochs(), t.batchSize(),
         config.optimizer().lr(), t.maxNorm(), t.logInterval(), config.seed(), "finetune classify", t.workers(),
-        t.averagingFrequency()), step, rounds, train.size(),
-        rows -> batch(train, rows, tok.eotId()), end, state, () -> {
+        t.averagingFrequency(), t.patience()), step, rounds, train.size(),
+        rows -> batch(train, rows, tok.eotId()), end, state, epochs -> {
           if (testScore[0] == null) { // a finished run continued: no epoch ran here
             testScore[0] = score(model, test, labels.size(), 0, t.batchSize(), tok.eotId());
           }
-          return Map.of("epoch", t.epochs(), "test_loss", testScore[0].loss(), "test_acc", testScore[0].accuracy(),
-              EpochLoop.FINAL_KEY, true);
+          return Map.of("epoch", epochs, "test_loss", testScore[0].loss(), "test_acc", testScore[0].accuracy(),
+              Finetuning.FINAL_KEY, true);
         }, conf, console);
     if (last[0] == null) {
       last[0] = score(model, train, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
@@ -130,11 +130,11 @@ public final class ClassifyFinetune {
     writeConfusion(config.outDir(), labels, testScore[0].confusion(), conf);
     if (config.lora().r() > 0) {
       console.printf("finetune classify: adapters merged -> %s%n", LoraMerge.writeMerged(config.outDir(), step.merged(),
-          steps, state, conf));
+          done.steps(), state, conf));
     }
     console.printf("finetune classify: test accuracy %.1f%% (%d examples; majority baseline %.1f%%) -> %s%n",
         100 * testScore[0].accuracy(), testScore[0].n(), 100 * majority(test, labels.size()), config.outDir());
-    return new Result(t.epochs(), last[0], last[1], testScore[0], steps);
+    return new Result(done.epochs(), last[0], last[1], testScore[0], done.steps());
   }
 
   /** Parameters left unchanged: all but the head (head), all but the last block, final norm and head (the book). */

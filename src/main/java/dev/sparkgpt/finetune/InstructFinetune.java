@@ -33,7 +33,7 @@ import org.apache.spark.sql.SparkSession;
  * The book's chapter 7 as a job: a GPT trained as a language model on prompt + response in the configured template
  * (Alpaca by default; recorded in the checkpoints for chat and serve), the padding after each response's end-of-text
  * ignored (and optionally the prompt), then greedy responses for the test split written to {@code responses.jsonl}
- * ({instruction, input, output, model_response}: what {@code judge} scores). Epochs, metrics, checkpoints and resume are {@link EpochLoop}'s.
+ * ({instruction, input, output, model_response}: what {@code judge} scores). Epochs, metrics, checkpoints and resume are {@link Finetuning}'s.
  */
 public final class InstructFinetune {
   public static final String RESPONSES = "responses.jsonl";
@@ -87,16 +87,16 @@ public final class InstructFinetune {
           config.lora().targets()));
     }
     double[] lastVal = {Double.NaN};
-    EpochLoop.EpochEnd end = (epoch, trainLoss, rate) -> {
+    Finetuning.EpochEnd end = (epoch, trainLoss, rate) -> {
       lastVal[0] = loss(model, val, t.batchSize(), pad, mask);
       console.printf("epoch %d/%d | train loss %.4f | val loss %.4f | %.1f examples/s%n", epoch, t.epochs(),
           trainLoss, lastVal[0], rate);
       return Map.of("val_loss", lastVal[0]);
     };
-    long steps = EpochLoop.run(new EpochLoop.Settings(config.outDir(), t.epochs(), t.batchSize(),
+    long steps = Finetuning.run(new Finetuning.Settings(config.outDir(), t.epochs(), t.batchSize(),
         config.optimizer().lr(), t.maxNorm(), t.logInterval(), config.seed(), "finetune instruct", t.workers(),
-        t.averagingFrequency()), step, rounds, train.size(), rows -> InstructionExamples.collate(pick(train, rows), pad, mask), end, state, null, conf,
-        console);
+        t.averagingFrequency(), t.patience()), step, rounds, train.size(),
+        rows -> InstructionExamples.collate(pick(train, rows), pad, mask), end, state, null, conf, console).steps();
     if (Double.isNaN(lastVal[0])) {
       lastVal[0] = loss(model, val, t.batchSize(), pad, mask);
     }

@@ -22,6 +22,7 @@ import dev.sparkgpt.train.ParameterAveragingEngine;
 import dev.sparkgpt.train.PretrainData;
 import dev.sparkgpt.train.StepModel;
 import dev.sparkgpt.train.TrainingEngine;
+import dev.sparkgpt.train.Pretraining;
 import dev.sparkgpt.train.TrainingLoop;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -235,7 +236,7 @@ public final class PretrainJob implements Callable<Integer> {
           data.unigramBaseline(modelConfig.vocabSize()));
     }
     try {
-      return new TrainingLoop(config, engine, data.val(), tok, ModelConfigs.describe(modelConfig), conf, console)
+      return new Pretraining(config, engine, data.val(), tok, ModelConfigs.describe(modelConfig), conf, console)
           .run();
     } finally {
       if (engine instanceof ParameterAveragingEngine averaging) {

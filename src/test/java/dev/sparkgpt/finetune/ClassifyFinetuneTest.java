@@ -77,7 +77,7 @@ class ClassifyFinetuneTest {
     com.fasterxml.jackson.databind.JsonNode last = null;
     for (String line : Files.readAllLines(dir.resolve("a/metrics.jsonl"))) {
       var node = JsonFiles.MAPPER.readTree(line);
-      if (node.has("epoch") && !node.has(EpochLoop.FINAL_KEY)) {
+      if (node.has("epoch") && !node.has(Finetuning.FINAL_KEY)) {
         epochs.add(node);
       }
       last = node;
@@ -92,7 +92,7 @@ class ClassifyFinetuneTest {
     assertEquals(straight.test().loss(), epochs.get(1).get("test_loss").asDouble(), 0.0);
     assertEquals(right / 299.0, epochs.get(1).get("test_acc").asDouble(), 1e-12);
     assertEquals(2, last.get("epoch").asInt());
-    assertTrue(last.get(EpochLoop.FINAL_KEY).asBoolean());
+    assertTrue(last.get(Finetuning.FINAL_KEY).asBoolean());
     assertEquals(straight.test().accuracy(), last.get("test_acc").asDouble(), 0.0);
     assertEquals(straight.test().loss(), last.get("test_loss").asDouble(), 0.0);
     String console = printed.toString(java.nio.charset.StandardCharsets.UTF_8);

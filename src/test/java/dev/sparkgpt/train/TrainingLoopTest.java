@@ -1,191 +1,179 @@
 package dev.sparkgpt.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.sparkgpt.config.ConfigLoader;
-import dev.sparkgpt.config.PretrainConfig;
-import dev.sparkgpt.data.TrainingWindows;
-import dev.sparkgpt.data.WindowSource;
-import dev.sparkgpt.io.CheckpointException;
-import dev.sparkgpt.io.HadoopConf;
-import dev.sparkgpt.tokenizer.Tokenizer;
-import dev.sparkgpt.tokenizer.Tokenizers;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sparkgpt.io.JsonFiles;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
+import java.util.function.LongToDoubleFunction;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
+/** The loop itself, on an engine that replays scripted losses: order, stopping, divergence, early stop. */
 class TrainingLoopTest {
   private static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
-  private static final int VOCAB = 16;
-  private final Tokenizer tok = Tokenizers.load("gpt2");
 
-  private static int[] stream(int n, long seed) {
-    // a learnable sequence: mostly id -> (id * 3 + 1) % VOCAB, some noise
-    Random r = new Random(seed);
-    int[] s = new int[n];
-    for (int i = 1; i < n; i++) {
-      s[i] = r.nextInt(10) == 0 ? r.nextInt(VOCAB) : (s[i - 1] * 3 + 1) % VOCAB;
+  /** Advances {@code stepsPerAdvance} steps of 10 tokens each time, with the scripted losses. */
+  private static final class Scripted implements TrainingEngine {
+    final double[] losses;
+    final int stepsPerAdvance;
+    final List<Double> lrs = new ArrayList<>();
+    int next;
+
+    Scripted(int stepsPerAdvance, double... losses) {
+      this.losses = losses;
+      this.stepsPerAdvance = stepsPerAdvance;
     }
-    return s;
+
+    @Override
+    public Advance advance(long step, LongToDoubleFunction lr, double maxNorm) {
+      lrs.add(lr.applyAsDouble(step));
+      double loss = losses[next++];
+      return new Advance(stepsPerAdvance, 10L * stepsPerAdvance, loss, 1.0, Map.of());
+    }
+
+    @Override
+    public StepModel model() {
+      return null;
+    }
+
+    @Override
+    public Map<String, Object> cursor() {
+      return Map.of();
+    }
+
+    @Override
+    public void restoreCursor(JsonNode cursor) {}
+
+    @Override
+    public long windowsPerEpoch() {
+      return 0;
+    }
+
+    @Override
+    public long epoch() {
+      return 0;
+    }
   }
 
-  private static PretrainConfig config(Path out, String... sets) {
-    List<String> all = new ArrayList<>(List.of("data.text=unused.txt", "train.micro_batch_size=4",
-        "train.global_batch_size=8", "train.max_steps=20", "train.lr_warmup_steps=3", "train.log_interval=1",
-        "train.save_interval=10", "eval.interval=5", "eval.max_iters=2", "eval.prompt=", "optimizer.lr=5",
-        "optimizer.min_lr=0.5"));
-    all.addAll(List.of(sets));
-    return ConfigLoader.load(PretrainConfig.class, PretrainConfig.defaults(), null, all, Map.of("out_dir",
-        out.toString()), null).validate();
-  }
-
-  private TrainingLoop.Result run(PretrainConfig c, BigramStepModel m) {
-    TrainingWindows train = TrainingWindows.fromStream(stream(2000, 1), 8, 8);
-    TrainingWindows val = TrainingWindows.fromStream(stream(400, 2), 8, 8);
-    LocalEngine engine = new LocalEngine(m, WindowSource.inMemory(train), c.seed(), true, c.train().microBatchSize(),
-        c.train().accumulationSteps());
-    return new TrainingLoop(c, engine, val, tok, Map.of("vocab_size", VOCAB), HadoopConf.create(), QUIET).run();
+  private static TrainingLoop loop(TrainingEngine engine, long maxSteps, List<TrainingLoop.Listener> listeners) {
+    return new TrainingLoop(engine, step -> step / 8.0, 1.0, s -> s.step() >= maxSteps ? "max_steps" : null,
+        listeners, () -> "last good: step-000004");
   }
 
   @Test
-  void resumedRunIsBitIdenticalToAStraightRun(@TempDir Path dir) throws Exception {
-    BigramStepModel straight = new BigramStepModel(VOCAB, 7);
-    TrainingLoop.Result a = run(config(dir.resolve("a")), straight);
-    assertEquals(20, a.step());
-    assertTrue(a.trainLoss() < Math.log(VOCAB) - 0.5, "the model learned: " + a.trainLoss());
-
-    // the same run, killed after its step-10 checkpoint (the model dies inside step 11)
-    BigramStepModel first = new BigramStepModel(VOCAB, 7) {
-      int steps;
-
-      @Override
-      public StepResult step(int[][][] inputs, int[][][] targets, double lr, double maxNorm) {
-        if (++steps == 11) {
-          throw new IllegalStateException("killed");
-        }
-        return super.step(inputs, targets, lr, maxNorm);
+  void listenersSeeEachAdvanceInOrderAndWhatEarlierOnesMeasured() {
+    Scripted engine = new Scripted(2, 5, 4, 3, 2, 1);
+    List<String> seen = new ArrayList<>();
+    TrainingLoop.Listener evaluate = s -> {
+      if (s.crossed(4)) {
+        s.evaluated("val_loss", s.last().loss() + 0.5);
       }
     };
-    assertThrows(IllegalStateException.class, () -> run(config(dir.resolve("b")), first));
-    BigramStepModel second = new BigramStepModel(VOCAB, 99); // fresh process: different init, restored from disk
-    TrainingLoop.Result b = run(config(dir.resolve("b")), second);
-    assertEquals(20, b.step());
-    assertEquals(straight.table, second.table, "weights after 20 steps");
-    assertEquals(straight.rng, second.rng);
-
-    List<String> la = Files.readAllLines(dir.resolve("a/metrics.jsonl"));
-    List<String> lb = Files.readAllLines(dir.resolve("b/metrics.jsonl"));
-    assertEquals(20, la.size());
-    assertEquals(20, lb.size(), "no step logged twice or lost");
-    for (int i = 0; i < 20; i++) {
-      assertEquals(field(la.get(i), "train_loss"), field(lb.get(i), "train_loss"), "line " + i);
-      assertEquals(field(la.get(i), "tokens_seen"), field(lb.get(i), "tokens_seen"));
-    }
-  }
-
-  @Test
-  void resumingAFinishedRunTrainsNoFurtherStep(@TempDir Path dir) throws Exception {
-    BigramStepModel m = new BigramStepModel(VOCAB, 7);
-    run(config(dir), m);
-    int[] steps = {0};
-    BigramStepModel again = new BigramStepModel(VOCAB, 99) {
+    TrainingLoop.Listener record = new TrainingLoop.Listener() {
       @Override
-      public StepResult step(int[][][] inputs, int[][][] targets, double lr, double maxNorm) {
-        steps[0]++;
-        return super.step(inputs, targets, lr, maxNorm);
+      public void afterAdvance(TrainingLoop.State s) {
+        seen.add(s.stepBefore() + "->" + s.step() + " " + s.evaluation() + (s.stopping() ? " " + s.stopReason()
+            : ""));
+      }
+
+      @Override
+      public void end(TrainingLoop.State s) {
+        seen.add("end " + s.tokensSeen());
       }
     };
-    TrainingLoop.Result r = run(config(dir), again);
-    assertEquals(20, r.step());
-    assertEquals("max_steps", r.stopReason());
-    assertEquals(0, steps[0], "no step past max_steps");
-    assertEquals(20, Files.readAllLines(dir.resolve("metrics.jsonl")).size());
-    assertEquals(List.of(10L, 20L), new dev.sparkgpt.checkpoint.CheckpointStore(dir.toString(), HadoopConf.create(), 2).steps());
-    assertEquals(m.table, again.table, "restored, not changed");
-  }
-
-  private static String field(String json, String key) throws Exception {
-    return dev.sparkgpt.io.JsonFiles.MAPPER.readTree(json).get(key).asText();
+    TrainingLoop.State end = loop(engine, 10, List.of(evaluate, record)).run(new TrainingLoop.State(0, 0));
+    assertEquals(List.of("0->2 {}", "2->4 {val_loss=4.5}", "4->6 {}", "6->8 {val_loss=2.5}",
+        "8->10 {} max_steps", "end 100"), seen);
+    assertEquals(List.of(0.0, 0.25, 0.5, 0.75, 1.0), engine.lrs, "the rate of the global step each advance starts at");
+    assertEquals(2.5, end.lastEvaluation());
+    assertEquals(100, end.tokensThisRun());
   }
 
   @Test
-  void learningRateWarmsUpThenDecaysToMinLr(@TempDir Path dir) {
-    PretrainConfig c = config(dir, "train.lr_warmup_steps=10", "optimizer.lr=1.0", "optimizer.min_lr=0.1");
-    TrainingLoop loop = new TrainingLoop(c, null, null, null, Map.of(), null, QUIET);
-    assertEquals(0.1, loop.learningRate(0, 110), 1e-12);
-    assertEquals(1.0, loop.learningRate(9, 110), 1e-12);
-    assertEquals(1.0, loop.learningRate(10, 110), 1e-12);
-    assertEquals(0.55, loop.learningRate(60, 110), 1e-12);
-    assertEquals(0.1, loop.learningRate(110, 110), 1e-12);
+  void aListenerThatStopsStillLetsTheLaterOnesSeeTheStep() {
+    List<Long> saved = new ArrayList<>();
+    TrainingLoop.Listener stopAt3 = s -> {
+      if (s.step() == 3) {
+        s.stop("enough");
+      }
+    };
+    TrainingLoop.Listener save = s -> {
+      if (s.stopping()) {
+        saved.add(s.step());
+      }
+    };
+    TrainingLoop.State end = loop(new Scripted(1, 1, 1, 1, 1, 1), 5, List.of(stopAt3, save))
+        .run(new TrainingLoop.State(0, 0));
+    assertEquals("enough", end.stopReason());
+    assertEquals(3, end.step());
+    assertEquals(List.of(3L), saved);
   }
 
   @Test
-  void divergenceStopsNamingTheLastGoodCheckpoint(@TempDir Path dir) {
-    BigramStepModel m = new BigramStepModel(VOCAB, 7);
-    run(config(dir, "train.max_steps=10"), m);
-    PretrainConfig explode = config(dir, "optimizer.lr=1e300", "optimizer.min_lr=1e300", "train.max_norm=0");
-    TrainingDivergedException e = assertThrows(TrainingDivergedException.class, () -> run(explode, m));
-    assertTrue(e.getMessage().contains("step-000010") && e.getMessage().contains("optimizer.lr"), e.getMessage());
-    assertEquals(List.of(10L), new dev.sparkgpt.checkpoint.CheckpointStore(dir.toString(), HadoopConf.create(), 2).steps());
+  void aResumedRunAlreadyAtItsLimitAdvancesNeverButEndsItsListeners() {
+    Scripted engine = new Scripted(1, 1);
+    int[] ends = {0};
+    TrainingLoop.Listener l = new TrainingLoop.Listener() {
+      @Override
+      public void afterAdvance(TrainingLoop.State s) {
+        throw new AssertionError("no advance expected");
+      }
+
+      @Override
+      public void end(TrainingLoop.State s) {
+        ends[0]++;
+      }
+    };
+    TrainingLoop.State end = loop(engine, 10, List.of(l)).run(new TrainingLoop.State(10, 500));
+    assertEquals("max_steps", end.stopReason());
+    assertEquals(0, engine.next);
+    assertEquals(1, ends[0]);
+    assertNull(end.last());
   }
 
   @Test
-  void resumeWithAnotherArchitectureIsRefusedByField(@TempDir Path dir) {
-    run(config(dir, "train.max_steps=10"), new BigramStepModel(VOCAB, 7));
-    TrainingWindows w = TrainingWindows.fromStream(stream(200, 1), 8, 8);
-    TrainingLoop other = new TrainingLoop(config(dir), new LocalEngine(new BigramStepModel(VOCAB, 7), WindowSource.inMemory(w), 1, true, 4,
-        2), w, tok, Map.of("vocab_size", 32), HadoopConf.create(), QUIET);
-    CheckpointException e = assertThrows(CheckpointException.class, other::run);
-    assertTrue(e.getMessage().contains("model.vocab_size") && e.getMessage().contains("16"), e.getMessage());
-  }
-  @Test
-  void offATerminalTheConsoleGetsLogLinesAndNoProgressBar(@TempDir Path dir) throws Exception {
-    java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
-    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
-    PretrainConfig c = config(dir, "train.log_interval=5");
-    TrainingWindows train = TrainingWindows.fromStream(stream(2000, 1), 8, 8);
-    TrainingWindows val = TrainingWindows.fromStream(stream(400, 2), 8, 8);
-    BigramStepModel m = new BigramStepModel(VOCAB, 7);
-    PrintStream oldErr = System.err;
-    System.setErr(new PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
-    try {
-      new TrainingLoop(c, new LocalEngine(m, WindowSource.inMemory(train), c.seed(), true, 4, 2), val, tok, Map.of("vocab_size", VOCAB),
-          HadoopConf.create(), new PrintStream(console, true, java.nio.charset.StandardCharsets.UTF_8)).run();
-    } finally {
-      System.setErr(oldErr);
-    }
-    String out = console.toString(java.nio.charset.StandardCharsets.UTF_8);
-    assertTrue(!out.contains("\r") && !err.toString(java.nio.charset.StandardCharsets.UTF_8).contains("\r"), out);
-    assertEquals("", err.toString(java.nio.charset.StandardCharsets.UTF_8), "the log lines are the progress");
-    List<String> steps = out.lines().filter(l -> l.startsWith("step ")).map(l -> l.substring(0, l.indexOf(" |")))
-        .toList();
-    assertEquals(List.of("step 5/20", "step 10/20", "step 15/20", "step 20/20"), steps, out);
-    assertTrue(out.lines().filter(l -> l.startsWith("step ")).allMatch(l -> l.contains(" tok/s | mfu ")
-        && l.contains(" | eta ")), out);
+  void aNonFiniteLossStopsNamingTheStepAndTheLastGoodCheckpoint() {
+    List<Long> after = new ArrayList<>();
+    TrainingDivergedException e = assertThrows(TrainingDivergedException.class,
+        () -> loop(new Scripted(2, 3, Double.NaN, 1), 10, List.of(s -> after.add(s.step())))
+            .run(new TrainingLoop.State(0, 0)));
+    assertTrue(e.getMessage().startsWith("step 4: loss NaN") && e.getMessage().contains("step-000004")
+        && e.getMessage().contains("optimizer.lr"), e.getMessage());
+    assertEquals(List.of(2L), after, "listeners never see the diverged step (nothing is saved of it)");
   }
 
   @Test
-  void theEtaCountsDownTheTimeBudgetWhenItEndsTheRunFirst(@TempDir Path dir) {
-    java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
-    // a million steps would take hours; max_seconds=2 ends the run, so no printed eta may exceed 2 s
-    PretrainConfig c = config(dir, "train.max_steps=1000000", "train.max_seconds=2", "train.log_interval=50");
-    TrainingWindows train = TrainingWindows.fromStream(stream(2000, 1), 8, 8);
-    TrainingWindows val = TrainingWindows.fromStream(stream(400, 2), 8, 8);
-    new TrainingLoop(c, new LocalEngine(new BigramStepModel(VOCAB, 7), WindowSource.inMemory(train), c.seed(), true, 4, 2), val, tok,
-        Map.of("vocab_size", VOCAB), HadoopConf.create(),
-        new PrintStream(console, true, java.nio.charset.StandardCharsets.UTF_8)).run();
-    List<String> etas = console.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
-        .filter(l -> l.startsWith("step ")).map(l -> l.substring(l.indexOf(" | eta ") + 7)).toList();
-    assertTrue(!etas.isEmpty());
-    assertTrue(etas.stream().allMatch(e -> e.matches("[0-2]s")), etas.toString());
+  void earlyStopEndsAfterPatienceEvaluationsWithoutImprovementAndResumesItsCount() throws Exception {
+    double[] vals = {3.0, 2.0, 2.5, 2.0, 2.1, 1.0};
+    TrainingLoop.Listener evaluate = s -> s.evaluated("val_loss", vals[(int) s.step() - 1]);
+    EarlyStop stop = new EarlyStop("val_loss", 3, QUIET);
+    TrainingLoop.State end = loop(new Scripted(1, 1, 1, 1, 1, 1, 1), 6, List.of(evaluate, stop))
+        .run(new TrainingLoop.State(0, 0));
+    // best 2.0 at step 2; 2.5, 2.0 (not better), 2.1: three evaluations without improvement
+    assertEquals(EarlyStop.REASON, end.stopReason());
+    assertEquals(5, end.step());
+    assertTrue(stop.exhausted());
+    JsonNode saved = JsonFiles.MAPPER.valueToTree(stop.state());
+    assertEquals(2.0, saved.get("best").asDouble());
+    assertEquals(3, saved.get("evaluations_since_best").asInt());
+
+    // resumed after step 3 (best 2.0, one evaluation since): stops at the same step as the straight run
+    EarlyStop resumed = new EarlyStop("val_loss", 3, QUIET);
+    resumed.restore(JsonFiles.MAPPER.readTree("{\"best\": 2.0, \"evaluations_since_best\": 1}"));
+    TrainingLoop.State again = loop(new Scripted(1, 1, 1, 1), 6, List.of(evaluate, resumed))
+        .run(new TrainingLoop.State(3, 0));
+    assertEquals(5, again.step());
+    assertEquals(EarlyStop.REASON, again.stopReason());
+
+    EarlyStop off = new EarlyStop("val_loss", 0, QUIET);
+    assertEquals("max_steps", loop(new Scripted(1, 1, 1, 1, 1, 1, 1), 6, List.of(evaluate, off))
+        .run(new TrainingLoop.State(0, 0)).stopReason(), "patience 0 never stops");
   }
 }
