@@ -13,7 +13,7 @@ import java.util.List;
  * <p>Read with a dozen lines of protobuf wire format rather than protobuf-java: the one on Spark's class path is
  * whichever the cluster's distribution ships (2.5 from Hive, 3.x from Tink), and the schema is not ours to generate.
  */
-record SentencePieceModel(List<Piece> pieces, int modelType, boolean byteFallback, String unkSurface, int eosId,
+record SentencePieceModel(List<Piece> pieces, int modelType, boolean byteFallback, String unkSurface, int bosId, int eosId,
     boolean treatWhitespaceAsSuffix, String normalizerName, boolean hasRules, boolean addDummyPrefix,
     boolean removeExtraWhitespaces, boolean escapeWhitespaces) {
   static final int UNIGRAM = 1;
@@ -44,6 +44,7 @@ record SentencePieceModel(List<Piece> pieces, int modelType, boolean byteFallbac
       boolean byteFallback = false;
       boolean suffix = false;
       String unkSurface = " \u2047 ";
+      int bosId = 1;
       int eosId = 2;
       for (Wire t = trainer; t != null && t.more(); ) {
         int tag = t.tag();
@@ -51,6 +52,7 @@ record SentencePieceModel(List<Piece> pieces, int modelType, boolean byteFallbac
           case 3 << 3 -> modelType = (int) t.varint();
           case 24 << 3 -> suffix = t.varint() != 0;
           case 35 << 3 -> byteFallback = t.varint() != 0;
+          case 41 << 3 -> bosId = (int) t.varint();
           case 42 << 3 -> eosId = (int) t.varint();
           case 44 << 3 | 2 -> unkSurface = t.string();
           default -> t.skip(tag);
@@ -75,7 +77,7 @@ record SentencePieceModel(List<Piece> pieces, int modelType, boolean byteFallbac
       if (pieces.isEmpty()) {
         throw new IllegalArgumentException("it holds no pieces");
       }
-      return new SentencePieceModel(List.copyOf(pieces), modelType, byteFallback, unkSurface, eosId, suffix, name, rules,
+      return new SentencePieceModel(List.copyOf(pieces), modelType, byteFallback, unkSurface, bosId, eosId, suffix, name, rules,
           dummy, removeExtra, escape);
     } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
       throw new InputException(source + ": is not a SentencePiece model (" + e.getMessage() + "). Fix: use the "

@@ -38,6 +38,7 @@ final class SentencePieceTokenizer implements Tokenizer {
   private final String name;
   private final String hash;
   private final SentencePieceModel model;
+  private final byte[] file;
   private final Type[] types;
   private final float[] scores;
   private final Map<String, Integer> mergeable = new HashMap<>();
@@ -49,8 +50,9 @@ final class SentencePieceTokenizer implements Tokenizer {
   private final int unkId;
   private final int eosId;
 
-  private SentencePieceTokenizer(String name, String source, SentencePieceModel model) {
+  private SentencePieceTokenizer(String name, String source, SentencePieceModel model, byte[] file) {
     this.name = name;
+    this.file = file;
     this.model = model;
     List<Piece> pieces = model.pieces();
     types = new Type[pieces.size()];
@@ -92,8 +94,9 @@ final class SentencePieceTokenizer implements Tokenizer {
     this.hash = digest(model);
   }
 
-  /** The tokenizer of a parsed model, its end of text the trainer's eos_id; {@code source} names it in errors. */
-  static SentencePieceTokenizer of(String name, String source, SentencePieceModel model) {
+  /** The tokenizer of a tokenizer.model's bytes, its end of text the trainer's eos_id; {@code source} names it. */
+  static SentencePieceTokenizer of(String name, String source, byte[] file) {
+    SentencePieceModel model = SentencePieceModel.parse(source, file);
     int eosId = model.eosId();
     if (model.modelType() != SentencePieceModel.BPE) {
       throw unsupported(source, "its model_type is " + (model.modelType() == SentencePieceModel.UNIGRAM ? "UNIGRAM"
@@ -109,7 +112,7 @@ final class SentencePieceTokenizer implements Tokenizer {
     if (eosId < 0 || eosId >= model.pieces().size() || model.pieces().get(eosId).type() != Type.CONTROL) {
       throw unsupported(source, "eos_id " + eosId + " is not a control piece, so there is no end-of-text id");
     }
-    return new SentencePieceTokenizer(name, source, model);
+    return new SentencePieceTokenizer(name, source, model, file.clone());
   }
 
   @Override
@@ -155,6 +158,27 @@ final class SentencePieceTokenizer implements Tokenizer {
     }
     addAll(out, encode(text.substring(start)));
     return out.toArray();
+  }
+
+  /** The tokenizer.model this tokenizer was read from (for exports). */
+  byte[] modelBytes() {
+    return file.clone();
+  }
+
+  /** The piece of {@code id} as the model writes it ({@code <s>}, {@code ▁the}). */
+  String piece(int id) {
+    return model.pieces().get(id).text();
+  }
+
+  /** The model's bos id, or -1 when it has none. */
+  int bosId() {
+    int bos = model.bosId();
+    return bos >= 0 && bos < types.length && types[bos] == Type.CONTROL ? bos : -1;
+  }
+
+  /** The unknown piece's id. */
+  int unkId() {
+    return unkId;
   }
 
   @Override

@@ -122,8 +122,7 @@ public final class Tokenizers {
   public static Tokenizer fromSentencePiece(String name, byte[] model) {
     String key = "spm:" + name + ":" + sha256(model);
     String source = name + "/" + SENTENCEPIECE_FILE;
-    return CACHE.computeIfAbsent(key, k -> SentencePieceTokenizer.of(name, source,
-        SentencePieceModel.parse(source, model)));
+    return CACHE.computeIfAbsent(key, k -> SentencePieceTokenizer.of(name, source, model));
   }
 
   /**
