@@ -69,7 +69,7 @@ final class BlockEncoder implements SplitReader.Sink {
     if (hash) {
       digest.update(piece.getBytes(StandardCharsets.UTF_8));
     }
-    block.append(tok.encode(piece));
+    block.append(continues || docChars > 0 ? tok.encodeContinuation(piece) : tok.encode(piece));
     docChars += piece.length();
     block.chars += piece.length();
   }

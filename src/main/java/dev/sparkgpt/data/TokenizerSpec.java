@@ -18,7 +18,8 @@ import org.apache.hadoop.fs.Path;
  * A tokenizer that travels to executors: a bundled one by name (gpt2, cl100k_base, o200k_base), or a directory's
  * tokenizer files read once on the driver (from any Hadoop path) and shipped as bytes, so executors need no access
  * to the driver's files. A directory may hold a Hugging Face {@code tokenizer.json} (byte-level BPE, with the
- * eos_token of {@code tokenizer_config.json}), GPT-2's {@code vocab.json} + {@code merges.txt}, or
+ * eos_token of {@code tokenizer_config.json}), a SentencePiece {@code tokenizer.model} (read instead of a
+ * SentencePiece-style tokenizer.json beside it, as Llama-2 directories have), GPT-2's {@code vocab.json} + {@code merges.txt}, or
  * {@code encoder.json} + {@code vocab.bpe} as train-tokenizer writes them; read in that order of preference.
  */
 public final class TokenizerSpec implements Serializable {
@@ -30,12 +31,12 @@ public final class TokenizerSpec implements Serializable {
   public static final String HF_MERGES = "merges.txt";
   public static final String TOKENIZER_JSON = "tokenizer.json";
   public static final String TOKENIZER_CONFIG = "tokenizer_config.json";
-  public static final String SENTENCEPIECE = "tokenizer.model";
+  public static final String SENTENCEPIECE = Tokenizers.SENTENCEPIECE_FILE;
   /** What a directory may hold, for messages. */
-  public static final String DIR_FILES = TOKENIZER_JSON + ", " + HF_VOCAB + " + " + HF_MERGES + ", or " + ENCODER
+  public static final String DIR_FILES = TOKENIZER_JSON + ", " + SENTENCEPIECE + ", " + HF_VOCAB + " + " + HF_MERGES + ", or " + ENCODER
       + " + " + MERGES;
 
-  private enum Kind { BUILT_IN, GPT2_FILES, HF_JSON }
+  private enum Kind { BUILT_IN, GPT2_FILES, HF_JSON, SENTENCEPIECE }
 
   private final String name;
   private final Kind kind;
@@ -65,18 +66,24 @@ public final class TokenizerSpec implements Serializable {
       return new TokenizerSpec(spec.equals("r50k_base") ? Tokenizers.GPT2 : spec, Kind.BUILT_IN, null, null, null);
     }
     return inDirectory(new Path(spec), conf).orElseThrow(() -> new InputException(spec + ": no tokenizer there ("
-        + (exists(new Path(spec), conf) ? "none of " + DIR_FILES + (exists(new Path(spec, SENTENCEPIECE), conf)
-        ? "; its SentencePiece " + SENTENCEPIECE + " is not read by SparkGPT" : "")
-        : "no such directory") + "). Fix: pass " + Tokenizers.BUILT_IN + " or a directory holding " + DIR_FILES
+        + (exists(new Path(spec), conf) ? "none of " + DIR_FILES : "no such directory") + "). Fix: pass " + Tokenizers.BUILT_IN + " or a directory holding " + DIR_FILES
         + " (train-tokenizer writes " + ENCODER + " + " + MERGES + ")"));
   }
 
   /** The tokenizer files in {@code dir}, if it holds any SparkGPT reads; empty when it holds none. */
   public static Optional<TokenizerSpec> inDirectory(Path dir, Configuration conf) {
     String name = dir.getName();
+    boolean spm = exists(new Path(dir, SENTENCEPIECE), conf);
     if (exists(new Path(dir, TOKENIZER_JSON), conf)) {
-      return Optional.of(new TokenizerSpec(name, Kind.HF_JSON, readFile(new Path(dir, TOKENIZER_JSON), conf), null,
-          eosToken(new Path(dir, TOKENIZER_CONFIG), conf)));
+      byte[] json = readFile(new Path(dir, TOKENIZER_JSON), conf);
+      if (!spm || !Tokenizers.isSentencePieceStyle(json)) { // Llama-2's tokenizer.json is tokenizer.model's copy
+        return Optional.of(new TokenizerSpec(name, Kind.HF_JSON, json, null,
+            eosToken(new Path(dir, TOKENIZER_CONFIG), conf)));
+      }
+    }
+    if (spm) {
+      return Optional.of(new TokenizerSpec(name, Kind.SENTENCEPIECE, readFile(new Path(dir, SENTENCEPIECE), conf),
+          null, null));
     }
     for (String[] pair : new String[][] {{HF_VOCAB, HF_MERGES}, {ENCODER, MERGES}}) {
       if (exists(new Path(dir, pair[0]), conf) || exists(new Path(dir, pair[1]), conf)) {
@@ -132,6 +139,11 @@ public final class TokenizerSpec implements Serializable {
     return kind == Kind.HF_JSON ? first.clone() : null;
   }
 
+  /** The SentencePiece tokenizer.model these files came from, as read (for exports); null for the other kinds. */
+  public byte[] originalSentencePiece() {
+    return kind == Kind.SENTENCEPIECE ? first.clone() : null;
+  }
+
   /** The tokenizer, built once per JVM (cached by the tokenizer package). */
   public synchronized Tokenizer get() {
     if (tokenizer == null) {
@@ -139,6 +151,7 @@ public final class TokenizerSpec implements Serializable {
         case BUILT_IN -> Tokenizers.load(name);
         case GPT2_FILES -> Tokenizers.fromBytes(name, first, second);
         case HF_JSON -> Tokenizers.fromHfTokenizerJson(name, first, eosToken);
+        case SENTENCEPIECE -> Tokenizers.fromSentencePiece(name, first);
       };
     }
     return tokenizer;

@@ -68,9 +68,8 @@ public final class CheckpointTokenizer {
       if (isGpt2(dir, conf)) {
         return TokenizerSpec.resolve(Tokenizers.GPT2, conf); // GPT-2's architecture comes with GPT-2's vocabulary
       }
-      throw new ConfigException(option, checkpoint + " holds no tokenizer SparkGPT reads (" + TokenizerSpec.DIR_FILES
-          + (exists(new Path(dir, TokenizerSpec.SENTENCEPIECE), conf) ? "; its SentencePiece "
-          + TokenizerSpec.SENTENCEPIECE + " is not read by SparkGPT" : "") + ")",
+      throw new ConfigException(option, checkpoint + " holds no tokenizer files (none of " + TokenizerSpec.DIR_FILES
+          + "), so its tokenizer is unknown",
           "pass " + option + " with the model's tokenizer: a bundled name (" + Tokenizers.BUILT_IN + ") or a "
           + "directory holding " + TokenizerSpec.DIR_FILES);
     }
@@ -85,14 +84,6 @@ public final class CheckpointTokenizer {
 
   private static String shortHash(String hash) {
     return hash.substring(0, Math.min(12, hash.length())) + "…";
-  }
-
-  private static boolean exists(Path p, Configuration conf) {
-    try {
-      return p.getFileSystem(conf).exists(p);
-    } catch (IOException e) {
-      return false;
-    }
   }
 
   /**

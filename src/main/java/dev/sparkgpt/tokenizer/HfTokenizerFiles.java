@@ -14,7 +14,8 @@ import java.util.Iterator;
  * {@code --model hf} read them: {@code tokenizer.json} (the model's own when it came with one, else written from the
  * tokenizer), {@code tokenizer_config.json} (PreTrainedTokenizerFast, eos/bos, model_max_length, the chat template of
  * an instruct finetune), {@code special_tokens_map.json}, {@code generation_config.json} (bos/eos ids) and, for a
- * GPT-2-shaped vocabulary, GPT-2's slow-tokenizer pair {@code vocab.json} + {@code merges.txt}.
+ * GPT-2-shaped vocabulary, GPT-2's slow-tokenizer pair {@code vocab.json} + {@code merges.txt}. A SentencePiece
+ * tokenizer is exported as Llama-2 ships it: {@code tokenizer.model} with {@code LlamaTokenizer} and BOS added.
  */
 public final class HfTokenizerFiles {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -29,6 +30,10 @@ public final class HfTokenizerFiles {
    */
   public static void write(Path dir, Tokenizer tokenizer, byte[] originalJson, String chatTemplate, int maxLength)
       throws IOException {
+    if (tokenizer instanceof SentencePieceTokenizer spm) {
+      writeSentencePiece(dir, spm, chatTemplate, maxLength);
+      return;
+    }
     byte[] json = originalJson != null ? originalJson : Tokenizers.toHfTokenizerJson(tokenizer);
     Files.write(dir.resolve(HfTokenizerJson.FILE), json);
     String eos = new String(tokenizer.decodeBytes(new int[] {tokenizer.eotId()}), StandardCharsets.UTF_8);
@@ -53,6 +58,31 @@ public final class HfTokenizerFiles {
       }
       Files.writeString(dir.resolve("merges.txt"), merges, StandardCharsets.UTF_8);
     }
+  }
+
+  /** Llama-2's files: its tokenizer.model as it came, LlamaTokenizer with BOS added (as Llama-2 models expect). */
+  private static void writeSentencePiece(Path dir, SentencePieceTokenizer spm, String chatTemplate, int maxLength)
+      throws IOException {
+    Files.write(dir.resolve(Tokenizers.SENTENCEPIECE_FILE), spm.modelBytes());
+    int bos = spm.bosId();
+    String eos = spm.piece(spm.eotId());
+    ObjectNode config = JSON.createObjectNode().put("tokenizer_class", "LlamaTokenizer")
+        .put("eos_token", eos).put("unk_token", spm.piece(spm.unkId())).put("model_max_length", maxLength)
+        .put("clean_up_tokenization_spaces", false).put("add_bos_token", bos >= 0).put("add_eos_token", false)
+        .put("legacy", true);
+    ObjectNode special = JSON.createObjectNode().put("eos_token", eos).put("unk_token", spm.piece(spm.unkId()));
+    ObjectNode generation = JSON.createObjectNode().put("eos_token_id", spm.eotId());
+    if (bos >= 0) {
+      config.put("bos_token", spm.piece(bos));
+      special.put("bos_token", spm.piece(bos));
+      generation.put("bos_token_id", bos);
+    }
+    if (chatTemplate != null) {
+      config.put("chat_template", chatTemplate);
+    }
+    writeJson(dir.resolve("tokenizer_config.json"), config);
+    writeJson(dir.resolve("special_tokens_map.json"), special);
+    writeJson(dir.resolve("generation_config.json"), generation);
   }
 
   private static void writeJson(Path file, Object value) throws IOException {

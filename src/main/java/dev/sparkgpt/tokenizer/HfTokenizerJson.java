@@ -41,7 +41,7 @@ final class HfTokenizerJson {
     if (!"BPE".equals(model.path("type").asText())) {
       throw unsupported(source, "model.type is '" + model.path("type").asText("(missing)") + "', not 'BPE'");
     }
-    if (model.path("byte_fallback").asBoolean(false) || !"ByteLevel".equals(root.path("decoder").path("type").asText())) {
+    if (isSentencePieceStyle(root)) {
       throw unsupported(source, "it is a SentencePiece-style BPE (byte_fallback or a non-ByteLevel decoder), not"
           + " byte-level BPE; Llama-2-style directories also hold tokenizer.model, which is read instead");
     }
@@ -283,6 +283,21 @@ final class HfTokenizerJson {
   private static ObjectNode byteLevel(ObjectNode node, boolean addPrefixSpace, boolean useRegex) {
     return node.put("type", "ByteLevel").put("add_prefix_space", addPrefixSpace).put("trim_offsets", true)
         .put("use_regex", useRegex);
+  }
+
+  /** Whether a tokenizer.json's BPE is SentencePiece-style: byte_fallback, or a decoder other than ByteLevel. */
+  static boolean isSentencePieceStyle(JsonNode root) {
+    return root.path("model").path("byte_fallback").asBoolean(false)
+        || !"ByteLevel".equals(root.path("decoder").path("type").asText());
+  }
+
+  /** As above, for the file's bytes; false for bytes that are not JSON (parsing reports those). */
+  static boolean isSentencePieceStyle(byte[] json) {
+    try {
+      return isSentencePieceStyle(JSON.readTree(json));
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private static InputException error(String source, String problem) {

@@ -17,6 +17,15 @@ public interface Tokenizer {
   /** Encodes ordinary text: a {@code <|endoftext|>} in it is plain text (tiktoken's encode_ordinary). */
   int[] encode(String text);
 
+  /**
+   * Encodes text that continues an already encoded text, cut where {@link TextSplitter#isSafeCut} allows: the ids of
+   * the pieces then concatenate to those of the whole. Only SentencePiece differs from {@link #encode}: the text's
+   * start alone gets its dummy prefix.
+   */
+  default int[] encodeContinuation(String text) {
+    return encode(text);
+  }
+
   /** Encodes text in which each {@code <|endoftext|>} becomes {@link #eotId()} (tiktoken's allowed_special="all"). */
   int[] encodeWithSpecial(String text);
 

@@ -23,6 +23,8 @@ public final class Tokenizers {
   public static final String CL100K = "cl100k_base";
   /** GPT-4o's tiktoken encoding (200,019 ids, eot 199999), bundled with JTokkit. */
   public static final String O200K = "o200k_base";
+  /** SentencePiece's model file, as Llama-2-style directories name it. */
+  public static final String SENTENCEPIECE_FILE = "tokenizer.model";
   /** What a spec may name besides a directory, for messages. */
   public static final String BUILT_IN = "'gpt2', 'cl100k_base', 'o200k_base'";
   /** tiktoken's cl100k_base regex (JTokkit encodes with an equivalent hand-written parser). */
@@ -112,6 +114,18 @@ public final class Tokenizers {
   }
 
   /**
+   * A tokenizer from a SentencePiece {@code tokenizer.model} given as bytes (Llama-2's, Mistral's: BPE with the
+   * identity normaliser); its end of text is the model's eos piece. Cached per JVM by name and content digest.
+   *
+   * @throws InputException when the file is not a SentencePiece model or one this reader would not reproduce
+   */
+  public static Tokenizer fromSentencePiece(String name, byte[] model) {
+    String key = "spm:" + name + ":" + sha256(model);
+    String source = name + "/" + SENTENCEPIECE_FILE;
+    return CACHE.computeIfAbsent(key, k -> SentencePieceTokenizer.of(name, source, model));
+  }
+
+  /**
    * The Hugging Face {@code tokenizer.json} of a byte-level BPE tokenizer (any of those above), such that the
    * {@code tokenizers} library encodes as this one does.
    *
@@ -122,6 +136,11 @@ public final class Tokenizers {
       throw new IllegalArgumentException(tokenizer.name() + " is not a byte-level BPE tokenizer");
     }
     return HfTokenizerJson.write(bpe.definition());
+  }
+
+  /** Whether a tokenizer.json is SentencePiece-style (Llama-2's copy of its tokenizer.model), not byte-level BPE. */
+  public static boolean isSentencePieceStyle(byte[] tokenizerJson) {
+    return HfTokenizerJson.isSentencePieceStyle(tokenizerJson);
   }
 
   /** As {@link #fromBytes}, reading both streams to the end (the caller closes them). */

@@ -93,6 +93,30 @@ class ConvertTokenizerFilesTest {
   }
 
   @Test
+  void aLlama2ExportCarriesItsSentencePieceModelAsLlamaTokenizer(@TempDir Path tmp) throws Exception {
+    Path llama2 = dev.sparkgpt.tokenizer.SentencePieceFixtures.llama2Directory(tmp);
+    Path out = tmp.resolve("hf");
+    String[] r = MainTest.run("", "convert", "sparkgpt-to-hf", "--from", llama2.toString(), "--to", out.toString());
+    assertEquals("0", r[0], r[2]);
+    assertTrue(r[1].contains("(F32; tokenizer llama2-like)"), r[1]);
+    // AutoTokenizer: tokenizer_class LlamaTokenizer (or its Fast twin, converted) reads tokenizer.model
+    assertArrayEquals(Files.readAllBytes(llama2.resolve("tokenizer.model")),
+        Files.readAllBytes(out.resolve("tokenizer.model")));
+    assertFalse(Files.exists(out.resolve("tokenizer.json")), "no byte-level tokenizer.json is made up");
+    JsonNode config = json(out.resolve("tokenizer_config.json"));
+    assertEquals("LlamaTokenizer", config.path("tokenizer_class").asText());
+    assertEquals("<s>", config.path("bos_token").asText());
+    assertEquals("</s>", config.path("eos_token").asText());
+    assertEquals("<unk>", config.path("unk_token").asText());
+    assertTrue(config.path("add_bos_token").asBoolean(), "Llama-2 models expect <s> first");
+    assertEquals(128, config.path("model_max_length").asInt());
+    JsonNode generation = json(out.resolve("generation_config.json"));
+    assertEquals(1, generation.path("bos_token_id").asInt());
+    assertEquals(2, generation.path("eos_token_id").asInt()); // vLLM's and lm-eval's default stop
+    assertEquals("</s>", json(out.resolve("special_tokens_map.json")).path("eos_token").asText());
+  }
+
+  @Test
   void theChatTemplateIsTheInstructionTemplate() {
     String t = InstructionTemplate.ALPACA.chatTemplate();
     // Rendered by Jinja for [system "Be brief.", user "Hi", assistant "Hello", user "Sum 2+2"] + generation prompt,

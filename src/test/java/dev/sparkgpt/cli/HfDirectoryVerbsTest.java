@@ -124,7 +124,8 @@ class HfDirectoryVerbsTest {
   void aTokenizerWithMoreIdsThanTheModelIsRefusedByGenerateFinetuneAndEval() throws Exception {
     String[] none = MainTest.run("", "generate", "--checkpoint", LLAMA, "--prompt", "Hello");
     assertEquals("2", none[0]);
-    assertTrue(none[2].startsWith("error: --tokenizer: " + LLAMA + " holds no tokenizer SparkGPT reads"), none[2]);
+    assertTrue(none[2].startsWith("error: --tokenizer: " + LLAMA + " holds no tokenizer files (none of tokenizer.json,"
+        + " tokenizer.model,"), none[2]);
     String[] g = MainTest.run("", "generate", "--checkpoint", LLAMA, "--tokenizer", "gpt2", "--prompt", "Hello");
     assertEquals("2", g[0]);
     assertEquals("error: --tokenizer: gpt2 has 50257 ids but the model only 32000. Fix: use the tokenizer the model "

@@ -7,6 +7,7 @@ import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.checkpoint.Fingerprints;
 import dev.sparkgpt.checkpoint.CheckpointConversion;
+import dev.sparkgpt.tokenizer.SentencePieceFixtures;
 import dev.sparkgpt.tokenizer.Tokenizer;
 import dev.sparkgpt.tokenizer.Tokenizers;
 import java.nio.file.Files;
@@ -55,14 +56,27 @@ class CheckpointTokenizerTest {
   void anHfLlamaWithoutTokenizerFilesIsRefusedAndGpt2IsGpt2() {
     ConfigException e = assertThrows(ConfigException.class,
         () -> CheckpointTokenizer.resolve(LLAMA.toString(), "auto", conf, "--tokenizer"));
-    assertEquals("--tokenizer: " + LLAMA + " holds no tokenizer SparkGPT reads (tokenizer.json, vocab.json + "
-        + "merges.txt, or encoder.json + vocab.bpe). Fix: pass --tokenizer with the model's tokenizer: a bundled name"
-        + " ('gpt2', 'cl100k_base', 'o200k_base') or a directory holding tokenizer.json, vocab.json + merges.txt, or"
-        + " encoder.json + vocab.bpe", e.getMessage());
+    assertEquals("--tokenizer: " + LLAMA + " holds no tokenizer files (none of tokenizer.json, tokenizer.model, "
+        + "vocab.json + merges.txt, or encoder.json + vocab.bpe), so its tokenizer is unknown. Fix: pass --tokenizer "
+        + "with the model's tokenizer: a bundled name ('gpt2', 'cl100k_base', 'o200k_base') or a directory holding "
+        + "tokenizer.json, tokenizer.model, vocab.json + merges.txt, or encoder.json + vocab.bpe", e.getMessage());
     assertEquals(Tokenizers.gpt2().hash(),
         CheckpointTokenizer.resolve(GPT2.toString(), "auto", conf, "--tokenizer").get().hash());
     // given by hand, a tokenizer nothing contradicts is taken as it is
     assertEquals(100277, CheckpointTokenizer.resolve(LLAMA.toString(), "cl100k_base", conf, "x").get().vocabSize());
+  }
+
+  @Test
+  void aLlama2DirectoryReadsItsSentencePieceModel(@TempDir Path tmp) throws Exception {
+    Path dir = SentencePieceFixtures.llama2Directory(tmp);
+    Tokenizer tok = CheckpointTokenizer.resolve(dir.toString(), "auto", conf, "--tokenizer").get();
+    assertEquals(Tokenizers.fromSentencePiece("x", Files.readAllBytes(SentencePieceFixtures.LLAMA2_STYLE)).hash(), tok.hash());
+    assertEquals(1200, tok.vocabSize());
+    assertEquals(2, tok.eotId());
+    String run = tmp.resolve("run").toString();
+    CheckpointConversion.hfToSparkGpt(dir.toString(), run);
+    assertEquals(tok.hash(), CheckpointTokenizer.resolve(run, null, conf, "--tokenizer").get().hash());
+    assertThrows(ConfigException.class, () -> CheckpointTokenizer.resolve(run, "gpt2", conf, "--tokenizer"));
   }
 
   @Test
