@@ -111,6 +111,41 @@ class ServeCancellationTest {
     }
   }
 
+  /**
+   * A real stream reader that reads nothing: a 4 KB receive window, the server's socket buffer, then the 256-event
+   * buffer fill, the worker's next event waits out the stall limit and its generation is cancelled.
+   */
+  @Test
+  void aStreamReaderThatReadsNothingIsCutOffAndItsWorkerFreed() throws Exception {
+    AtomicInteger tokens = new AtomicInteger();
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    try (OpenAiServer s = new OpenAiServer("c", List.of(new OpenAiServer.Worker(TestGenerators.counting(TOK, tokens,
+        0, 1 << 20, null), TOK, 1 << 20)), ServeSettings.of(0, 4096, 4).withTimeouts(60_000, 300),
+        new PrintStream(log, true, StandardCharsets.UTF_8))) {
+      int p = s.start("127.0.0.1", 0);
+      try (Socket c = new Socket()) {
+        c.setReceiveBufferSize(4096);
+        c.connect(new InetSocketAddress("127.0.0.1", p));
+        String body = "{\"prompt\":\"a\",\"max_tokens\":1000000,\"temperature\":0,\"stream\":true}";
+        c.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+            + "application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body).getBytes(
+            StandardCharsets.UTF_8));
+        long t0 = System.nanoTime();
+        while (tokens.get() == 0 || health(p).get("running").asInt() > 0) {
+          assertTrue(System.nanoTime() - t0 < 60_000_000_000L, "still generating: " + tokens.get() + " tokens");
+          Thread.sleep(50);
+        }
+        assertTrue(tokens.get() < 1_000_000, tokens.get() + " tokens");
+        for (int i = 0; i < 100 && !log.toString(StandardCharsets.UTF_8).contains("stopped reading"); i++) {
+          Thread.sleep(50); // the connection thread logs once the watchdog has cut its write off
+        }
+        assertTrue(log.toString(StandardCharsets.UTF_8).contains("the client stopped reading"),
+            log.toString(StandardCharsets.UTF_8));
+      }
+      assertEquals(200, post(p, HI).statusCode(), "the worker and the connection thread answer the next client");
+    }
+  }
+
   @Test
   void theDeadlineAnswers504OrAnErrorEventAndFreesTheWorker() throws Exception {
     AtomicInteger tokens = new AtomicInteger();

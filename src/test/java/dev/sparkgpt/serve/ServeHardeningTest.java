@@ -193,6 +193,14 @@ class ServeHardeningTest {
         java.util.Collections.nCopies(65, "a")).strip() + "}");
     assertEquals(400, manyPrompts.statusCode());
     assertTrue(json(manyPrompts).at("/error/message").asText().contains("at most 64 prompts"));
+    HttpResponse<String> tooMany = authed("/v1/chat/completions", "{\"messages\":[" + String.join(",", java.util
+        .Collections.nCopies(513, "{\"role\":\"user\",\"content\":\"a\"}")) + "]}");
+    assertEquals(400, tooMany.statusCode(), tooMany.body());
+    assertEquals("messages", json(tooMany).at("/error/param").asText());
+    HttpResponse<String> longPrompt = authed("/v1/completions", "{\"prompt\":\"" + "word ".repeat(200)
+        + "\",\"max_tokens\":1}");
+    assertEquals(400, longPrompt.statusCode(), longPrompt.body());
+    assertTrue(json(longPrompt).at("/error/message").asText().contains("201 in the prompt"), longPrompt.body());
     HttpResponse<String> badId = authed("/v1/completions", "{\"prompt\":[1,50257]}");
     assertEquals(400, badId.statusCode());
     assertEquals("prompt", json(badId).at("/error/param").asText());
