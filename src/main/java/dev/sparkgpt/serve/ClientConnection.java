@@ -28,9 +28,18 @@ final class ClientConnection {
   /** CLOSE_WAIT (the client sent FIN), LAST_ACK and CLOSE: the client's side is finished. */
   private static final List<String> CLOSING = List.of("08", "09", "07");
 
+  /** Tables read this recently serve every waiting request (one read per tick, not one per request). */
+  private static final long FRESH_NANOS = 100_000_000L;
+
+  /** The tables' lines as read at {@code nanos}. */
+  private record Snapshot(long nanos, List<Path> tables, List<List<String>> lines) {}
+
+  private static volatile Snapshot last;
+
   private final InetSocketAddress local;
   private final InetSocketAddress remote;
   private final List<Path> tables;
+  private final long created = System.nanoTime();
 
   /** The connection between our {@code local} end and the client's {@code remote} one. */
   ClientConnection(InetSocketAddress local, InetSocketAddress remote) {
@@ -49,13 +58,7 @@ final class ClientConnection {
       return State.UNKNOWN;
     }
     boolean listenerSeen = false;
-    for (Path table : tables) {
-      List<String> lines;
-      try {
-        lines = Files.readAllLines(table);
-      } catch (IOException | SecurityException e) {
-        continue;
-      }
+    for (List<String> lines : tables()) {
       for (int i = 1; i < lines.size(); i++) {
         String[] f = lines.get(i).trim().split("\\s+");
         if (f.length < 4) {
@@ -73,6 +76,28 @@ final class ClientConnection {
       }
     }
     return listenerSeen ? State.GONE : State.UNKNOWN; // listed listener, unlisted connection: reset and gone
+  }
+
+  /**
+   * The tables' lines (an unreadable table: none), shared with other requests when read after this connection was
+   * accepted (an older reading may not list it yet) and less than {@link #FRESH_NANOS} ago.
+   */
+  private List<List<String>> tables() {
+    Snapshot s = last;
+    long now = System.nanoTime();
+    if (s != null && s.tables() == tables && s.nanos() - created >= 0 && now - s.nanos() < FRESH_NANOS) {
+      return s.lines();
+    }
+    List<List<String>> lines = new java.util.ArrayList<>();
+    for (Path table : tables) {
+      try {
+        lines.add(Files.readAllLines(table));
+      } catch (IOException | SecurityException e) {
+        lines.add(List.of());
+      }
+    }
+    last = new Snapshot(now, tables, lines);
+    return lines;
   }
 
   /**

@@ -179,6 +179,24 @@ class ServeCancellationTest {
     assertEquals(ClientConnection.State.UNKNOWN, new ClientConnection(new InetSocketAddress(1), new
         InetSocketAddress(2), List.of(Path.of("/nonexistent/tcp"))).state(), "no table: nothing is cancelled");
 
+    // a table read before a connection was accepted is not trusted for it, however fresh (it cannot list it)
+    Path table = Files.createTempFile("tcp", "");
+    String header = "  sl  local_address rem_address   st\n";
+    String listening = "   0: 0100007F:1F90 00000000:0000 0A\n";
+    List<Path> tables = List.of(table);
+    InetSocketAddress server = new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 8080);
+    InetSocketAddress peer = new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 40000);
+    Files.writeString(table, header + listening);
+    assertEquals(ClientConnection.State.GONE, new ClientConnection(server, peer, tables).state(), "reset");
+    Files.writeString(table, header + listening + "   1: 0100007F:1F90 0100007F:9C40 01\n");
+    ClientConnection watched = new ClientConnection(server, peer, tables);
+    assertEquals(ClientConnection.State.OPEN, watched.state(), "read again: established");
+    Files.writeString(table, header + listening + "   1: 0100007F:1F90 0100007F:9C40 08\n");
+    assertEquals(ClientConnection.State.OPEN, watched.state(), "within 100 ms the shared reading answers");
+    Thread.sleep(150);
+    assertEquals(ClientConnection.State.GONE, watched.state(), "CLOSE_WAIT: the client sent FIN");
+    Files.delete(table);
+
     assumeTrue(Files.isReadable(Path.of("/proc/net/tcp")), "Linux");
     try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       Socket client = new Socket(InetAddress.getLoopbackAddress(), listener.getLocalPort());
