@@ -10,6 +10,7 @@ import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -93,15 +94,7 @@ public final class ServeCommand implements Callable<Integer> {
     atLeast("--request-timeout", requestTimeout, 1, "seconds; the default is 600");
     atLeast("--read-timeout", readTimeout, 1, "seconds; the default is 30");
     atLeast("--stall-timeout", stallTimeout, 1, "seconds; the default is 30");
-    String key = apiKey != null ? apiKey : System.getenv("SPARKGPT_API_KEY");
-    if (key != null && key.isBlank()) {
-      throw new ConfigException("--api-key", "is empty", "give a non-empty key, or neither --api-key nor "
-          + "SPARKGPT_API_KEY");
-    }
-    if (key == null && !isLoopback(host)) {
-      throw new ConfigException("--host", host + " is not a loopback address, and the server has no API key",
-          "pass --api-key KEY (or set SPARKGPT_API_KEY) to serve beyond this machine, or bind 127.0.0.1");
-    }
+    String key = apiKey(apiKey, System.getenv(), host);
     System.setProperty(OpenAiServer.READ_TIMEOUT_PROPERTY, String.valueOf(readTimeout)); // before the server starts
     List<OpenAiServer.Worker> instances = new ArrayList<>();
     for (int i = 0; i < workers; i++) {
@@ -142,6 +135,23 @@ public final class ServeCommand implements Callable<Integer> {
       throw new ConfigException("--host", "cannot resolve " + host + ": " + e.getMessage(),
           "give an address such as 127.0.0.1 or 0.0.0.0");
     }
+  }
+
+  /**
+   * The key clients must send: {@code flag} (--api-key), else the environment's SPARKGPT_API_KEY, else none, which
+   * only a loopback {@code host} allows.
+   */
+  static String apiKey(String flag, Map<String, String> env, String host) {
+    String key = flag != null ? flag : env.get("SPARKGPT_API_KEY");
+    if (key != null && key.isBlank()) {
+      throw new ConfigException("--api-key", "is empty", "give a non-empty key, or neither --api-key nor "
+          + "SPARKGPT_API_KEY");
+    }
+    if (key == null && !isLoopback(host)) {
+      throw new ConfigException("--host", host + " is not a loopback address, and the server has no API key",
+          "pass --api-key KEY (or set SPARKGPT_API_KEY) to serve beyond this machine, or bind 127.0.0.1");
+    }
+    return key;
   }
 
   private static void atLeast(String option, int value, int min, String hint) {

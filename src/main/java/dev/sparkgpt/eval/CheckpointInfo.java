@@ -31,4 +31,17 @@ public record CheckpointInfo(String path, String id, Long step) {
     }
     return new CheckpointInfo(path, ck.dir().getName(), ck.step());
   }
+
+  /**
+   * The checkpoint directory evaluated, as one name: the path given, followed by the step directory when the path
+   * was a run's out_dir ({@code runs/a/step-000200}); null without a path. Unlike the step id alone, two runs'
+   * step-000200 get two names (the Parquet samples' {@code checkpoint} partition).
+   */
+  public String label() {
+    if (path == null) {
+      return null;
+    }
+    String given = path.replaceAll("/+$", "");
+    return id == null || given.endsWith("/" + id) || given.equals(id) ? given : given + "/" + id;
+  }
 }

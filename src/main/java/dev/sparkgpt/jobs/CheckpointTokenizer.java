@@ -35,7 +35,7 @@ public final class CheckpointTokenizer {
    * @throws ConfigException when the checkpoint's tokenizer is unknown (auto) or differs from {@code spec}'s
    */
   public static TokenizerSpec resolve(String checkpoint, String spec, Configuration conf, String option) {
-    return resolve(checkpoint, spec, conf, option, false);
+    return resolve(checkpoint, spec, conf, option, false, null);
   }
 
   /**
@@ -45,12 +45,18 @@ public final class CheckpointTokenizer {
    */
   public static TokenizerSpec resolve(String checkpoint, String spec, Configuration conf, String option,
       boolean allowMismatch) {
+    return resolve(checkpoint, spec, conf, option, allowMismatch, Fingerprints.ALLOW_TOKENIZER);
+  }
+
+  /** {@code override}: the flag a refusal offers to accept the mismatch (null: the verb has none, none offered). */
+  private static TokenizerSpec resolve(String checkpoint, String spec, Configuration conf, String option,
+      boolean allowMismatch, String override) {
     Path dir = new Path(checkpoint);
     boolean hf = HfCheckpoints.isHfDirectory(dir, conf);
     Optional<TokenizerSpec> own = hf ? TokenizerSpec.inDirectory(dir, conf) : recorded(checkpoint, conf);
     Optional<JsonNode> record = hf ? Optional.empty()
         : Checkpoint.stateOf(checkpoint).map(s -> s.path("tokenizer")).filter(t -> t.hasNonNull("hash"));
-    String allow = "; or accept the mismatch knowingly with " + Fingerprints.ALLOW_TOKENIZER;
+    String allow = override == null ? "" : "; or accept the mismatch knowingly with " + override;
     if (spec != null && !spec.isBlank() && !spec.equals(AUTO)) {
       TokenizerSpec given = TokenizerSpec.resolve(spec, conf);
       String expected = own.map(s -> s.get().hash()).orElse(record.map(r -> r.path("hash").asText()).orElse(null));
@@ -76,8 +82,8 @@ public final class CheckpointTokenizer {
     if (record.isPresent() && !allowMismatch) {
       throw new ConfigException(option, checkpoint + " was made with another tokenizer, '"
           + record.get().path("name").asText() + "' (hash " + shortHash(record.get().path("hash").asText())
-          + "), which it does not say where to find", "pass " + option + " with that tokenizer's directory" + allow
-          + " (GPT-2's is then used)");
+          + "), which it does not say where to find", "pass " + option + " with that tokenizer's directory"
+          + (allow.isEmpty() ? "" : allow + " (GPT-2's is then used)"));
     }
     return TokenizerSpec.resolve(Tokenizers.GPT2, conf); // from before tokenizers were recorded, or allowed
   }

@@ -216,7 +216,7 @@ public final class EvalJob implements Callable<Integer> {
     List<String> written = HarnessResults.write(dir, stamp, results, evaluated, hadoop);
     console.println("eval: lm-eval results and samples written to " + String.join(", ", written));
     if (spark != null) {
-      String id = checkpoint.id() != null ? checkpoint.id() : model;
+      String id = checkpoint.label() != null ? checkpoint.label() : model;
       console.println("eval: samples as Parquet in " + HarnessResults.writeParquet(spark, dir, id, stamp, evaluated)
           + " (partition checkpoint=" + id + ")");
     }

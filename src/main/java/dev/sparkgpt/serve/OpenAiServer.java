@@ -10,13 +10,10 @@ import dev.sparkgpt.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -51,6 +48,8 @@ public final class OpenAiServer implements AutoCloseable {
    * {@code serve} sets it from --read-timeout, and 30 s when nothing set it.
    */
   public static final String READ_TIMEOUT_PROPERTY = "sun.net.httpserver.maxReqTime";
+  /** How often a non-streaming request's connection is looked at while its answer is computed. */
+  static final long PROBE_MILLIS = 250;
 
   static {
     if (System.getProperty(READ_TIMEOUT_PROPERTY) == null) {
@@ -79,7 +78,7 @@ public final class OpenAiServer implements AutoCloseable {
   private final ServeSettings settings;
   private final Admission admission;
   private final Completions completions;
-  private final PrintStream log;
+  private final RequestLog log;
   private final long created = System.currentTimeMillis() / 1000;
   private final WriteWatchdog watchdog;
   private RequestGuard guard;
@@ -98,7 +97,7 @@ public final class OpenAiServer implements AutoCloseable {
     this.settings = settings;
     this.admission = new Admission(workers, settings.queueCapacity());
     this.completions = new Completions(modelName, workers.get(0), settings.defaultMaxTokens());
-    this.log = log;
+    this.log = new RequestLog(log);
     this.watchdog = new WriteWatchdog(settings.stallMillis());
   }
 
@@ -194,7 +193,7 @@ public final class OpenAiServer implements AutoCloseable {
             json(ex, 200, modelEntry(), start, "");
           } else {
             throw new ApiError(404, "invalid_request_error", null, "not_found", "no route " + method + " "
-                + printable(path) + "; this server answers /v1/completions, /v1/chat/completions, /v1/models, "
+                + RequestLog.printable(path) + "; this server answers /v1/completions, /v1/chat/completions, /v1/models, "
                 + "/tokenize, /detokenize, /health");
           }
         }
@@ -205,17 +204,8 @@ public final class OpenAiServer implements AutoCloseable {
       }
       json(ex, e.status(), e.body(), start, "");
     } catch (RuntimeException e) {
-      json(ex, 500, internal(e).body(), start, "");
+      json(ex, 500, log.incident(e).body(), start, "");
     }
-  }
-
-  /** Logs a failure with its stack trace under a fresh incident id and returns the 500 that names only the id. */
-  private ApiError internal(Throwable e) {
-    String incident = UUID.randomUUID().toString().substring(0, 8);
-    StringWriter trace = new StringWriter();
-    e.printStackTrace(new PrintWriter(trace));
-    log.println("serve: incident " + incident + ": " + printable(trace.toString().strip()));
-    return ApiError.internal(incident);
   }
 
   private Map<String, Object> modelEntry() {
@@ -225,8 +215,8 @@ public final class OpenAiServer implements AutoCloseable {
   private static void allow(HttpExchange ex, String method) {
     if (!ex.getRequestMethod().equals(method)) {
       ex.getResponseHeaders().set("Allow", method);
-      throw new ApiError(405, "invalid_request_error", null, "method_not_allowed", printable(ex.getRequestMethod())
-          + " " + printable(ex.getRequestURI().getPath()) + " is not supported; use " + method);
+      throw new ApiError(405, "invalid_request_error", null, "method_not_allowed", RequestLog.printable(ex.getRequestMethod())
+          + " " + RequestLog.printable(ex.getRequestURI().getPath()) + " is not supported; use " + method);
     }
   }
 
@@ -250,7 +240,7 @@ public final class OpenAiServer implements AutoCloseable {
           } catch (ApiError e) {
             sendQuietly(sse, e.body());
           } catch (RuntimeException e) {
-            sendQuietly(sse, internal(e).body());
+            sendQuietly(sse, log.incident(e).body());
           } finally {
             lease.release();
             sse.end();
@@ -270,7 +260,13 @@ public final class OpenAiServer implements AutoCloseable {
         }
       });
       submitted = true;
-      Map<String, Object> body = await(result, cancel);
+      Map<String, Object> body = await(result, cancel, new ClientConnection(ex.getLocalAddress(),
+          ex.getRemoteAddress()));
+      if (body == null) {
+        log.line(ex, 499, start, "client went away: generation stopped");
+        ex.close();
+        return;
+      }
       Map<?, ?> usage = (Map<?, ?>) body.get("usage");
       json(ex, 200, body, start, Completions.tokens((Integer) usage.get("prompt_tokens"),
           (Integer) usage.get("completion_tokens")));
@@ -281,12 +277,27 @@ public final class OpenAiServer implements AutoCloseable {
     }
   }
 
-  private Map<String, Object> await(CompletableFuture<Map<String, Object>> result, Cancellation cancel) {
+  /**
+   * The answer, waited for in steps of {@link #PROBE_MILLIS} between which the client's connection is looked at;
+   * null when the client went away (its generation is then cancelled at its next token).
+   */
+  private Map<String, Object> await(CompletableFuture<Map<String, Object>> result, Cancellation cancel,
+      ClientConnection client) {
     try {
-      return result.get(Math.max(1, cancel.remainingMillis()), TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      cancel.cancel("deadline");
-      throw ApiError.timeout();
+      while (true) {
+        try {
+          return result.get(Math.max(1, Math.min(PROBE_MILLIS, cancel.remainingMillis())), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+          if (cancel.remainingMillis() <= 0) {
+            cancel.cancel("deadline");
+            throw ApiError.timeout();
+          }
+          if (client.state() == ClientConnection.State.GONE) {
+            cancel.cancel("the client went away");
+            return null;
+          }
+        }
+      }
     } catch (InterruptedException e) {
       cancel.cancel("the server is stopping");
       Thread.currentThread().interrupt();
@@ -317,7 +328,7 @@ public final class OpenAiServer implements AutoCloseable {
       ex.sendResponseHeaders(200, 0);
     } catch (IOException e) {
       cancel.cancel("the client went away");
-      logLine(ex, 499, start, "client went away");
+      log.line(ex, 499, start, "client went away");
       ex.close();
       return;
     }
@@ -330,9 +341,9 @@ public final class OpenAiServer implements AutoCloseable {
           out.close();
         }
       }
-      logLine(ex, 200, start, (early == null ? note[0] : "cut off: " + early) + " streamed");
+      log.line(ex, 200, start, (early == null ? note[0] : "cut off: " + early) + " streamed");
     } catch (IOException e) {
-      logLine(ex, 499, start, "client went away: " + cancel.reason());
+      log.line(ex, 499, start, "client went away: " + cancel.reason());
     } finally {
       ex.close();
     }
@@ -341,9 +352,9 @@ public final class OpenAiServer implements AutoCloseable {
   private void noContent(HttpExchange ex, long start) {
     try {
       ex.sendResponseHeaders(204, -1);
-      logLine(ex, 204, start, "");
+      log.line(ex, 204, start, "");
     } catch (IOException e) {
-      logLine(ex, 499, start, "client went away");
+      log.line(ex, 499, start, "client went away");
     } finally {
       ex.close();
     }
@@ -357,32 +368,11 @@ public final class OpenAiServer implements AutoCloseable {
       try (OutputStream out = ex.getResponseBody()) {
         out.write(bytes);
       }
-      logLine(ex, status, start, note);
+      log.line(ex, status, start, note);
     } catch (IOException e) {
-      logLine(ex, 499, start, "client went away");
+      log.line(ex, 499, start, "client went away");
     } finally {
       ex.close();
     }
-  }
-
-  private void logLine(HttpExchange ex, int status, long start, String note) {
-    log.printf("serve: %s %s %d %.0f ms%s%n", printable(ex.getRequestMethod()), printable(ex.getRequestURI()
-        .getPath()), status, (System.nanoTime() - start) / 1e6, note.isEmpty() ? "" : " " + printable(note));
-  }
-
-  /** {@code s} with control characters escaped, so that a request cannot forge or split log lines. */
-  static String printable(String s) {
-    StringBuilder out = new StringBuilder(s.length());
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c == '\n') {
-        out.append("\\n");
-      } else if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == '\u2028' || c == '\u2029') {
-        out.append(String.format("\\u%04x", (int) c));
-      } else {
-        out.append(c);
-      }
-    }
-    return out.toString();
   }
 }

@@ -1,8 +1,11 @@
 package dev.sparkgpt.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.generate.Generator;
 import dev.sparkgpt.model.GptModel;
@@ -15,6 +18,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine;
@@ -52,5 +56,20 @@ class ServeCommandTest {
         + "busy\n", r[2]);
     String[] w = MainTest.run("", "serve", "--checkpoint", "runs/none", "--workers", "0");
     assertTrue(w[2].startsWith("error: --workers: must be ≥ 1, got 0."), w[2]);
+  }
+
+  @Test
+  void theKeyComesFromTheFlagOrTheEnvironmentAndIsRequiredOffLoopback() {
+    Map<String, String> env = Map.of("SPARKGPT_API_KEY", "from-env");
+    assertEquals("from-flag", ServeCommand.apiKey("from-flag", env, "0.0.0.0"), "the flag wins");
+    assertEquals("from-env", ServeCommand.apiKey(null, env, "0.0.0.0"));
+    assertNull(ServeCommand.apiKey(null, Map.of(), "127.0.0.1"), "loopback needs none");
+    ConfigException open = assertThrows(ConfigException.class, () -> ServeCommand.apiKey(null, Map.of(),
+        "0.0.0.0"));
+    assertTrue(open.getMessage().startsWith("--host: 0.0.0.0 is not a loopback address, and the server has no API "
+        + "key"), open.getMessage());
+    ConfigException blank = assertThrows(ConfigException.class, () -> ServeCommand.apiKey(null, Map.of(
+        "SPARKGPT_API_KEY", " "), "127.0.0.1"));
+    assertTrue(blank.getMessage().startsWith("--api-key: is empty"), blank.getMessage());
   }
 }

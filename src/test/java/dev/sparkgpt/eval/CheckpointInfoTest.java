@@ -21,6 +21,10 @@ class CheckpointInfoTest {
         CheckpointInfo.describe(run.toString(), HadoopConf.create()));
     String step = run.resolve("step-000100").toString();
     assertEquals(new CheckpointInfo(step, "step-000100", 100L), CheckpointInfo.describe(step, HadoopConf.create()));
+    // one name per checkpoint directory, whether the run or the step was given: two runs' steps stay apart
+    assertEquals(run + "/step-000120", CheckpointInfo.describe(run + "/", HadoopConf.create()).label());
+    assertEquals(step, CheckpointInfo.describe(step, HadoopConf.create()).label());
+    assertEquals("elsewhere/step-000120", new CheckpointInfo("elsewhere", "step-000120", 120L).label());
   }
 
   @Test
@@ -28,5 +32,7 @@ class CheckpointInfoTest {
     assertEquals(new CheckpointInfo(null, null, null), CheckpointInfo.describe(null, HadoopConf.create()));
     String none = dir.resolve("not-a-run").toString();
     assertEquals(new CheckpointInfo(none, null, null), CheckpointInfo.describe(none, HadoopConf.create()));
+    assertEquals(none, CheckpointInfo.describe(none, HadoopConf.create()).label());
+    assertEquals(null, CheckpointInfo.describe(null, HadoopConf.create()).label());
   }
 }

@@ -146,6 +146,18 @@ class EvalJobTest extends SparkTestBase {
   }
 
   @Test
+  void shardsTokenizedWithAnotherTokenizerThanTheEvalsAreRefusedNamingBoth(@TempDir Path dir) {
+    Path out = dir.resolve("r.json");
+    var e = assertThrows(dev.sparkgpt.data.ShardFormatException.class, () -> EvalJob.run(null, config(out, false,
+        "perplexity=[" + shards + "]", "tokenizer=cl100k_base"), new TestModels.Uniform(100277, 8), QUIET));
+    assertEquals(shards.resolve(Manifest.FILE) + ": shards were tokenized with 'gpt2' (hash " + GPT2.hash()
+        .substring(0, 12) + "…), but the tokenizer in use is 'cl100k_base' (hash " + Tokenizers.load("cl100k_base")
+        .hash().substring(0, 12) + "…). Fix: use the same tokenizer, or re-run sparkgpt tokenize with --tokenizer "
+        + "matching the model", e.getMessage());
+    assertFalse(Files.exists(out));
+  }
+
+  @Test
   void anExecutorsErrorReachesTheCallerUnwrapped(@TempDir Path dir) {
     var e = assertThrows(EvalException.class, () -> EvalJob.run(spark, config(dir.resolve("r.json"), true,
         "tasks=[" + DATA + "hellaswag_small.jsonl]"), new TestModels.Uniform(50257, 16), QUIET));
@@ -250,6 +262,19 @@ class EvalJobTest extends SparkTestBase {
     assertEquals(5, json.at("/config/limit").asInt());
     assertEquals(4, json.at("/config/batch_size").asInt());
     assertEquals("multiple_choice", json.at("/configs/copa/output_type").asText());
+    assertEquals("sparkgpt", json.at("/config/model").asText());
+    assertEquals("checkpoint=in-memory", json.at("/config/model_args").asText());
+    for (String seed : new String[] {"random_seed", "numpy_seed", "torch_seed", "fewshot_seed"}) {
+      assertEquals(7, json.at("/config/seeds/" + seed).asInt(), seed);
+    }
+    assertEquals(HarnessResults.TASK_VERSION, json.at("/versions/copa").asDouble());
+    assertTrue(json.get("git_hash").isNull() || json.get("git_hash").asText().matches("[0-9a-f]{7,}.*"),
+        json.get("git_hash").toString());
+    assertEquals(System.currentTimeMillis() / 1000.0, json.get("date").asDouble(), 600, "epoch seconds");
+    double total = Double.parseDouble(json.get("total_evaluation_time_seconds").asText()); // a string, as lm-eval's
+    assertTrue(total > 0 && total < 600, "seconds: " + total);
+    assertTrue(json.at("/results/copa/acc_norm_stderr,none").isNumber());
+    assertTrue(json.at("/higher_is_better/copa/acc_norm").asBoolean());
 
     List<String> lines = Files.readAllLines(dir.resolve("samples_copa_" + stamp + ".jsonl"));
     assertEquals(5, lines.size());
@@ -271,6 +296,8 @@ class EvalJobTest extends SparkTestBase {
     }).average().orElseThrow();
     assertEquals(copa.acc(), mean, 1e-12, "the samples' acc averages to the task's");
 
+    assertTrue(Files.isDirectory(dir.resolve(HarnessResults.PARQUET).resolve("checkpoint=in-memory")
+        .resolve("task=copa")), "partitioned by checkpoint, then task");
     // a second checkpoint's samples go to their own partition of the same table
     TaskEvaluation.Evaluated again = TaskEvaluation.evaluateWithSamples(TaskFiles.read(DATA + "copa.jsonl",
         dev.sparkgpt.io.HadoopConf.create()), 5, 0, 7, GPT2, new LocalRunner(new TestModels.Uniform(50257, 48), 4));

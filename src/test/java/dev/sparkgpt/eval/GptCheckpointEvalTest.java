@@ -1,9 +1,12 @@
 package dev.sparkgpt.eval;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparkgpt.SparkTestBase;
+import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.EvalConfig;
 import dev.sparkgpt.config.ModelConfig;
@@ -149,6 +152,27 @@ class GptCheckpointEvalTest extends SparkTestBase {
     assertEquals(7, json.at("/checkpoint/step").asInt());
     assertEquals(4.0 / 6, json.at("/tasks/colours/acc").asDouble());
     assertEquals(5.0 / 6, json.at("/tasks/colours/acc_norm").asDouble());
+    List<org.apache.spark.sql.Row> partitions = spark.read().parquet(dir.resolve(HarnessResults.PARQUET).toString())
+        .groupBy("checkpoint", "task").count().orderBy("task").collectAsList();
+    assertEquals(run + "/step-000007", partitions.get(0).getString(0), "the step directory, not step-000007 alone");
+    assertEquals(List.of("colours", "cue_colour"), partitions.stream().map(r -> r.getString(1)).toList());
+    assertEquals(6L, partitions.get(0).getLong(2));
+  }
+
+  @Test
+  void anEvalWhoseTokenizerIsNotTheCheckpointsSaysSoBeforeScoring(@TempDir Path dir) throws Exception {
+    Path run = dir.resolve("run");
+    writeCheckpoint(run); // records GPT-2's tokenizer
+    Path out = dir.resolve("r.json");
+    EvalConfig config = ConfigLoader.load(EvalConfig.class, EvalConfig.defaults(), null, List.of("distributed=false",
+        "tokenizer=cl100k_base"), Map.of("out", out.toString(), "checkpoint", run.toString(), "tasks", List.of(
+        "src/main/resources/data/eval/copa.jsonl")), null);
+    ConfigException e = assertThrows(ConfigException.class, () -> EvalJob.run(null, config,
+        GptScoringModel.factory(run.toString()), QUIET));
+    assertEquals("tokenizer: cl100k_base (hash " + Tokenizers.load("cl100k_base").hash().substring(0, 12) + "…) is "
+        + "another tokenizer than the one " + run + " was made with (hash " + GPT2.hash().substring(0, 12) + "…). "
+        + "Fix: leave tokenizer unset (or 'auto') to use the checkpoint's own", e.getMessage());
+    assertFalse(Files.exists(out), "nothing scored, nothing written");
   }
 
   private static Map<String, TaskResult> withoutSeconds(EvalReport report) {

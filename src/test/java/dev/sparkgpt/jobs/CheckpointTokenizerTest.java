@@ -2,6 +2,7 @@ package dev.sparkgpt.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.io.HadoopConf;
@@ -46,8 +47,12 @@ class CheckpointTokenizerTest {
         () -> CheckpointTokenizer.resolve(dir.toString(), "gpt2", conf, "--tokenizer"));
     assertEquals("--tokenizer: gpt2 (hash " + Tokenizers.gpt2().hash().substring(0, 12) + "…) is another tokenizer "
         + "than the one " + dir + " was made with (hash " + tok.hash().substring(0, 12) + "…). Fix: leave --tokenizer"
-        + " unset (or 'auto') to use the checkpoint's own; or accept the mismatch knowingly with "
-        + Fingerprints.ALLOW_TOKENIZER, other.getMessage());
+        + " unset (or 'auto') to use the checkpoint's own", other.getMessage(), "a verb without the override "
+        + "(eval, convert) offers none");
+    ConfigException offered = assertThrows(ConfigException.class,
+        () -> CheckpointTokenizer.resolve(dir.toString(), "gpt2", conf, "--tokenizer", false));
+    assertTrue(offered.getMessage().endsWith("; or accept the mismatch knowingly with "
+        + Fingerprints.ALLOW_TOKENIZER), offered.getMessage());
     assertEquals(Tokenizers.gpt2().hash(),
         CheckpointTokenizer.resolve(dir.toString(), "gpt2", conf, "--tokenizer", true).get().hash());
   }

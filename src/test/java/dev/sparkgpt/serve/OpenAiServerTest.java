@@ -124,6 +124,34 @@ class OpenAiServerTest {
   }
 
   @Test
+  void everyPromptShapeOpenAiAcceptsGivesTheGeneratorsAnswers() throws Exception {
+    String[] prompts = {"Once upon a time", "The sea"};
+    String[] expected = new String[2];
+    for (int i = 0; i < 2; i++) {
+      expected[i] = reference.generate(tok.encode(prompts[i]), 6, Sampler.greedy(), List.of(), null).text();
+    }
+    String ids0 = JsonFiles.line(tok.encode(prompts[0])).strip();
+    String ids1 = JsonFiles.line(tok.encode(prompts[1])).strip();
+    String tail = ",\"max_tokens\":6,\"temperature\":0}";
+    for (String shape : new String[] {"\"" + prompts[0] + "\"", ids0}) { // a string, a list of ids
+      JsonNode one = json(post(base + "/v1/completions", "{\"prompt\":" + shape + tail));
+      assertEquals(1, one.get("choices").size());
+      assertEquals(expected[0], one.at("/choices/0/text").asText(), shape);
+    }
+    for (String shape : new String[] {"[\"" + prompts[0] + "\",\"" + prompts[1] + "\"]", "[" + ids0 + "," + ids1
+        + "]"}) { // a list of strings, a list of id lists: one choice each, in order
+      JsonNode both = json(post(base + "/v1/completions", "{\"prompt\":" + shape + tail));
+      assertEquals(2, both.get("choices").size(), shape);
+      for (int i = 0; i < 2; i++) {
+        assertEquals(i, both.at("/choices/" + i + "/index").asInt());
+        assertEquals(expected[i], both.at("/choices/" + i + "/text").asText(), shape);
+      }
+      assertEquals(tok.encode(prompts[0]).length + tok.encode(prompts[1]).length, both.at("/usage/prompt_tokens")
+          .asInt());
+    }
+  }
+
+  @Test
   void chatAsksInTheWorkersTemplate() throws Exception {
     // serve --checkpoint loads the template the checkpoint records (GenerationOptions): here phi3
     OpenAiServer.Worker w = new OpenAiServer.Worker(generator(GptModel.initialize(TINY, DataType.FLOAT, 7)), tok, 96,

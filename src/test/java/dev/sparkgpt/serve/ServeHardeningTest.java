@@ -193,46 +193,23 @@ class ServeHardeningTest {
         java.util.Collections.nCopies(65, "a")).strip() + "}");
     assertEquals(400, manyPrompts.statusCode());
     assertTrue(json(manyPrompts).at("/error/message").asText().contains("at most 64 prompts"));
+    HttpResponse<String> tooMany = authed("/v1/chat/completions", "{\"messages\":[" + String.join(",", java.util
+        .Collections.nCopies(513, "{\"role\":\"user\",\"content\":\"a\"}")) + "]}");
+    assertEquals(400, tooMany.statusCode(), tooMany.body());
+    assertEquals("messages", json(tooMany).at("/error/param").asText());
+    HttpResponse<String> longPrompt = authed("/v1/completions", "{\"prompt\":\"" + "word ".repeat(200)
+        + "\",\"max_tokens\":1}");
+    assertEquals(400, longPrompt.statusCode(), longPrompt.body());
+    assertTrue(json(longPrompt).at("/error/message").asText().contains("201 in the prompt"), longPrompt.body());
     HttpResponse<String> badId = authed("/v1/completions", "{\"prompt\":[1,50257]}");
     assertEquals(400, badId.statusCode());
     assertEquals("prompt", json(badId).at("/error/param").asText());
   }
 
-  /** A generator that sleeps {@code millis} per token and counts them; answers id (length mod 100). */
-  private static Generator counting(AtomicInteger tokens, int millis, int context, RuntimeException failure) {
-    return new Generator(new Generator.NextTokenLogits() {
-      @Override
-      public float[] next(int[] ctx) {
-        if (failure != null) {
-          throw failure;
-        }
-        tokens.incrementAndGet();
-        try {
-          Thread.sleep(millis);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        float[] logits = new float[tok.vocabSize()];
-        logits[ctx.length % 100] = 1;
-        return logits;
-      }
-
-      @Override
-      public int contextLength() {
-        return context;
-      }
-
-      @Override
-      public int vocabSize() {
-        return tok.vocabSize();
-      }
-    }, tok, false);
-  }
-
   @Test
   void aFailureAnswers500WithAnIncidentIdAndTheLogGetsTheCauseOnOneEscapedLine() throws Exception {
     ByteArrayOutputStream log = new ByteArrayOutputStream();
-    OpenAiServer.Worker w = new OpenAiServer.Worker(counting(new AtomicInteger(), 0, 64,
+    OpenAiServer.Worker w = new OpenAiServer.Worker(TestGenerators.counting(tok, new AtomicInteger(), 0, 64,
         new IllegalStateException("secret /internal/path\nforged line")), tok, 64);
     try (OpenAiServer failing = new OpenAiServer("f", List.of(w), 1, 4096, 4, new PrintStream(log, true,
         StandardCharsets.UTF_8))) {
@@ -350,83 +327,6 @@ class ServeHardeningTest {
     assertTrue(seconds < 12, "within the 4 s read timeout and its 1 s clock: " + seconds);
     for (Socket s : slow) {
       s.close();
-    }
-  }
-
-  @Test
-  void aStreamingClientThatGoesAwayStopsItsGenerationAndFreesTheWorker() throws Exception {
-    AtomicInteger tokens = new AtomicInteger();
-    try (OpenAiServer s = new OpenAiServer("c", List.of(new OpenAiServer.Worker(counting(tokens, 5, 2048, null),
-        tok, 2048)), 0, 4096, 4, new PrintStream(OutputStream.nullOutputStream()))) {
-      int p = s.start("127.0.0.1", 0);
-      String body = "{\"prompt\":\"a\",\"max_tokens\":1000,\"temperature\":0,\"stream\":true}";
-      try (Socket c = new Socket("127.0.0.1", p)) {
-        c.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-            + "application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body).getBytes(
-            StandardCharsets.UTF_8));
-        c.setSoTimeout(10_000);
-        byte[] first = new byte[200];
-        assertTrue(c.getInputStream().read(first) > 0);
-      } // gone after the first bytes
-      long t0 = System.nanoTime();
-      while (health(p).get("running").asInt() > 0 && System.nanoTime() - t0 < 10_000_000_000L) {
-        Thread.sleep(20);
-      }
-      assertEquals(0, health(p).get("running").asInt());
-      assertTrue(tokens.get() < 500, "generation stopped early: " + tokens.get() + " of 1000 tokens");
-      // the worker answers the next client
-      assertEquals(200, post(p, "/v1/completions", HI, "Content-Type", "application/json").statusCode());
-    }
-  }
-
-  /**
-   * A stream reader that stops reading: its socket fills (here: a write that blocks, as on a full socket whose
-   * kernel buffers, megabytes on loopback, a tiny test cannot fill in seconds), the event buffer fills, the worker's
-   * next event cancels the generation, and the watchdog interrupts the blocked write, freeing the connection thread.
-   */
-  @Test
-  void aStreamReaderThatStopsReadingCancelsTheGenerationAndFreesTheWriter() throws Exception {
-    Cancellation cancel = new Cancellation(60_000);
-    SseStream sse = new SseStream(cancel, 300);
-    CountDownLatch never = new CountDownLatch(1);
-    OutputStream stuck = new OutputStream() {
-      @Override
-      public void write(int b) throws java.io.IOException {
-        try {
-          never.await();
-        } catch (InterruptedException e) {
-          throw new java.io.InterruptedIOException("interrupted (a socket channel closes here)");
-        }
-      }
-    };
-    java.util.concurrent.CompletableFuture<Throwable> writer = new java.util.concurrent.CompletableFuture<>();
-    try (WriteWatchdog watchdog = new WriteWatchdog(300)) {
-      Thread t = new Thread(() -> {
-        try {
-          sse.drain(stuck, watchdog);
-          writer.complete(null);
-        } catch (Throwable e) {
-          writer.complete(e);
-        }
-      });
-      t.start();
-      long t0 = System.nanoTime();
-      int sent = 0;
-      Cancellation.Cancelled stopped = null;
-      try {
-        while (sent < 100_000) {
-          sse.send(java.util.Map.of("n", sent));
-          sent++;
-        }
-      } catch (Cancellation.Cancelled e) {
-        stopped = e;
-      }
-      assertTrue(stopped != null, "the worker was stopped");
-      assertEquals("the client stopped reading", cancel.reason());
-      assertEquals(SseStream.CAPACITY + 1, sent, "one event in the stuck write, the buffer full, then cut off");
-      assertTrue(writer.get(5, TimeUnit.SECONDS) instanceof java.io.InterruptedIOException, "the writer was freed");
-      assertTrue((System.nanoTime() - t0) / 1e9 < 3);
-      assertFalse(Thread.currentThread().isInterrupted());
     }
   }
 
