@@ -67,7 +67,7 @@ public record ClassifyConfig(
    * @param averagingFrequency parameter_averaging: optimizer steps each worker takes between averagings
    */
   public record Train(int epochs, int batchSize, String trainable, double maxNorm, int logInterval, int evalBatches,
-      String strategy, int workers, int averagingFrequency, int patience) {}
+      Strategy strategy, int workers, int averagingFrequency, int patience) {}
 
   public ClassifyConfig {
     model = model == null ? Map.of() : new LinkedHashMap<>(model);
@@ -77,7 +77,7 @@ public record ClassifyConfig(
   public static ClassifyConfig defaults() {
     return new ClassifyConfig("runs/classify", "random", "gpt2-tiny", Map.of(),
         new Data(null, "tsv", "text", "label", List.of("ham", "spam"), true, 0.7, 0.1, 0, "gpt2"),
-        new Train(5, 8, "last_block_and_head", 1.0, 10, 0, "local", 2, 1, 0),
+        new Train(5, 8, "last_block_and_head", 1.0, 10, 0, Strategy.LOCAL, 2, 1, 0),
         new PretrainConfig.Optimizer(5e-5, 5e-5, 0.1, 0.9, 0.999, 1e-8),
         LoraConfig.defaults(),
         123);

@@ -274,8 +274,17 @@ public final class ConfigLoader {
       valid.sort(null);
       throw new ConfigException(path(e), "unknown key (in " + source + ")", "use one of " + String.join(", ", valid));
     } catch (InvalidFormatException e) {
+      Class<?> target = e.getTargetType();
+      if (target != null && target.isEnum()) {
+        List<String> names = new ArrayList<>();
+        for (Object constant : target.getEnumConstants()) {
+          names.add(constant.toString());
+        }
+        throw new ConfigException(path(e), "'" + e.getValue() + "' is not one of " + names + " (in " + source + ")",
+            "use one of " + String.join(", ", names));
+      }
       throw new ConfigException(path(e), "cannot use '" + e.getValue() + "' (in " + source + ")",
-          "give a value of type " + e.getTargetType().getSimpleName());
+          "give a value of type " + target.getSimpleName());
     } catch (MismatchedInputException e) {
       String target = e.getTargetType() == null ? "the documented type" : e.getTargetType().getSimpleName();
       throw new ConfigException(path(e), "wrong type (in " + source + "): " + e.getOriginalMessage(), "give a " + target);

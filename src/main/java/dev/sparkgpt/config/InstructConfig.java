@@ -71,7 +71,7 @@ public record InstructConfig(
    * @param workers parameter_averaging: Spark tasks training side by side on their share of each round's batches
    * @param averagingFrequency parameter_averaging: optimizer steps each worker takes between averagings
    */
-  public record Train(int epochs, int batchSize, double maxNorm, int logInterval, String strategy, int workers,
+  public record Train(int epochs, int batchSize, double maxNorm, int logInterval, Strategy strategy, int workers,
       int averagingFrequency, int patience) {}
 
   /**
@@ -91,7 +91,7 @@ public record InstructConfig(
     return new InstructConfig("runs/instruct", "random", "gpt2-tiny", Map.of(),
         new Data(null, 0.85, 0.05, 0, false, "gpt2", "alpaca", new Template("", "### Instruction:\n",
             "### Input:\n", "### Response:\n", "\n\n", "\n### ")),
-        new Train(2, 8, 1.0, 10, "local", 2, 1, 0),
+        new Train(2, 8, 1.0, 10, Strategy.LOCAL, 2, 1, 0),
         new PretrainConfig.Optimizer(5e-5, 5e-5, 0.1, 0.9, 0.999, 1e-8),
         new Generate(256, 0),
         LoraConfig.defaults(),

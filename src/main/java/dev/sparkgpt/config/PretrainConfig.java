@@ -71,7 +71,7 @@ public record PretrainConfig(
    * @param exchangeDtype parameter_averaging: "f32" or "bf16" for what workers send back (accumulated in f32)
    * @param allowDataChange resume onto shards other than the run trained on (its cursor position is kept)
    */
-  public record Train(String strategy, int microBatchSize, int globalBatchSize, long maxSteps, long maxTokens,
+  public record Train(Strategy strategy, int microBatchSize, int globalBatchSize, long maxSteps, long maxTokens,
       double maxSeconds, int lrWarmupSteps, double maxNorm, int logInterval, int saveInterval, int keepLast,
       int workers, int averagingFrequency, String outerOptimizer, double outerLr, double outerMomentum,
       String exchangeDtype, boolean allowDataChange) {
@@ -101,7 +101,6 @@ public record PretrainConfig(
   public record Eval(int interval, int maxIters, String prompt, int maxNewTokens, double temperature, int topK,
       int patience) {}
 
-  public static final Set<String> STRATEGIES = Set.of("local", "parameter_averaging");
   public static final Set<String> OUTER_OPTIMIZERS = Set.of("average", "nesterov");
   public static final Set<String> EXCHANGE_DTYPES = Set.of("f32", "bf16");
 
@@ -113,7 +112,7 @@ public record PretrainConfig(
   public static PretrainConfig defaults() {
     return new PretrainConfig("runs/pretrain", "gpt2-tiny", Map.of(),
         new Data(null, null, "gpt2", 0.1, 0, true, 4096),
-        new Train("local", 8, 8, 1000, 0, 0, 50, 1.0, 10, 200, 3, 2, 4, "average", 0.7, 0.9, "f32", false),
+        new Train(Strategy.LOCAL, 8, 8, 1000, 0, 0, 50, 1.0, 10, 200, 3, 2, 4, "average", 0.7, 0.9, "f32", false),
         new Optimizer(6e-4, 6e-5, 0.1, 0.9, 0.95, 1e-8),
         new Eval(100, 10, "Every effort moves you", 30, 0.8, 40, 0),
         1337, "auto", null);
@@ -136,9 +135,9 @@ public record PretrainConfig(
   }
 
   /** train.strategy / workers / averaging_frequency, shared by pretraining and the finetunes. */
-  static void strategyProblems(String strategy, int workers, int frequency, List<String> p) {
-    if (!STRATEGIES.contains(strategy)) {
-      p.add("train.strategy: '" + strategy + "' is not one of " + STRATEGIES);
+  static void strategyProblems(Strategy strategy, int workers, int frequency, List<String> p) {
+    if (strategy == null) {
+      p.add("train.strategy: empty; one of local, parameter_averaging");
     }
     if (workers < 1 || frequency < 1) {
       p.add("train.workers / averaging_frequency: must be ≥ 1");

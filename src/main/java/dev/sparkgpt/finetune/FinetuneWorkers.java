@@ -1,5 +1,6 @@
 package dev.sparkgpt.finetune;
 
+import dev.sparkgpt.config.Strategy;
 import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.config.LoraConfig;
 import dev.sparkgpt.config.ModelConfig;
@@ -33,9 +34,9 @@ public final class FinetuneWorkers {
    * The rounds of {@code workers} Spark tasks for {@code model} (as it is before training) trained as {@code step};
    * null for the local strategy.
    */
-  public static AveragingRounds rounds(SparkSession spark, String strategy, int workers, GptModel model,
+  public static AveragingRounds rounds(SparkSession spark, Strategy strategy, int workers, GptModel model,
       StepModel step, PretrainConfig.Optimizer optimizer, LoraConfig lora, Set<String> frozen, long seed) {
-    if (!"parameter_averaging".equals(strategy)) {
+    if (strategy != Strategy.PARAMETER_AVERAGING) {
       return null;
     }
     if (spark == null) {

@@ -89,7 +89,7 @@ public final class FinetuneJob implements Runnable {
         int n = LabelledExamples.read(config.data(), HadoopConf.create()).size();
         return Jobs.dryRun(config, "config valid, " + n + " labelled examples in " + config.data().path());
       }
-      Jobs.withSession("sparkgpt-finetune-classify", !"local".equals(config.train().strategy()),
+      Jobs.withSession("sparkgpt-finetune-classify", config.train().strategy().distributed(),
           spark -> ClassifyFinetune.run(spark, config, System.out));
       return 0;
     }
@@ -108,7 +108,7 @@ public final class FinetuneJob implements Runnable {
         int n = InstructionExamples.read(config.data().path(), HadoopConf.create()).size();
         return Jobs.dryRun(config, "config valid, " + n + " instruction entries in " + config.data().path());
       }
-      Jobs.withSession("sparkgpt-finetune-instruct", !"local".equals(config.train().strategy()),
+      Jobs.withSession("sparkgpt-finetune-instruct", config.train().strategy().distributed(),
           spark -> InstructFinetune.run(spark, config, System.out));
       return 0;
     }

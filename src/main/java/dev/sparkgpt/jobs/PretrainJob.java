@@ -11,6 +11,7 @@ import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.config.ModelConfigs;
 import dev.sparkgpt.config.PretrainConfig;
+import dev.sparkgpt.config.Strategy;
 import dev.sparkgpt.data.TokenizerSpec;
 import dev.sparkgpt.finetune.BaseModels;
 import dev.sparkgpt.io.HadoopConf;
@@ -94,7 +95,7 @@ public final class PretrainJob implements Callable<Integer> {
       return Jobs.dryRun(config, "config, model and data valid");
     }
     // the local strategy needs no Spark: it starts faster and leaves every core to the math
-    Jobs.withSession("sparkgpt-pretrain", !"local".equals(config.train().strategy()),
+    Jobs.withSession("sparkgpt-pretrain", config.train().strategy().distributed(),
         spark -> run(spark, config, System.out));
     return 0;
   }
@@ -109,7 +110,7 @@ public final class PretrainJob implements Callable<Integer> {
   static TrainingEngine engine(SparkSession spark, PretrainConfig config, PretrainData data,
       GptModelFactory factory, StepModel model, boolean recovering) {
     PretrainConfig.Train t = config.train();
-    if ("parameter_averaging".equals(t.strategy())) {
+    if (t.strategy() == Strategy.PARAMETER_AVERAGING) {
       if (spark == null) {
         throw new IllegalArgumentException("parameter_averaging needs a Spark session");
       }
@@ -196,7 +197,7 @@ public final class PretrainJob implements Callable<Integer> {
   /** The memory plan of {@code config} under Spark configuration {@code spark} (its master decides local mode). */
   static MemoryPlan memoryPlan(PretrainConfig config, ModelConfig model, org.apache.spark.SparkConf spark) {
     boolean local = spark.get("spark.master", "local[*]").startsWith("local");
-    boolean averaging = "parameter_averaging".equals(config.train().strategy());
+    boolean averaging = config.train().strategy() == Strategy.PARAMETER_AVERAGING;
     return MemoryPlan.of(config, model, averaging && local ? config.train().workers() : 0);
   }
 

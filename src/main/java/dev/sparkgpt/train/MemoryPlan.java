@@ -24,7 +24,7 @@ public record MemoryPlan(long parameters, long driverOffHeap, long driverHeap, l
     long weights = 4 * p;
     long trainer = weights * 4;                         // weights, gradients, two AdamW moments (float32)
     long activations = activationBytes(model, t.microBatchSize());
-    boolean averaging = "parameter_averaging".equals(t.strategy());
+    boolean averaging = t.strategy() == dev.sparkgpt.config.Strategy.PARAMETER_AVERAGING;
     Exchange.Dtype dtype = Exchange.Dtype.of(t.exchangeDtype());
     long chunk = Math.min(weights, Exchange.MAX_CHUNK_BYTES);
     if (!averaging) {
