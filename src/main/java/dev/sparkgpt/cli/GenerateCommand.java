@@ -35,7 +35,7 @@ public final class GenerateCommand implements Callable<Integer> {
     Sampler sampler = generation.sampler();
     GenerationOptions.Loaded loaded = generation.load();
     Tokenizer tok = loaded.tokenizer();
-    int[] ids = tok.encode(prompt);
+    int[] ids = tok.encodePrompt(prompt);
     if (ids.length == 0) {
       throw new ConfigException("--prompt", "the prompt is empty", "give some text to continue");
     }

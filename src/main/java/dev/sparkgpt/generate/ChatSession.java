@@ -61,7 +61,7 @@ public final class ChatSession {
     for (int i = history.size() - 1; i >= 0; i--) {
       Turn t = history.get(i);
       String longer = template.format(t.user(), "") + t.model() + template.separator() + prompt;
-      if (tokenizer.encode(longer).length > budget) {
+      if (tokenizer.encodePrompt(longer).length > budget) {
         break;
       }
       prompt = longer;
@@ -71,7 +71,7 @@ public final class ChatSession {
 
   /** Answers {@code user}, streaming the text to {@code stream} (may be null), and keeps the turn. */
   public String reply(String user, java.util.function.Consumer<String> stream) {
-    int[] ids = tokenizer.encode(prompt(user));
+    int[] ids = tokenizer.encodePrompt(prompt(user));
     Generator.Result r = generator.generate(ids, maxNewTokens, sampler, template.stops(), stream);
     String answer = template.extractResponse(r.text());
     history.add(new Turn(user, answer));

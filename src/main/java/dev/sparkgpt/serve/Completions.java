@@ -51,15 +51,15 @@ final class Completions {
     if (r.chat()) {
       stops.addAll(template.stops());
       InstructionTemplate format = r.system() == null ? template : template.withSystem(r.system());
-      int current = tokenizer.encode(format.format(r.user(), "")).length;
+      int current = tokenizer.encodePrompt(format.format(r.user(), "")).length;
       int maxTokens = maxTokens(r, current, "messages");
       String prompt = ChatSession.prompt(format, tokenizer, r.history(), r.user(), contextLength - maxTokens);
-      return new Prepared(r, List.of(tokenizer.encode(prompt)), maxTokens, stops);
+      return new Prepared(r, List.of(tokenizer.encodePrompt(prompt)), maxTokens, stops);
     }
     List<int[]> prompts = new ArrayList<>();
     int maxTokens = Integer.MAX_VALUE;
     for (CompletionRequest.Prompt p : r.prompts()) {
-      int[] ids = p.ids() != null ? checkIds(p.ids()) : tokenizer.encode(p.text());
+      int[] ids = p.ids() != null ? checkIds(p.ids()) : tokenizer.encodePrompt(p.text());
       if (ids.length == 0) {
         throw ApiError.invalid("prompt", "the prompt encodes to no tokens");
       }
@@ -220,7 +220,7 @@ final class Completions {
     if (body == null || !body.path("prompt").isTextual()) {
       throw ApiError.invalid("prompt", "'prompt' must be a string");
     }
-    int[] ids = tokenizer.encode(body.get("prompt").asText());
+    int[] ids = tokenizer.encodePrompt(body.get("prompt").asText());
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("tokens", ids);
     out.put("count", ids.length);

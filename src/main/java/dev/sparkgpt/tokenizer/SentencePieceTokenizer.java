@@ -171,7 +171,8 @@ final class SentencePieceTokenizer implements Tokenizer {
   }
 
   /** The model's bos id, or -1 when it has none. */
-  int bosId() {
+  @Override
+  public int bosId() {
     int bos = model.bosId();
     return bos >= 0 && bos < types.length && types[bos] == Type.CONTROL ? bos : -1;
   }

@@ -26,6 +26,28 @@ public interface Tokenizer {
     return encode(text);
   }
 
+  /** The id a prompt starts with (Llama-2's {@code <s>}), or -1: GPT-2-style vocabularies have none. */
+  default int bosId() {
+    return -1;
+  }
+
+  /**
+   * A prompt as generate, chat and serve hand it to the model: {@link #bosId()} first where the vocabulary has one
+   * (as Hugging Face's LlamaTokenizer and vLLM do), then {@link #encode}. Eval and training data do not get it
+   * (lm-eval scores without it by default; shards are the text's own ids).
+   */
+  default int[] encodePrompt(String text) {
+    int[] ids = encode(text);
+    int bos = bosId();
+    if (bos < 0) {
+      return ids;
+    }
+    int[] out = new int[ids.length + 1];
+    out[0] = bos;
+    System.arraycopy(ids, 0, out, 1, ids.length);
+    return out;
+  }
+
   /** Encodes text in which each {@code <|endoftext|>} becomes {@link #eotId()} (tiktoken's allowed_special="all"). */
   int[] encodeWithSpecial(String text);
 

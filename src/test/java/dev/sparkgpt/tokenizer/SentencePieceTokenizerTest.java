@@ -57,6 +57,22 @@ class SentencePieceTokenizerTest {
   }
 
   @Test
+  void aPromptStartsWithBosWhereTheModelHasOneAndGpt2PromptsAreTheirText() throws Exception {
+    Tokenizer tok = load("llama2-style.model");
+    assertEquals(1, tok.bosId(), "<s>, as in Llama-2");
+    String text = EXPECTED.path("texts").get(3).asText();
+    int[] plain = tok.encode(text);
+    int[] prompt = tok.encodePrompt(text);
+    assertEquals(plain.length + 1, prompt.length);
+    assertEquals(1, prompt[0]);
+    assertArrayEquals(plain, java.util.Arrays.copyOfRange(prompt, 1, prompt.length));
+    assertEquals(tok.decode(plain), tok.decode(prompt), "<s> decodes to nothing");
+    Tokenizer gpt2 = Tokenizers.load("gpt2");
+    assertEquals(-1, gpt2.bosId());
+    assertArrayEquals(gpt2.encode(text), gpt2.encodePrompt(text));
+  }
+
+  @Test
   void theLlama2StyleModelsShape() throws Exception {
     Tokenizer tok = load("llama2-style.model");
     assertEquals(1200, tok.vocabSize());
