@@ -34,14 +34,7 @@ public final class Finetuning {
    * {@link EpochEngine}); {@code patience} 0 = train every epoch.
    */
   public record Settings(String outDir, int epochs, int batchSize, double lr, double maxNorm, int logInterval,
-      long seed, String name, int workers, int frequency, int patience) {
-
-    /** The local strategy, every epoch. */
-    public Settings(String outDir, int epochs, int batchSize, double lr, double maxNorm, int logInterval, long seed,
-        String name) {
-      this(outDir, epochs, batchSize, lr, maxNorm, logInterval, seed, name, 1, 1, 0);
-    }
-  }
+      long seed, String name, int workers, int frequency, int patience) {}
 
   /** The batch of the given example indices. */
   public interface Examples {
@@ -85,7 +78,7 @@ public final class Finetuning {
               String.valueOf(tok.get("name")), false, "a new out_dir");
         }
         engine.restore(ck);
-        earlyStop.restore(ck.state().path("early_stop"));
+        earlyStop.restore(ck.state().path("early_stop"), Double.POSITIVE_INFINITY);
         start = new TrainingLoop.State(ck.step(), 0);
         console.printf("%s: resumed after epoch %d (step %d)%n", s.name(), engine.epoch(), start.step());
       }

@@ -46,6 +46,11 @@ public final class EarlyStop implements TrainingLoop.Listener {
     }
   }
 
+  /** The best (lowest) value evaluated so far; +∞ before the first (pretraining's best_val_loss). */
+  public double best() {
+    return best;
+  }
+
   /** Whether the patience is used up (a resumed run that stopped early, with the same or a smaller patience). */
   public boolean exhausted() {
     return patience > 0 && since >= patience;
@@ -59,9 +64,12 @@ public final class EarlyStop implements TrainingLoop.Listener {
     return m;
   }
 
-  /** Continues from a checkpoint's {@link #state()} (a missing node: a checkpoint from before early stopping). */
-  public void restore(JsonNode saved) {
-    best = saved.path("best").isNumber() ? saved.path("best").asDouble() : Double.POSITIVE_INFINITY;
+  /**
+   * Continues from a checkpoint's {@link #state()}; a checkpoint from before early stopping has none, and then
+   * {@code bestIfAbsent} (its recorded best value, or +∞) starts the count afresh.
+   */
+  public void restore(JsonNode saved, double bestIfAbsent) {
+    best = saved.path("best").isNumber() ? saved.path("best").asDouble() : bestIfAbsent;
     since = saved.path("evaluations_since_best").asInt(0);
   }
 }

@@ -61,7 +61,6 @@ public final class Pretraining {
     PretrainConfig.Train t = config.train();
     String manifestHash = manifestHash();
     TrainingLoop.State start = new TrainingLoop.State(0, 0);
-    double bestVal = Double.POSITIVE_INFINITY;
     EarlyStop earlyStop = new EarlyStop("val_loss", config.eval().patience(), console);
     Optional<CheckpointState> resumed = store.resume(config.resume());
     if (resumed.isPresent()) {
@@ -79,8 +78,7 @@ public final class Pretraining {
         console.println("pretrain: warning: " + engine.cursorWarning());
       }
       start = new TrainingLoop.State(ck.step(), s.path("tokens_seen").asLong());
-      bestVal = s.path("best_val_loss").asDouble(Double.POSITIVE_INFINITY);
-      earlyStop.restore(s.path("early_stop"));
+      earlyStop.restore(s.path("early_stop"), s.path("best_val_loss").asDouble(Double.POSITIVE_INFINITY));
       console.printf("pretrain: resumed from %s (step %d, %,d tokens seen)%n", ck.dir(), start.step(),
           start.tokensSeen());
       String done = stopReason(start);
@@ -105,14 +103,13 @@ public final class Pretraining {
 
     AtomicLong stepNow = new AtomicLong(start.step());
     AtomicReference<String> status = new AtomicReference<>("");
-    double[] best = {bestVal};
     TrainingLoop.State end;
     try (MetricsLog metrics = MetricsLog.open(config.outDir(), resumed.isPresent() ? start.step() : -1, conf);
         Progress bar = Progress.start(new Progress.Spec("pretrain", () -> totalSteps, "steps", 1, stepNow::get,
             status::get, true))) {
-      TrainingLoop.Listener log = new LogLines(metrics, totalSteps, best, stepNow, status);
+      TrainingLoop.Listener log = new LogLines(metrics, totalSteps, stepNow, status);
       Checkpointing save = new Checkpointing(store, engine, s -> s.stopping() || s.crossed(t.saveInterval()),
-          s -> checkpointState(s, best[0], earlyStop, manifestHash));
+          s -> checkpointState(s, earlyStop, manifestHash));
       TrainingLoop loop = new TrainingLoop(engine, step -> learningRate(step, totalSteps), t.maxNorm(),
           this::stopReason, List.of(log, earlyStop, save), store::lastGood);
       end = loop.run(start);
@@ -127,13 +124,12 @@ public final class Pretraining {
   }
 
   /** What a pretraining checkpoint's state.json holds beyond what the store writes itself. */
-  private Map<String, Object> checkpointState(TrainingLoop.State s, double bestVal, EarlyStop earlyStop,
-      String manifestHash) {
+  private Map<String, Object> checkpointState(TrainingLoop.State s, EarlyStop earlyStop, String manifestHash) {
     Map<String, Object> state = new LinkedHashMap<>();
     state.put("tokens_seen", s.tokensSeen());
     state.put("cursor", engine.cursor());
     state.put("rng", model.rngState());
-    state.put("best_val_loss", Double.isFinite(bestVal) ? bestVal : null);
+    state.put("best_val_loss", Double.isFinite(earlyStop.best()) ? earlyStop.best() : null);
     state.put("early_stop", earlyStop.state());
     if (s.stopping()) {
       state.put("stop_reason", s.stopReason());
@@ -155,17 +151,15 @@ public final class Pretraining {
   private final class LogLines implements TrainingLoop.Listener {
     private final MetricsLog metrics;
     private final long totalSteps;
-    private final double[] best;
     private final AtomicLong stepNow;
     private final AtomicReference<String> status;
     private final double peak = PeakFlops.get();
     private long intervalStart = System.nanoTime();
     private long intervalTokens;
 
-    LogLines(MetricsLog metrics, long totalSteps, double[] best, AtomicLong stepNow, AtomicReference<String> status) {
+    LogLines(MetricsLog metrics, long totalSteps, AtomicLong stepNow, AtomicReference<String> status) {
       this.metrics = metrics;
       this.totalSteps = totalSteps;
-      this.best = best;
       this.stepNow = stepNow;
       this.status = status;
     }
@@ -199,7 +193,6 @@ public final class Pretraining {
       Double valNow = null;
       if (evalNow && val.size() > 0) {
         valNow = validationLoss();
-        best[0] = Math.min(best[0], valNow);
         s.evaluated("val_loss", valNow);
         line.put("val_loss", valNow);
       }

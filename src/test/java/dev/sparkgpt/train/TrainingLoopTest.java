@@ -166,7 +166,7 @@ class TrainingLoopTest {
 
     // resumed after step 3 (best 2.0, one evaluation since): stops at the same step as the straight run
     EarlyStop resumed = new EarlyStop("val_loss", 3, QUIET);
-    resumed.restore(JsonFiles.MAPPER.readTree("{\"best\": 2.0, \"evaluations_since_best\": 1}"));
+    resumed.restore(JsonFiles.MAPPER.readTree("{\"best\": 2.0, \"evaluations_since_best\": 1}"), 9.0);
     TrainingLoop.State again = loop(new Scripted(1, 1, 1, 1), 6, List.of(evaluate, resumed))
         .run(new TrainingLoop.State(3, 0));
     assertEquals(5, again.step());
