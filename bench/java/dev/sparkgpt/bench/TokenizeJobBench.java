@@ -128,11 +128,14 @@ public final class TokenizeJobBench {
   /** Prints each Spark stage: wall time, summed task run/CPU/GC time, task durations. */
   private static final class StageTimes extends org.apache.spark.scheduler.SparkListener {
     private final Map<Integer, List<Long>> tasks = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<Integer, long[]> span = new java.util.concurrent.ConcurrentHashMap<>();
 
     @Override
     public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd e) {
       tasks.computeIfAbsent(e.stageId(), k -> new java.util.concurrent.CopyOnWriteArrayList<>())
           .add(e.taskInfo().duration());
+      span.merge(e.stageId(), new long[] {e.taskInfo().launchTime(), e.taskInfo().finishTime()},
+          (a, b) -> new long[] {Math.min(a[0], b[0]), Math.max(a[1], b[1])});
     }
 
     @Override
@@ -140,8 +143,11 @@ public final class TokenizeJobBench {
       var info = e.stageInfo();
       long ms = (long) info.completionTime().get() - (long) info.submissionTime().get();
       var m = info.taskMetrics();
-      System.out.printf("  stage %d %-44s %5d ms: run %d ms, cpu %d ms, gc %d ms; tasks %s ms%n", info.stageId(),
-          info.name().substring(0, Math.min(44, info.name().length())), ms, m.executorRunTime(),
+      long[] s = span.getOrDefault(info.stageId(), new long[2]);
+      long submitted = (long) info.submissionTime().get();
+      System.out.printf("  stage %d %-44s %5d ms (first task +%d ms, after last %d ms): run %d ms, cpu %d ms, gc %d ms;"
+          + " tasks %s ms%n", info.stageId(), info.name().substring(0, Math.min(44, info.name().length())), ms,
+          s[0] - submitted, (long) info.completionTime().get() - s[1], m.executorRunTime(),
           m.executorCpuTime() / 1_000_000, m.jvmGCTime(), tasks.getOrDefault(info.stageId(), List.of()));
     }
   }

@@ -68,8 +68,63 @@ public final class BlockLayout implements Serializable {
   public record Summary(int order, EncodedBlock.ReadCounts counts, long[] tokens, int[][] heads)
       implements Serializable {}
 
+  /** The encoding pass's result per block: its {@link EncodedBlock.Head} with the local summary. */
+  public static final class HeadOf implements Function<EncodedBlock, EncodedBlock.Head> {
+    private static final long serialVersionUID = 1L;
+    private final boolean tokensMode;
+    private final int seqLen;
+    private final long seed;
+    private final double valFraction;
+
+    public HeadOf(boolean tokensMode, int seqLen, long seed, double valFraction) {
+      this.tokensMode = tokensMode;
+      this.seqLen = seqLen;
+      this.seed = seed;
+      this.valFraction = valFraction;
+    }
+
+    @Override
+    public EncodedBlock.Head call(EncodedBlock b) {
+      return b.head(localSummary(b, tokensMode, seqLen, seed, valFraction));
+    }
+  }
+
+  /**
+   * The summary {@link #summarize} gives block b when nothing is dropped, computed from b alone, or null when it
+   * needs an earlier block: with split by documents, a first document begun earlier takes that document's split.
+   * Otherwise every decision about b's entries is b's own: with split by tokens all entries go to the one stream;
+   * by documents an entry's split is its hash's, and the one going on in the next block (the only multi entry) is
+   * decided from its own first part, as {@link #decide} does.
+   */
+  static Summary localSummary(EncodedBlock b, boolean tokensMode, int seqLen, long seed, double valFraction) {
+    if (!tokensMode && b.firstContinues) {
+      return null;
+    }
+    long[] continued = new long[b.order + 1];
+    Arrays.fill(continued, -1);
+    Map<Long, Byte> leadSplit = new HashMap<>();
+    if (!tokensMode && b.lastGoesOn && b.docs > 0) {
+      leadSplit.put(b.key[b.docs - 1], (byte) Pieces.splitOf(b.hashHi[b.docs - 1], seed, valFraction));
+    }
+    return summarize(b, new Decisions(Set.of(), leadSplit, continued), tokensMode, seqLen);
+  }
+
+  /**
+   * Every block's summary in block order: the heads' local ones when no document is dropped and every block has
+   * one (no pass over the data), else a pass over the cached blocks.
+   */
+  public static List<Summary> summaries(SparkSession spark, JavaRDD<EncodedBlock> blocks,
+      List<EncodedBlock.Head> heads, Decisions decisions, boolean tokensMode, int seqLen) {
+    if (decisions.dropped().isEmpty() && heads.stream().allMatch(h -> h.local() != null)) {
+      List<Summary> out = new java.util.ArrayList<>(heads.stream().map(EncodedBlock.Head::local).toList());
+      out.sort(java.util.Comparator.comparingInt(Summary::order));
+      return out;
+    }
+    return summarize(spark, blocks, decisions, tokensMode, seqLen);
+  }
+
   /** Summarises every block (a pass over the cached blocks); the list is in block order. */
-  public static List<Summary> summarize(SparkSession spark, JavaRDD<EncodedBlock> blocks, Decisions decisions,
+  static List<Summary> summarize(SparkSession spark, JavaRDD<EncodedBlock> blocks, Decisions decisions,
       boolean tokensMode, int seqLen) {
     Broadcast<Decisions> shared = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(decisions);
     try {

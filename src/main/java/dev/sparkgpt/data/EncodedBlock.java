@@ -125,14 +125,18 @@ public final class EncodedBlock implements Serializable {
     hashLo = Arrays.copyOf(hashLo, docs);
   }
 
-  /** The small facts about a block the driver needs before the layout (no tokens). */
+  /**
+   * The small facts about a block the driver needs before the layout (no tokens but the summary's heads).
+   * {@code local} is the block's {@link BlockLayout.Summary} if no document is dropped, when it depends on this block
+   * alone (null otherwise; see {@link BlockLayout#localSummary}).
+   */
   public record Head(int order, int fileIndex, long docsRead, boolean firstContinues, boolean lastGoesOn,
-      long lastKey, long lastHashHi, long lastHashLo) implements Serializable {}
+      long lastKey, long lastHashHi, long lastHashLo, BlockLayout.Summary local) implements Serializable {}
 
-  public Head head() {
+  Head head(BlockLayout.Summary local) {
     int last = docs - 1;
     return new Head(order, fileIndex, docsRead, firstContinues, lastGoesOn, last >= 0 ? key[last] : -1,
-        last >= 0 ? hashHi[last] : 0, last >= 0 ? hashLo[last] : 0);
+        last >= 0 ? hashHi[last] : 0, last >= 0 ? hashLo[last] : 0, local);
   }
 
   /** Reading counts of this block (documents read, dropped short, cut, skipped, bytes not UTF-8, BOM). */

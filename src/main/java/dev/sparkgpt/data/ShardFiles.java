@@ -30,16 +30,21 @@ public final class ShardFiles {
 
   private ShardFiles() {}
 
-  /** Writes train/ and val/ under {@code dir}; returns each split's counts and files (with SHA-256). */
+  /**
+   * Writes train/ and val/ under {@code dir}, pages compressed at {@code zstdLevel}; returns each split's counts and
+   * files (with SHA-256).
+   */
   public static Map<String, Manifest.SplitInfo> write(SparkSession spark, JavaRDD<EncodedBlock> blocks,
-      BlockLayout layout, int padId, Path dir) {
+      BlockLayout layout, int padId, int zstdLevel, Path dir) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+    Configuration writing = new Configuration(hadoop);
+    writing.setInt(ShardWriter.ZSTD_LEVEL_KEY, zstdLevel);
     Broadcast<BlockLayout> shared = jsc.broadcast(layout);
     List<BlockWriter.Result> results;
     spark.sparkContext().setJobDescription(WRITE_JOB);
     try {
-      results = blocks.map(new WriteBlock(shared, dir.toString(), padId, new SerializableConfiguration(hadoop)))
+      results = blocks.map(new WriteBlock(shared, dir.toString(), padId, new SerializableConfiguration(writing)))
           .collect();
     } finally {
       spark.sparkContext().setJobDescription(null);

@@ -122,14 +122,15 @@ public final class TokenizeJob implements Callable<Integer> {
       List<EncodedBlock.Head> heads;
       try (Progress progress = Progress.start("tokenize", Math.max(1, inputBytes), "MB", 1_000_000, read::value,
           () -> "")) {
-        heads = blocks.map(EncodedBlock::head).collect(); // the encoding pass
+        heads = blocks.map(new BlockLayout.HeadOf(byTokens, config.seqLen(), config.seed(), config.valFraction()))
+            .collect(); // the encoding pass
         progress.finish(Math.max(1, inputBytes), "");
       }
       long encodedAt = System.nanoTime();
       Set<Long> dropped = config.dedup() ? DocumentSources.duplicates(blocks, parallelism) : Set.of();
       BlockLayout.Decisions decisions = BlockLayout.decide(heads, dropped, !byTokens, config.seed(),
           config.valFraction());
-      List<BlockLayout.Summary> summaries = BlockLayout.summarize(spark, blocks, decisions, byTokens,
+      List<BlockLayout.Summary> summaries = BlockLayout.summaries(spark, blocks, heads, decisions, byTokens,
           config.seqLen());
       ReadTotals totals = ReadTotals.of(summaries, dropped.size());
       if (summaries.stream().mapToLong(s -> java.util.Arrays.stream(s.tokens()).sum()).sum() == 0) {
@@ -139,7 +140,8 @@ public final class TokenizeJob implements Callable<Integer> {
       }
       BlockLayout layout = BlockLayout.plan(decisions, summaries, heads, byTokens, config.valFraction(),
           config.seqLen());
-      Map<String, Manifest.SplitInfo> splits = ShardFiles.write(spark, blocks, layout, tok.eotId(), out.staging());
+      Map<String, Manifest.SplitInfo> splits = ShardFiles.write(spark, blocks, layout, tok.eotId(), config.zstdLevel(),
+          out.staging());
       Manifest manifest = manifest(config, tok, splits, layout, files, inputBytes, totals);
       out.writeText(Manifest.FILE, JsonFiles.toJson(manifest));
       out.commit();
