@@ -75,17 +75,20 @@ public final class BlockLayout implements Serializable {
     private final int seqLen;
     private final long seed;
     private final double valFraction;
+    private final int dedupCap;
 
-    public HeadOf(boolean tokensMode, int seqLen, long seed, double valFraction) {
+    /** {@code dedupCap}: a block with at most this many documents sends their hashes to the driver (0: none). */
+    public HeadOf(boolean tokensMode, int seqLen, long seed, double valFraction, int dedupCap) {
       this.tokensMode = tokensMode;
       this.seqLen = seqLen;
       this.seed = seed;
       this.valFraction = valFraction;
+      this.dedupCap = dedupCap;
     }
 
     @Override
     public EncodedBlock.Head call(EncodedBlock b) {
-      return b.head(localSummary(b, tokensMode, seqLen, seed, valFraction));
+      return b.head(localSummary(b, tokensMode, seqLen, seed, valFraction), dedupCap);
     }
   }
 

@@ -126,9 +126,51 @@ public final class DocumentSources {
    * in input order) stays. Only (hash, key) pairs are shuffled, never texts or tokens; the keys to drop
    * (duplicates only) come back to the driver. A document spanning blocks takes part with its first part's hash.
    */
-  public static Set<Long> duplicates(JavaRDD<EncodedBlock> blocks, int partitions) {
+  public static Set<Long> duplicates(JavaRDD<EncodedBlock> blocks, List<EncodedBlock.Head> heads, int partitions) {
+    if (heads.stream().allMatch(h -> h.dedup() != null)) {
+      return duplicates(heads);
+    }
     return new HashSet<>(blocks.flatMapToPair(new DedupKeys()).groupByKey(partitions).flatMap(new NotFirst())
         .collect());
+  }
+
+  /** At most this many documents are de-duplicated on the driver from the heads (24 bytes each), without a shuffle. */
+  public static final int DRIVER_DEDUP_DOCS = 1 << 18;
+
+  /** A block's share of {@link #DRIVER_DEDUP_DOCS}: more documents in any block and the hashes are shuffled. */
+  public static int driverDedupCap(int blocks) {
+    return DRIVER_DEDUP_DOCS / Math.max(1, blocks);
+  }
+
+  /**
+   * The same decision on the driver, from every head's (hash, key) triples: a primitive sort of the high hash words
+   * finds the few that repeat; only those entries are grouped by full hash, keeping the smallest key.
+   */
+  static Set<Long> duplicates(List<EncodedBlock.Head> heads) {
+    long[] all = heads.stream().flatMapToLong(h -> Arrays.stream(h.dedup())).toArray();
+    long[] hi = new long[all.length / 3];
+    for (int i = 0; i < hi.length; i++) {
+      hi[i] = all[3 * i];
+    }
+    Arrays.sort(hi);
+    Set<Long> repeated = new HashSet<>();
+    for (int i = 1; i < hi.length; i++) {
+      if (hi[i] == hi[i - 1]) {
+        repeated.add(hi[i]);
+      }
+    }
+    java.util.Map<List<Long>, List<Long>> groups = new java.util.HashMap<>();
+    for (int j = 0; j < all.length; j += 3) {
+      if (repeated.contains(all[j])) {
+        groups.computeIfAbsent(List.of(all[j], all[j + 1]), k -> new ArrayList<>()).add(all[j + 2]);
+      }
+    }
+    Set<Long> dropped = new HashSet<>();
+    for (List<Long> keys : groups.values()) {
+      long keep = java.util.Collections.min(keys);
+      keys.stream().filter(k -> k != keep).forEach(dropped::add);
+    }
+    return dropped;
   }
 
   /** (content hash, key) of every document entry that begins in a block. */

@@ -128,15 +128,27 @@ public final class EncodedBlock implements Serializable {
   /**
    * The small facts about a block the driver needs before the layout (no tokens but the summary's heads).
    * {@code local} is the block's {@link BlockLayout.Summary} if no document is dropped, when it depends on this block
-   * alone (null otherwise; see {@link BlockLayout#localSummary}).
+   * alone (null otherwise; see {@link BlockLayout#localSummary}). {@code dedup} holds (hash hi, hash lo, key) of
+   * every document beginning here when the driver de-duplicates (null: the hashes are shuffled instead).
    */
   public record Head(int order, int fileIndex, long docsRead, boolean firstContinues, boolean lastGoesOn,
-      long lastKey, long lastHashHi, long lastHashLo, BlockLayout.Summary local) implements Serializable {}
+      long lastKey, long lastHashHi, long lastHashLo, BlockLayout.Summary local, long[] dedup)
+      implements Serializable {}
 
-  Head head(BlockLayout.Summary local) {
+  Head head(BlockLayout.Summary local, int dedupCap) {
     int last = docs - 1;
+    int first = firstContinues ? 1 : 0;
+    long[] dedup = null;
+    if (dedupCap > 0 && docs - first <= dedupCap) {
+      dedup = new long[3 * Math.max(0, docs - first)];
+      for (int i = first, j = 0; i < docs; i++, j += 3) {
+        dedup[j] = hashHi[i];
+        dedup[j + 1] = hashLo[i];
+        dedup[j + 2] = key[i];
+      }
+    }
     return new Head(order, fileIndex, docsRead, firstContinues, lastGoesOn, last >= 0 ? key[last] : -1,
-        last >= 0 ? hashHi[last] : 0, last >= 0 ? hashLo[last] : 0, local);
+        last >= 0 ? hashHi[last] : 0, last >= 0 ? hashLo[last] : 0, local, dedup);
   }
 
   /** Reading counts of this block (documents read, dropped short, cut, skipped, bytes not UTF-8, BOM). */

@@ -122,12 +122,13 @@ public final class TokenizeJob implements Callable<Integer> {
       List<EncodedBlock.Head> heads;
       try (Progress progress = Progress.start("tokenize", Math.max(1, inputBytes), "MB", 1_000_000, read::value,
           () -> "")) {
-        heads = blocks.map(new BlockLayout.HeadOf(byTokens, config.seqLen(), config.seed(), config.valFraction()))
-            .collect(); // the encoding pass
+        int dedupCap = config.dedup() ? DocumentSources.driverDedupCap(blocks.getNumPartitions()) : 0;
+        heads = blocks.map(new BlockLayout.HeadOf(byTokens, config.seqLen(), config.seed(), config.valFraction(),
+            dedupCap)).collect(); // the encoding pass
         progress.finish(Math.max(1, inputBytes), "");
       }
       long encodedAt = System.nanoTime();
-      Set<Long> dropped = config.dedup() ? DocumentSources.duplicates(blocks, parallelism) : Set.of();
+      Set<Long> dropped = config.dedup() ? DocumentSources.duplicates(blocks, heads, parallelism) : Set.of();
       BlockLayout.Decisions decisions = BlockLayout.decide(heads, dropped, !byTokens, config.seed(),
           config.valFraction());
       List<BlockLayout.Summary> summaries = BlockLayout.summaries(spark, blocks, heads, decisions, byTokens,
