@@ -16,6 +16,10 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.sparkgpt.generate.ChatSession;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -125,5 +129,57 @@ class ConvertTokenizerFilesTest {
         + " response that appropriately completes the request.\\n\\n\") -%}"), t);
     assertTrue(t.contains("{{- ns.pre ~ \"### Instruction:\\n\" ~ m['content'] ~ \"\\n\\n\" -}}"), t);
     assertTrue(t.endsWith("{%- if add_generation_prompt -%}{{- \"### Response:\\n\" -}}{%- endif -%}"), t);
+  }
+
+  /**
+   * The exported chat template rendered by Jinja2 the way transformers' apply_chat_template renders it (an immutable
+   * sandbox, trim_blocks and lstrip_blocks, loopcontrols, a raise_exception global) gives exactly the prompt our
+   * chat builds from the same conversation, for both templates; skipped without a python3 that has jinja2.
+   */
+  @Test
+  void jinjaRendersTheChatTemplateAsChatBuildsItsPrompt(@TempDir Path dir) throws Exception {
+    String render = String.join("\n",
+        "import json, sys",
+        "from jinja2.sandbox import ImmutableSandboxedEnvironment",
+        "from jinja2.ext import loopcontrols",
+        "from jinja2.exceptions import TemplateError",
+        "def raise_exception(message):",
+        "    raise TemplateError(message)",
+        "job = json.load(open(sys.argv[1], encoding='utf-8'))",
+        "env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])",
+        "env.globals['raise_exception'] = raise_exception",
+        "out = env.from_string(job['template']).render(messages=job['messages'], add_generation_prompt=True)",
+        "sys.stdout.write(json.dumps(out))");
+    Files.writeString(dir.resolve("render.py"), render);
+    Tokenizer gpt2 = Tokenizers.load("gpt2");
+    List<ChatSession.Turn> history = List.of(new ChatSession.Turn("Hi \"there\"\n\tfriend", "Hello — ünïcode"),
+        new ChatSession.Turn("And {{ braces }} {% raw %}?", "Sure."));
+    for (InstructionTemplate template : List.of(InstructionTemplate.ALPACA, InstructionTemplate.PHI3)) {
+      List<Map<String, String>> messages = new ArrayList<>();
+      messages.add(Map.of("role", "system", "content", "Be brief."));
+      for (ChatSession.Turn t : history) {
+        messages.add(Map.of("role", "user", "content", t.user()));
+        messages.add(Map.of("role", "assistant", "content", t.model()));
+      }
+      messages.add(Map.of("role", "user", "content", "Sum 2+2"));
+      Path job = dir.resolve("job.json");
+      new ObjectMapper().writeValue(job.toFile(), Map.of("template", template.chatTemplate(), "messages", messages));
+      Process p;
+      try {
+        p = new ProcessBuilder("python3", dir.resolve("render.py").toString(), job.toString())
+            .redirectError(dir.resolve("err.txt").toFile()).start();
+      } catch (java.io.IOException e) {
+        assumeTrue(false, "no python3: " + e.getMessage());
+        return;
+      }
+      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+      String err = Files.readString(dir.resolve("err.txt"));
+      assumeTrue(p.exitValue() == 0 || !err.contains("No module named 'jinja2'"), "python3 has no jinja2");
+      assertEquals(0, p.exitValue(), err);
+      String rendered = new ObjectMapper().readValue(out, String.class);
+      String ours = ChatSession.prompt(template.withSystem("Be brief."), gpt2, history, "Sum 2+2", 1 << 20);
+      assertEquals(ours, rendered, "template " + template);
+    }
   }
 }
