@@ -18,9 +18,17 @@ import java.util.Map;
  * @param special added tokens that only {@link Tokenizer#encodeWithSpecial} turns into ids (content → id)
  * @param added added tokens that every encode turns into ids, as Hugging Face does for non-special ones
  * @param eotId the end-of-text id (a special token)
+ * @param bosId the id a prompt starts with (a tokenizer.json post-processor's leading special token), or -1;
+ *     not part of the vocabulary hash (tokenize and eval never add it)
  */
 record BpeDefinition(String pattern, boolean nfc, byte[][] tokens, int[] ranks, Map<String, Integer> special,
-    Map<String, Integer> added, int eotId) {
+    Map<String, Integer> added, int eotId, int bosId) {
+
+  /** Without a beginning-of-text token (GPT-2, trained vocabularies, a tokenizer.json that adds none). */
+  BpeDefinition(String pattern, boolean nfc, byte[][] tokens, int[] ranks, Map<String, Integer> special,
+      Map<String, Integer> added, int eotId) {
+    this(pattern, nfc, tokens, ranks, special, added, eotId, -1);
+  }
 
   /** True for GPT-2's own shape: GPT-2's regex, no normaliser, {@code <|endoftext|>} the only added token. */
   boolean isGpt2Shape() {

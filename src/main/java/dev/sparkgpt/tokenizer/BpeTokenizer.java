@@ -133,6 +133,11 @@ final class BpeTokenizer implements Tokenizer {
   }
 
   @Override
+  public int bosId() {
+    return definition.bosId();
+  }
+
+  @Override
   public int[] encode(String text) {
     return ordinary == null ? bpe(Objects.requireNonNull(text, "text")) : split(text, ordinary);
   }

@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -109,7 +110,56 @@ final class HfTokenizerJson {
     if (always.remove(eos) != null) {
       special.put(eos, eot);
     }
-    return new BpeDefinition(pattern, nfc, tokens, ranks, special, always, eot);
+    return new BpeDefinition(pattern, nfc, tokens, ranks, special, always, eot,
+        bos(source, root.path("post_processor"), special, always));
+  }
+
+  /**
+   * The id the post-processor puts before a single text (Llama-3's {@code <|begin_of_text|>}), or -1. Read:
+   * none, ByteLevel (ids unchanged), TemplateProcessing whose {@code single} is an optional leading SpecialToken
+   * then the text, or a Sequence of those; anything else adds ids this reader would not, and is refused.
+   */
+  private static int bos(String source, JsonNode p, Map<String, Integer> special, Map<String, Integer> always) {
+    if (p.isMissingNode() || p.isNull()) {
+      return -1;
+    }
+    String type = p.path("type").asText();
+    if ("Sequence".equals(type)) {
+      int bos = -1;
+      for (JsonNode step : p.path("processors")) {
+        int b = bos(source, step, special, always);
+        bos = b >= 0 ? b : bos;
+      }
+      return bos;
+    }
+    if ("ByteLevel".equals(type)) {
+      return -1;
+    }
+    if (!"TemplateProcessing".equals(type)) {
+      throw unsupported(source, "post_processor " + type + " adds ids around every text (only ByteLevel and a"
+          + " TemplateProcessing that puts one special token first are read)");
+    }
+    int bos = -1;
+    JsonNode single = p.path("single");
+    for (int i = 0; i < single.size(); i++) {
+      JsonNode piece = single.get(i);
+      if (piece.has("Sequence")) {
+        continue;
+      }
+      String name = piece.path("SpecialToken").path("id").asText("");
+      if (i != 0 || name.isEmpty()) {
+        throw unsupported(source, "post_processor puts " + piece + " after the text (only a leading special token,"
+            + " a BOS, is read)");
+      }
+      JsonNode ids = p.path("special_tokens").path(name).path("ids");
+      Integer id = ids.size() == 1 ? Integer.valueOf(ids.get(0).asInt())
+          : special.containsKey(name) ? special.get(name) : always.get(name);
+      if (id == null) {
+        throw error(source, "post_processor's special token '" + name + "' is not one of its added tokens");
+      }
+      bos = id;
+    }
+    return bos;
   }
 
   private static boolean normalizer(String source, JsonNode n) {
@@ -252,7 +302,26 @@ final class HfTokenizerJson {
       split.put("behavior", "Isolated").put("invert", false);
       byteLevel(steps.addObject(), false, false);
     }
-    byteLevel(root.putObject("post_processor"), true, true).put("trim_offsets", false);
+    if (d.bosId() < 0) {
+      byteLevel(root.putObject("post_processor"), true, true).put("trim_offsets", false);
+    } else { // as Llama-3 writes it: ByteLevel, then the BOS before each text
+      ArrayNode steps = root.putObject("post_processor").put("type", "Sequence").putArray("processors");
+      byteLevel(steps.addObject(), true, true).put("trim_offsets", false);
+      String bos = all.entrySet().stream().filter(e -> e.getValue() == d.bosId()).map(Map.Entry::getKey)
+          .findFirst().orElseThrow(() -> new IllegalArgumentException("bos id " + d.bosId() + " is no added token"));
+      ObjectNode template = steps.addObject().put("type", "TemplateProcessing");
+      ArrayNode single = template.putArray("single");
+      ArrayNode pair = template.putArray("pair");
+      for (int text = 0; text < 2; text++) {
+        for (ArrayNode list : text == 0 ? List.of(single, pair) : List.of(pair)) {
+          list.addObject().putObject("SpecialToken").put("id", bos).put("type_id", text);
+          list.addObject().putObject("Sequence").put("id", text == 0 ? "A" : "B").put("type_id", text);
+        }
+      }
+      ObjectNode entry = template.putObject("special_tokens").putObject(bos).put("id", bos);
+      entry.putArray("ids").add(d.bosId());
+      entry.putArray("tokens").add(bos);
+    }
     byteLevel(root.putObject("decoder"), true, true);
     ObjectNode model = root.putObject("model").put("type", "BPE");
     model.putNull("dropout");

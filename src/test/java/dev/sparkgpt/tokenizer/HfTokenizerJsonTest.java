@@ -144,4 +144,53 @@ class HfTokenizerJsonTest {
         () -> HfTokenizerJson.parse("x/tokenizer.json", digits.toString().getBytes(), "<|end_of_text|>"));
     assertTrue(pre.getMessage().contains("pre_tokenizer {\"type\":\"Digits\"} is not ByteLevel"), pre.getMessage());
   }
+
+  /** Llama-3's post_processor as its tokenizer.json writes it: ByteLevel, then <|begin_of_text|> before the text. */
+  private static ObjectNode withBos(String bosEntry) {
+    ObjectNode root = (ObjectNode) json(ReferenceBpe.resource(DIR + "llama3-style-tokenizer.json"));
+    root.set("post_processor", json(("{\"type\": \"Sequence\", \"processors\": ["
+        + "{\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": false, \"use_regex\": true},"
+        + "{\"type\": \"TemplateProcessing\", \"single\": [" + bosEntry + "],"
+        + " \"pair\": [], \"special_tokens\": {\"<|begin_of_text|>\": {\"id\": \"<|begin_of_text|>\","
+        + " \"ids\": [599], \"tokens\": [\"<|begin_of_text|>\"]}}}]}").getBytes()));
+    return root;
+  }
+
+  @Test
+  void llama3sPostProcessorGivesTheBosPromptsStartWith() {
+    String leading = "{\"SpecialToken\": {\"id\": \"<|begin_of_text|>\", \"type_id\": 0}},"
+        + " {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}";
+    byte[] file = withBos(leading).toString().getBytes();
+    Tokenizer tok = Tokenizers.fromHfTokenizerJson("llama3-bos", file, "<|end_of_text|>");
+    assertEquals(599, tok.bosId());
+    int[] text = tok.encode("Hello world");
+    int[] prompt = tok.encodePrompt("Hello world");
+    assertEquals(text.length + 1, prompt.length);
+    assertEquals(599, prompt[0]);
+    assertArrayEquals(text, java.util.Arrays.copyOfRange(prompt, 1, prompt.length));
+    Tokenizer plain = Tokenizers.fromHfTokenizerJson("llama3-style", ReferenceBpe.resource(DIR
+        + "llama3-style-tokenizer.json"), "<|end_of_text|>");
+    assertEquals(-1, plain.bosId(), "a ByteLevel post-processor adds nothing");
+    assertEquals(plain.hash(), tok.hash(), "the BOS is not part of the vocabulary");
+    // written back, it is read back with the same BOS, in the shape Llama-3 writes
+    BpeDefinition d = HfTokenizerJson.parse("x", file, "<|end_of_text|>");
+    byte[] written = HfTokenizerJson.write(d);
+    assertEquals(599, HfTokenizerJson.parse("x", written, "<|end_of_text|>").bosId());
+    JsonNode template = json(written).path("post_processor").path("processors").get(1);
+    assertEquals("TemplateProcessing", template.path("type").asText());
+    assertEquals("<|begin_of_text|>", template.path("single").get(0).path("SpecialToken").path("id").asText());
+
+    String trailing = "{\"Sequence\": {\"id\": \"A\", \"type_id\": 0}},"
+        + " {\"SpecialToken\": {\"id\": \"<|begin_of_text|>\", \"type_id\": 0}}";
+    InputException after = assertThrows(InputException.class, () -> HfTokenizerJson.parse("x/tokenizer.json",
+        withBos(trailing).toString().getBytes(), "<|end_of_text|>"));
+    assertTrue(after.getMessage().contains("post_processor puts {\"SpecialToken\"") && after.getMessage()
+        .contains("after the text"), after.getMessage());
+    ObjectNode roberta = withBos(leading);
+    roberta.putObject("post_processor").put("type", "RobertaProcessing");
+    InputException other = assertThrows(InputException.class, () -> HfTokenizerJson.parse("x/tokenizer.json",
+        roberta.toString().getBytes(), "<|end_of_text|>"));
+    assertTrue(other.getMessage().contains("post_processor RobertaProcessing adds ids around every text"),
+        other.getMessage());
+  }
 }
