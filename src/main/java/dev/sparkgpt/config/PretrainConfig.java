@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Settings of a pretraining run (LitGPT-like keys): where it writes, which model, which data, and the training,
@@ -64,17 +63,17 @@ public record PretrainConfig(
    * @param keepLast checkpoints kept
    * @param workers parameter_averaging: Spark tasks training side by side (one per executor core)
    * @param averagingFrequency parameter_averaging: local steps each worker takes between averagings (DiLoCo's H)
-   * @param outerOptimizer parameter_averaging: "average" (the workers' mean becomes the model) or "nesterov"
-   *     (DiLoCo: outer SGD with Nesterov momentum on the mean pseudo-gradient)
+   * @param outerOptimizer parameter_averaging: average (the workers' mean becomes the model) or nesterov (DiLoCo:
+   *     outer SGD with Nesterov momentum on the mean pseudo-gradient)
    * @param outerLr nesterov: outer learning rate (DiLoCo: 0.7)
    * @param outerMomentum nesterov: outer momentum (DiLoCo: 0.9)
-   * @param exchangeDtype parameter_averaging: "f32" or "bf16" for what workers send back (accumulated in f32)
+   * @param exchangeDtype parameter_averaging: f32 or bf16 for what workers send back (accumulated in f32)
    * @param allowDataChange resume onto shards other than the run trained on (its cursor position is kept)
    */
   public record Train(Strategy strategy, int microBatchSize, int globalBatchSize, long maxSteps, long maxTokens,
       double maxSeconds, int lrWarmupSteps, double maxNorm, int logInterval, int saveInterval, int keepLast,
-      int workers, int averagingFrequency, String outerOptimizer, double outerLr, double outerMomentum,
-      String exchangeDtype, boolean allowDataChange) {
+      int workers, int averagingFrequency, OuterUpdate outerOptimizer, double outerLr, double outerMomentum,
+      ExchangeDtype exchangeDtype, boolean allowDataChange) {
 
     /** Micro-batches per optimizer step of one worker. */
     public int accumulationSteps() {
@@ -101,8 +100,6 @@ public record PretrainConfig(
   public record Eval(int interval, int maxIters, String prompt, int maxNewTokens, double temperature, int topK,
       int patience) {}
 
-  public static final Set<String> OUTER_OPTIMIZERS = Set.of("average", "nesterov");
-  public static final Set<String> EXCHANGE_DTYPES = Set.of("f32", "bf16");
 
   public PretrainConfig {
     model = model == null ? Map.of() : new LinkedHashMap<>(model);
@@ -112,7 +109,7 @@ public record PretrainConfig(
   public static PretrainConfig defaults() {
     return new PretrainConfig("runs/pretrain", "gpt2-tiny", Map.of(),
         new Data(null, null, "gpt2", 0.1, 0, true, 4096),
-        new Train(Strategy.LOCAL, 8, 8, 1000, 0, 0, 50, 1.0, 10, 200, 3, 2, 4, "average", 0.7, 0.9, "f32", false),
+        new Train(Strategy.LOCAL, 8, 8, 1000, 0, 0, 50, 1.0, 10, 200, 3, 2, 4, OuterUpdate.AVERAGE, 0.7, 0.9, ExchangeDtype.F32, false),
         new Optimizer(6e-4, 6e-5, 0.1, 0.9, 0.95, 1e-8),
         new Eval(100, 10, "Every effort moves you", 30, 0.8, 40, 0),
         1337, "auto", null);
@@ -163,15 +160,15 @@ public record PretrainConfig(
       p.add("data.stride: must be ≥ 0 (0 = context length), got " + data.stride());
     }
     strategyProblems(train.strategy(), train.workers(), train.averagingFrequency(), p);
-    if (!OUTER_OPTIMIZERS.contains(train.outerOptimizer())) {
-      p.add("train.outer_optimizer: '" + train.outerOptimizer() + "' is not one of " + OUTER_OPTIMIZERS);
+    if (train.outerOptimizer() == null) {
+      p.add("train.outer_optimizer: must be one of " + java.util.Arrays.toString(OuterUpdate.values()));
     }
     if (!(train.outerLr() > 0) || !(train.outerMomentum() >= 0 && train.outerMomentum() < 1)) {
       p.add("train.outer_lr / outer_momentum: need outer_lr > 0 and 0 ≤ outer_momentum < 1, got " + train.outerLr()
           + " / " + train.outerMomentum());
     }
-    if (!EXCHANGE_DTYPES.contains(train.exchangeDtype())) {
-      p.add("train.exchange_dtype: '" + train.exchangeDtype() + "' is not one of " + EXCHANGE_DTYPES);
+    if (train.exchangeDtype() == null) {
+      p.add("train.exchange_dtype: must be one of " + java.util.Arrays.toString(ExchangeDtype.values()));
     }
     if (train.microBatchSize() < 1) {
       p.add("train.micro_batch_size: must be ≥ 1, got " + train.microBatchSize());

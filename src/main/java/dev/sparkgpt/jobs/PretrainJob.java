@@ -1,5 +1,8 @@
 package dev.sparkgpt.jobs;
 
+import dev.sparkgpt.config.OuterUpdate;
+import dev.sparkgpt.config.ExchangeDtype;
+
 import dev.sparkgpt.train.MemoryPlan;
 import dev.sparkgpt.train.WorkerStateLostException;
 import dev.sparkgpt.train.Exchange;
@@ -117,8 +120,8 @@ public final class PretrainJob implements Callable<Integer> {
       return new ParameterAveragingEngine(JavaSparkContext.fromSparkContext(spark.sparkContext()), factory, model,
           data.train(), config.seed(), config.data().shuffle(), t.workers(), t.averagingFrequency(),
           t.microBatchSize(), t.accumulationSteps(), new AveragingRounds.Settings(
-              OuterOptimizer.Kind.of(t.outerOptimizer()), t.outerLr(), t.outerMomentum(),
-              Exchange.Dtype.of(t.exchangeDtype()), recovering));
+              t.outerOptimizer(), t.outerLr(), t.outerMomentum(),
+              t.exchangeDtype(), recovering));
     }
     return new LocalEngine(model, data.train(), config.seed(), config.data().shuffle(), t.microBatchSize(),
         t.accumulationSteps());

@@ -1,5 +1,8 @@
 package dev.sparkgpt.train;
 
+import dev.sparkgpt.config.OuterUpdate;
+import dev.sparkgpt.config.ExchangeDtype;
+
 import dev.sparkgpt.io.DirectArrays;
 import dev.sparkgpt.checkpoint.CheckpointState;
 import dev.sparkgpt.config.ConfigException;
@@ -38,12 +41,12 @@ public final class AveragingRounds {
    * How rounds exchange: the outer optimizer and the dtype of what workers send; {@code allowWaves} lets a run
    * recovering from a lost executor go on with fewer cores than workers (rounds then run in waves).
    */
-  public record Settings(OuterOptimizer.Kind outer, double outerLr, double outerMomentum, Exchange.Dtype dtype,
+  public record Settings(OuterUpdate outer, double outerLr, double outerMomentum, ExchangeDtype dtype,
       boolean allowWaves) {
     /** Plain averaging in float32 (the finetunes' default). */
-    public static final Settings AVERAGE = new Settings(OuterOptimizer.Kind.AVERAGE, 1, 0, Exchange.Dtype.F32);
+    public static final Settings AVERAGE = new Settings(OuterUpdate.AVERAGE, 1, 0, ExchangeDtype.F32);
 
-    public Settings(OuterOptimizer.Kind outer, double outerLr, double outerMomentum, Exchange.Dtype dtype) {
+    public Settings(OuterUpdate outer, double outerLr, double outerMomentum, ExchangeDtype dtype) {
       this(outer, outerLr, outerMomentum, dtype, false);
     }
   }
@@ -108,9 +111,9 @@ public final class AveragingRounds {
     }
     long t0 = System.nanoTime();
     INDArray theta = model.weightVector();
-    boolean full = restart != null || settings.dtype() == Exchange.Dtype.F32;
+    boolean full = restart != null || settings.dtype() == ExchangeDtype.F32;
     WorkerRound.Payload payload = full
-        ? new WorkerRound.Payload(true, Exchange.Dtype.F32, WorkerRound.encode(theta, Exchange.Dtype.F32,
+        ? new WorkerRound.Payload(true, ExchangeDtype.F32, WorkerRound.encode(theta, ExchangeDtype.F32,
             chunkElements), chunkElements)
         : new WorkerRound.Payload(false, settings.dtype(), pendingUpdate, chunkElements);
     long broadcastBytes = bytes(payload.chunks());
@@ -132,7 +135,7 @@ public final class AveragingRounds {
     // executors and are fetched chunk by chunk, worker by worker
     boolean inJvm = source.inJvm();           // local mode: answers stay in memory, only their metadata travels
     boolean together = inJvm
-        || (long) theta.length() * settings.dtype().bytes * workers <= Exchange.MAX_CHUNK_BYTES;
+        || (long) theta.length() * settings.dtype().bytes() * workers <= Exchange.MAX_CHUNK_BYTES;
     if (!together) {
       results = results.persist(StorageLevel.MEMORY_AND_DISK());
     }
@@ -182,7 +185,7 @@ public final class AveragingRounds {
       List<WorkerRound.Result> metas, INDArray theta) {
     List<Exchange.Chunk> chunks = Exchange.chunks(theta.length(), chunkElements);
     List<WorkerRound.Result> active = metas.stream().filter(r -> r.steps() > 0).toList();
-    boolean averageWeights = settings.outer() == OuterOptimizer.Kind.AVERAGE && settings.dtype() == Exchange.Dtype.F32;
+    boolean averageWeights = settings.outer() == OuterUpdate.AVERAGE && settings.dtype() == ExchangeDtype.F32;
     List<byte[]> update = new ArrayList<>();
     long received = 0;
     double unitSquared = 0;
@@ -197,7 +200,7 @@ public final class AveragingRounds {
       }
       float[] acc = new float[len];            // Σ weights (average, f32) or Σ Δθ
       float[] unit = drift ? new float[len] : null;
-      boolean f32 = settings.dtype() == Exchange.Dtype.F32;
+      boolean f32 = settings.dtype() == ExchangeDtype.F32;
       float[] values = f32 ? null : new float[len];   // f32 answers are read in place: no decoded copy
       for (WorkerRound.Result r : active) {
         byte[] bytes = all != null ? all.get(r.worker()).chunks().get(c.index())
@@ -235,7 +238,7 @@ public final class AveragingRounds {
           acc[i] /= n;
         }
         outer.update(c.index(), acc, len);
-        if (settings.dtype() != Exchange.Dtype.F32) {
+        if (settings.dtype() != ExchangeDtype.F32) {
           byte[] u = Exchange.encode(acc, len, settings.dtype());
           update.add(u);
           Exchange.decode(u, settings.dtype(), acc);  // the driver applies exactly what the workers will
@@ -319,7 +322,7 @@ public final class AveragingRounds {
     Map<String, Object> d = new LinkedHashMap<>();
     d.put("workers", workers);
     d.put("round", round);
-    d.put("outer_optimizer", settings.outer().name().toLowerCase(java.util.Locale.ROOT));
+    d.put("outer_optimizer", settings.outer().key());
     d.put("exchange_dtype", settings.dtype().name().toLowerCase(java.util.Locale.ROOT));
     return d;
   }

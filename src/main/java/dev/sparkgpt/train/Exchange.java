@@ -1,5 +1,7 @@
 package dev.sparkgpt.train;
 
+import dev.sparkgpt.config.ExchangeDtype;
+
 import dev.sparkgpt.io.HalfPrecision;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
@@ -8,7 +10,6 @@ import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * What crosses the network in a parameter-averaging round, and how: a model's trainable weights as one flat vector
@@ -21,29 +22,14 @@ public final class Exchange {
   public static final int MAX_CHUNK_BYTES = 64 << 20;
 
   /** Element type on the wire. */
-  public enum Dtype {
-    F32(4), BF16(2);
-
-    final int bytes;
-
-    Dtype(int bytes) {
-      this.bytes = bytes;
-    }
-
-    /** {@code train.exchange_dtype}: "f32" or "bf16". */
-    public static Dtype of(String name) {
-      return valueOf(name.toUpperCase(Locale.ROOT));
-    }
-  }
-
   /** Chunk {@code index} of a vector: elements {@code [from, from + length)}. */
   public record Chunk(int index, long from, int length) implements Serializable {}
 
   private Exchange() {}
 
   /** The chunks of a vector of {@code length} elements sent as {@code dtype}. */
-  public static List<Chunk> chunks(long length, Dtype dtype) {
-    return chunks(length, MAX_CHUNK_BYTES / dtype.bytes);
+  public static List<Chunk> chunks(long length, ExchangeDtype dtype) {
+    return chunks(length, MAX_CHUNK_BYTES / dtype.bytes());
   }
 
   /** As above with at most {@code maxElements} per chunk (tests use small chunks). */
@@ -56,9 +42,9 @@ public final class Exchange {
   }
 
   /** {@code values[0..n)} as bytes of {@code dtype}. */
-  public static byte[] encode(float[] values, int n, Dtype dtype) {
-    ByteBuffer b = ByteBuffer.allocate(n * dtype.bytes).order(ByteOrder.LITTLE_ENDIAN);
-    if (dtype == Dtype.F32) {
+  public static byte[] encode(float[] values, int n, ExchangeDtype dtype) {
+    ByteBuffer b = ByteBuffer.allocate(n * dtype.bytes()).order(ByteOrder.LITTLE_ENDIAN);
+    if (dtype == ExchangeDtype.F32) {
       b.asFloatBuffer().put(values, 0, n);
     } else {
       ShortBuffer s = b.asShortBuffer();
@@ -70,10 +56,10 @@ public final class Exchange {
   }
 
   /** Decodes {@code bytes} into {@code out[0..n)}. */
-  public static void decode(byte[] bytes, Dtype dtype, float[] out) {
+  public static void decode(byte[] bytes, ExchangeDtype dtype, float[] out) {
     ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-    int n = bytes.length / dtype.bytes;
-    if (dtype == Dtype.F32) {
+    int n = bytes.length / dtype.bytes();
+    if (dtype == ExchangeDtype.F32) {
       b.asFloatBuffer().get(out, 0, n);
     } else {
       ShortBuffer s = b.asShortBuffer();
@@ -84,10 +70,10 @@ public final class Exchange {
   }
 
   /** {@code acc[i] += decode(bytes)[i] * scale}, in float32, element by element. */
-  public static void accumulate(byte[] bytes, Dtype dtype, float scale, float[] acc) {
+  public static void accumulate(byte[] bytes, ExchangeDtype dtype, float scale, float[] acc) {
     ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-    int n = bytes.length / dtype.bytes;
-    if (dtype == Dtype.F32) {
+    int n = bytes.length / dtype.bytes();
+    if (dtype == ExchangeDtype.F32) {
       FloatBuffer f = b.asFloatBuffer();
       for (int i = 0; i < n; i++) {
         acc[i] += f.get(i) * scale;
@@ -101,7 +87,7 @@ public final class Exchange {
   }
 
   /** The value {@code v} takes after a trip through {@code dtype}. */
-  public static float roundTrip(float v, Dtype dtype) {
-    return dtype == Dtype.F32 ? v : HalfPrecision.bfloat16ToFloat(HalfPrecision.floatToBfloat16(v));
+  public static float roundTrip(float v, ExchangeDtype dtype) {
+    return dtype == ExchangeDtype.F32 ? v : HalfPrecision.bfloat16ToFloat(HalfPrecision.floatToBfloat16(v));
   }
 }

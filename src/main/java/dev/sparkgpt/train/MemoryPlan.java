@@ -1,5 +1,9 @@
 package dev.sparkgpt.train;
 
+import dev.sparkgpt.config.OuterUpdate;
+
+import dev.sparkgpt.config.ExchangeDtype;
+
 import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.config.PretrainConfig;
@@ -25,18 +29,18 @@ public record MemoryPlan(long parameters, long driverOffHeap, long driverHeap, l
     long trainer = weights * 4;                         // weights, gradients, two AdamW moments (float32)
     long activations = activationBytes(model, t.microBatchSize());
     boolean averaging = t.strategy() == dev.sparkgpt.config.Strategy.PARAMETER_AVERAGING;
-    Exchange.Dtype dtype = Exchange.Dtype.of(t.exchangeDtype());
+    ExchangeDtype dtype = t.exchangeDtype();
     long chunk = Math.min(weights, Exchange.MAX_CHUNK_BYTES);
     if (!averaging) {
       return new MemoryPlan(p, trainer + activations, 2 * chunk, 0, 0, 0, 0, 0);
     }
-    long outer = "nesterov".equals(t.outerOptimizer()) ? weights : 0;    // momentum, on the heap
+    long outer = t.outerOptimizer() == OuterUpdate.NESTEROV ? weights : 0;    // momentum, on the heap
     long driverHeap = 6 * chunk + outer + weights;       // encoded broadcast + the per-chunk sums + momentum
     // a worker's model keeps its moments between rounds; bf16 also keeps θ_start (f32 reads it from the broadcast)
-    long workerOff = trainer + activations + (dtype == Exchange.Dtype.BF16 ? weights : 0);
-    long workerHeap = weights / 4 * dtype.bytes + 2 * chunk;  // encoded answer + two decoded chunks
-    long result = p * dtype.bytes * Math.max(1, t.workers()) <= Exchange.MAX_CHUNK_BYTES
-        ? p * dtype.bytes * t.workers() : Math.min(p * dtype.bytes, Exchange.MAX_CHUNK_BYTES);
+    long workerOff = trainer + activations + (dtype == ExchangeDtype.BF16 ? weights : 0);
+    long workerHeap = weights / 4 * dtype.bytes() + 2 * chunk;  // encoded answer + two decoded chunks
+    long result = p * dtype.bytes() * Math.max(1, t.workers()) <= Exchange.MAX_CHUNK_BYTES
+        ? p * dtype.bytes() * t.workers() : Math.min(p * dtype.bytes(), Exchange.MAX_CHUNK_BYTES);
     // the driver's model only evaluates: weights and activations (AdamW moments and gradients are never allocated)
     return new MemoryPlan(p, weights + activations, driverHeap, workerOff, workerHeap, result, weights,
         workersPerJvm);

@@ -1,7 +1,8 @@
 package dev.sparkgpt.train;
 
+import dev.sparkgpt.config.OuterUpdate;
+
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -18,26 +19,18 @@ public final class OuterOptimizer {
   public static final String MOMENTUM = "outer.momentum.";
 
   /** {@code train.outer_optimizer}. */
-  public enum Kind {
-    AVERAGE, NESTEROV;
-
-    public static Kind of(String name) {
-      return valueOf(name.toUpperCase(Locale.ROOT));
-    }
-  }
-
-  private final Kind kind;
+  private final OuterUpdate kind;
   private final float lr;
   private final float momentum;
   private final Map<Integer, float[]> buffers = new LinkedHashMap<>();
 
-  public OuterOptimizer(Kind kind, double lr, double momentum) {
+  public OuterOptimizer(OuterUpdate kind, double lr, double momentum) {
     this.kind = kind;
     this.lr = (float) lr;
     this.momentum = (float) momentum;
   }
 
-  public Kind kind() {
+  public OuterUpdate kind() {
     return kind;
   }
 
@@ -46,7 +39,7 @@ public final class OuterOptimizer {
    * the new weights are {@code θ − u}.
    */
   public void update(int chunk, float[] delta, int n) {
-    if (kind == Kind.AVERAGE) {
+    if (kind == OuterUpdate.AVERAGE) {
       return;
     }
     float[] b = buffers.computeIfAbsent(chunk, c -> new float[n]);

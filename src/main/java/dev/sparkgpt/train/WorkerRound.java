@@ -1,5 +1,7 @@
 package dev.sparkgpt.train;
 
+import dev.sparkgpt.config.ExchangeDtype;
+
 import dev.sparkgpt.io.DirectArrays;
 import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.io.SafetensorsWriter;
@@ -35,11 +37,11 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
   record Seed(String checkpointDir, int savedWorkers, int workers) implements Serializable {}
 
   /** What the driver broadcasts: full float32 weights, or the last round's update in the exchange dtype. */
-  record Payload(boolean full, Exchange.Dtype dtype, List<byte[]> chunks, int chunkElements) implements Serializable {}
+  record Payload(boolean full, ExchangeDtype dtype, List<byte[]> chunks, int chunkElements) implements Serializable {}
 
   /** One worker's task in one round; {@code seed} non-null when the worker starts here (no state to continue). */
   record Item(String runId, int worker, long round, WorkerBatches batches, double[] lrs, double maxNorm, long rng,
-      Seed seed, Exchange.Dtype dtype) implements Serializable {}
+      Seed seed, ExchangeDtype dtype) implements Serializable {}
 
   /** A worker's answer: what it trained, its timing and where it ran, and its weights or pseudo-gradient chunks. */
   record Result(int worker, int steps, double loss, double gradNorm, long tokens, long computeNanos, double deltaNorm,
@@ -136,7 +138,7 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
       writeChunks(theta, p, true);           // θ_start(r) = θ_start(r−1) − u(r−1), as the driver computed it
     }
     // bf16 workers keep θ_start for the next round's update; f32 ones find it in the broadcast they were sent
-    INDArray start = item.dtype() == Exchange.Dtype.BF16 ? theta.dup() : null;
+    INDArray start = item.dtype() == ExchangeDtype.BF16 ? theta.dup() : null;
     if (moments != null) {
       m.restoreOptimizer(moments);
     }
@@ -160,7 +162,7 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
     double deltaNorm = Math.sqrt(squared[0]);
     STATES.keySet().removeIf(k -> !k.startsWith(item.runId() + "/"));   // a finished run's workers are gone
     MODELS.keySet().removeIf(k -> !k.startsWith(item.runId() + "/"));
-    STATES.put(key, new State(item.round(), item.dtype() == Exchange.Dtype.BF16 ? start : null));
+    STATES.put(key, new State(item.round(), item.dtype() == ExchangeDtype.BF16 ? start : null));
     Result result = new Result(item.worker(), steps.size(), loss, gradNorm, tokens, compute, deltaNorm,
         Nd4j.getBackend().getClass().getSimpleName(), host(), executorId(), chunks);
     if (payload.inJvm()) {                     // local mode: the driver takes the chunks from this JVM's memory
@@ -197,17 +199,17 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
     int largest = 0;                                     // the chunks' own size, not the 64 MB ceiling
     long total = 0;
     for (byte[] chunk : p.chunks()) {
-      largest = Math.max(largest, chunk.length / p.dtype().bytes);
-      total += chunk.length / p.dtype().bytes;
+      largest = Math.max(largest, chunk.length / p.dtype().bytes());
+      total += chunk.length / p.dtype().bytes();
     }
     if (total != theta.length()) {
       throw new IllegalStateException("broadcast holds " + total + " values, the model " + theta.length()
           + ": driver and executors built different models");
     }
-    float[] buf = subtract || p.dtype() != Exchange.Dtype.F32 ? new float[largest] : null;
+    float[] buf = subtract || p.dtype() != ExchangeDtype.F32 ? new float[largest] : null;
     long from = 0;
     for (byte[] chunk : p.chunks()) {
-      int n = chunk.length / p.dtype().bytes;
+      int n = chunk.length / p.dtype().bytes();
       if (buf == null) {
         DirectArrays.writeBytes(chunk, theta, from);     // f32 values: one copy into the native buffer
       } else {
@@ -227,9 +229,9 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
    * The worker's answer chunk by chunk — its weights (f32) or Δθ = θ_start − θ (bf16) — without a full-size copy:
    * θ_start comes from {@code start} (bf16) or from the f32 broadcast itself. Adds ‖Δθ‖² into {@code squared}.
    */
-  static List<byte[]> answer(INDArray theta, INDArray start, Payload p, Exchange.Dtype dtype, double[] squared) {
+  static List<byte[]> answer(INDArray theta, INDArray start, Payload p, ExchangeDtype dtype, double[] squared) {
     List<byte[]> out = new java.util.ArrayList<>();
-    if (dtype == Exchange.Dtype.F32 && start == null && p.dtype() == Exchange.Dtype.F32) {
+    if (dtype == ExchangeDtype.F32 && start == null && p.dtype() == ExchangeDtype.F32) {
       // the answer is θ's own bytes; ‖Δθ‖² is read off them and the broadcast without decoding either (a round
       // then allocates nothing but the answer: large temporary arrays cost GC pauses of 100 ms and more)
       for (Exchange.Chunk c : Exchange.chunks(theta.length(), p.chunkElements())) {
@@ -263,16 +265,16 @@ final class WorkerRound implements Function<WorkerRound.Item, WorkerRound.Result
         sq += (double) delta[i] * delta[i];
       }
       squared[0] += sq;
-      out.add(Exchange.encode(dtype == Exchange.Dtype.F32 ? now : delta, c.length(), dtype));
+      out.add(Exchange.encode(dtype == ExchangeDtype.F32 ? now : delta, c.length(), dtype));
     }
     return out;
   }
 
   /** {@code v} cut into chunks of at most {@code chunkElements}, each encoded as {@code dtype}. */
-  static List<byte[]> encode(INDArray v, Exchange.Dtype dtype, int chunkElements) {
+  static List<byte[]> encode(INDArray v, ExchangeDtype dtype, int chunkElements) {
     List<byte[]> out = new java.util.ArrayList<>();
     for (Exchange.Chunk c : Exchange.chunks(v.length(), chunkElements)) {
-      if (dtype == Exchange.Dtype.F32) {
+      if (dtype == ExchangeDtype.F32) {
         out.add(DirectArrays.rangeBytes(v, c.from(), c.length()));   // little-endian f32: the bytes themselves
         continue;
       }

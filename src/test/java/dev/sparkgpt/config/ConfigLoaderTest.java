@@ -56,6 +56,25 @@ class ConfigLoaderTest {
     assertTrue(e.getMessage().contains("abc"), e.getMessage());
   }
 
+  /** Enum keys read in their YAML spelling and refuse anything else by listing what is allowed. */
+  @Test
+  void enumKeysReadTheirSpellingAndListTheAllowedValues() {
+    PretrainConfig c = ConfigLoader.load(PretrainConfig.class, PretrainConfig.defaults(), null,
+        List.of("train.outer_optimizer=nesterov", "train.exchange_dtype=bf16", "train.strategy=parameter_averaging"),
+        null);
+    assertEquals(OuterUpdate.NESTEROV, c.train().outerOptimizer());
+    assertEquals(ExchangeDtype.BF16, c.train().exchangeDtype());
+    assertEquals(Strategy.PARAMETER_AVERAGING, c.train().strategy());
+    ConfigException outer = assertThrows(ConfigException.class, () -> ConfigLoader.load(PretrainConfig.class,
+        PretrainConfig.defaults(), null, List.of("train.outer_optimizer=adam"), null));
+    assertTrue(outer.getMessage().contains("train.outer_optimizer: 'adam' is not one of [average, nesterov]"),
+        outer.getMessage());
+    ConfigException dtype = assertThrows(ConfigException.class, () -> ConfigLoader.load(PretrainConfig.class,
+        PretrainConfig.defaults(), null, List.of("train.exchange_dtype=fp16"), null));
+    assertTrue(dtype.getMessage().contains("train.exchange_dtype: 'fp16' is not one of [f32, bf16]"),
+        dtype.getMessage());
+  }
+
   @Test
   void badYamlSyntaxNamesFileAndLine(@TempDir Path dir) throws Exception {
     Path yaml = dir.resolve("bad.yaml");

@@ -1,5 +1,8 @@
 package dev.sparkgpt.train;
 
+import dev.sparkgpt.config.OuterUpdate;
+import dev.sparkgpt.config.ExchangeDtype;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -28,7 +31,7 @@ class OuterExchangeTest extends SparkTestBase {
 
   @Test
   void nesterovMatchesAHandComputation() {
-    OuterOptimizer o = new OuterOptimizer(OuterOptimizer.Kind.NESTEROV, 0.7, 0.9);
+    OuterOptimizer o = new OuterOptimizer(OuterUpdate.NESTEROV, 0.7, 0.9);
     float[] d = {1f, -2f};
     o.update(0, d, 2);
     // b = 0.9·0 + Δ = Δ; u = 0.7·(Δ + 0.9·b) = 1.33·Δ
@@ -37,7 +40,7 @@ class OuterExchangeTest extends SparkTestBase {
     o.update(0, d2, 2);
     // b = 0.9·[1, −2] + [2, 0] = [2.9, −1.8]; u = 0.7·([2, 0] + 0.9·b) = [3.227, −1.134]
     assertArrayEquals(new float[] {3.227f, -1.134f}, d2, 1e-6f);
-    OuterOptimizer restored = new OuterOptimizer(OuterOptimizer.Kind.NESTEROV, 0.7, 0.9);
+    OuterOptimizer restored = new OuterOptimizer(OuterUpdate.NESTEROV, 0.7, 0.9);
     restored.load(o.state());
     float[] d3 = {1f, 1f};
     float[] d3copy = d3.clone();
@@ -45,7 +48,7 @@ class OuterExchangeTest extends SparkTestBase {
     o.update(0, d3copy, 2);
     assertArrayEquals(d3copy, d3, 0f, "the checkpointed momentum continues exactly");
     float[] same = {5f};
-    new OuterOptimizer(OuterOptimizer.Kind.AVERAGE, 0.7, 0.9).update(0, same, 1);
+    new OuterOptimizer(OuterUpdate.AVERAGE, 0.7, 0.9).update(0, same, 1);
     assertEquals(5f, same[0], "average: the mean pseudo-gradient is the update");
   }
 
@@ -56,10 +59,10 @@ class OuterExchangeTest extends SparkTestBase {
         chunks);
     float[] v = {1f, 1.00390625f, 1.01171875f, -3.5f};   // 1 + 2^-8 is a tie: to even (1); 1 + 3·2^-8 → 1 + 2^-6
     float[] back = new float[4];
-    Exchange.decode(Exchange.encode(v, 4, Exchange.Dtype.BF16), Exchange.Dtype.BF16, back);
+    Exchange.decode(Exchange.encode(v, 4, ExchangeDtype.BF16), ExchangeDtype.BF16, back);
     assertArrayEquals(new float[] {1f, 1f, 1.015625f, -3.5f}, back, 0f);
-    assertEquals(8, Exchange.encode(v, 4, Exchange.Dtype.BF16).length);
-    assertEquals(16, Exchange.encode(v, 4, Exchange.Dtype.F32).length);
+    assertEquals(8, Exchange.encode(v, 4, ExchangeDtype.BF16).length);
+    assertEquals(16, Exchange.encode(v, 4, ExchangeDtype.F32).length);
   }
 
   private static ParameterAveragingEngine engine(BigramStepModel driver, TrainingWindows train,
@@ -74,7 +77,7 @@ class OuterExchangeTest extends SparkTestBase {
     TrainingWindows train = windows(6 * 40 + 1, 3);
     BigramStepModel driver = new BigramStepModel(VOCAB, 11);
     float[] start = driver.table.ravel().toFloatVector();
-    engine(driver, train, new AveragingRounds.Settings(OuterOptimizer.Kind.NESTEROV, 0.7, 0.9, Exchange.Dtype.F32))
+    engine(driver, train, new AveragingRounds.Settings(OuterUpdate.NESTEROV, 0.7, 0.9, ExchangeDtype.F32))
         .advance(0, s -> 0.5, 0);
     float[] mean = new float[start.length];
     for (int w = 0; w < 2; w++) {
@@ -99,8 +102,8 @@ class OuterExchangeTest extends SparkTestBase {
   @Test
   void bfloat16ExchangeInManyChunksIsDeterministicCloseToFloat32AndSendsLess() {
     TrainingWindows train = windows(6 * 60 + 1, 5);
-    AveragingRounds.Settings bf16 = new AveragingRounds.Settings(OuterOptimizer.Kind.NESTEROV, 0.7, 0.9,
-        Exchange.Dtype.BF16);
+    AveragingRounds.Settings bf16 = new AveragingRounds.Settings(OuterUpdate.NESTEROV, 0.7, 0.9,
+        ExchangeDtype.BF16);
     float[][] runs = new float[2][];
     Map<String, Object> last = null;
     for (int run = 0; run < 2; run++) {
@@ -118,8 +121,8 @@ class OuterExchangeTest extends SparkTestBase {
     }
     assertArrayEquals(runs[0], runs[1], 0f, "same inputs, same bits");
     BigramStepModel f32 = new BigramStepModel(VOCAB, 11);
-    ParameterAveragingEngine e = engine(f32, train, new AveragingRounds.Settings(OuterOptimizer.Kind.NESTEROV, 0.7,
-        0.9, Exchange.Dtype.F32));
+    ParameterAveragingEngine e = engine(f32, train, new AveragingRounds.Settings(OuterUpdate.NESTEROV, 0.7,
+        0.9, ExchangeDtype.F32));
     for (long step = 0; step < 12; ) {
       step += e.advance(step, s -> 0.5, 0).steps();
     }
