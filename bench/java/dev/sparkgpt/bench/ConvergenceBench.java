@@ -24,7 +24,8 @@ import org.apache.spark.sql.SparkSession;
  * (round_bytes of the run's metrics.jsonl × rounds). Goal: nesterov within 2% of average with ≥ 10× fewer bytes.
  * A third run, {@code average} at the nesterov run's H, shows what the outer momentum itself buys.
  * Usage: OMP_NUM_THREADS=1 bench/run ConvergenceBench [steps (400)] [H nesterov (50)] [H average (4)] [batch (8)]
- *     [outer_lr (0.7)] [nesterov-only: "nesterov" runs the nesterov configuration alone]
+ *     [outer_lr (0.7)] [runs: "all" (default) or "nesterov" for the nesterov configuration alone]
+ *     [outer_momentum (0.9)]
  */
 public final class ConvergenceBench {
   private ConvergenceBench() {}
@@ -42,6 +43,7 @@ public final class ConvergenceBench {
     int batch = args.length > 3 ? Integer.parseInt(args[3]) : 8;
     double outerLr = args.length > 4 ? Double.parseDouble(args[4]) : 0.7;
     boolean nesterovOnly = args.length > 5 && "nesterov".equals(args[5]);
+    double outerMomentum = args.length > 6 ? Double.parseDouble(args[6]) : 0.9;
     Path root = Path.of("target/convergence-bench");
     SparkSession spark = Jobs.session("convergence-bench");
     PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
@@ -52,14 +54,14 @@ public final class ConvergenceBench {
       System.out.printf("%d cores, gpt2-tiny (drop 0), Tiny Shakespeare shards, 2 workers, %d steps of %d x 128 tokens"
           + " per worker, eval on the whole validation split%n", Runtime.getRuntime().availableProcessors(), steps,
           batch);
-      Run nesterov = run(spark, root, shards, "nesterov", hNesterov, steps, batch, outerLr);
+      Run nesterov = run(spark, root, shards, "nesterov", hNesterov, steps, batch, outerLr, outerMomentum);
       if (nesterovOnly) {
-        System.out.printf("%nnesterov, H=%d, outer_lr %s: val loss %.4f, train %.4f, %d rounds, %.0f bytes%n", hNesterov,
-            outerLr, nesterov.result().valLoss(), nesterov.result().trainLoss(), nesterov.rounds(), nesterov.bytes());
+        System.out.printf("%nnesterov, H=%d, outer_lr %s, momentum %s: val loss %.4f, train %.4f, %d rounds, %.0f"
+            + " bytes%n", hNesterov, outerLr, outerMomentum, nesterov.result().valLoss(), nesterov.result().trainLoss(), nesterov.rounds(), nesterov.bytes());
         return;
       }
-      Run average = run(spark, root, shards, "average", hAverage, steps, batch, outerLr);
-      Run averageSlow = run(spark, root, shards, "average", hNesterov, steps, batch, outerLr);
+      Run average = run(spark, root, shards, "average", hAverage, steps, batch, outerLr, outerMomentum);
+      Run averageSlow = run(spark, root, shards, "average", hNesterov, steps, batch, outerLr, outerMomentum);
       System.out.println();
       System.out.printf("%-24s %10s %10s %8s %16s %10s%n", "outer optimizer", "val loss", "train", "rounds",
           "bytes exchanged", "seconds");
@@ -79,12 +81,13 @@ public final class ConvergenceBench {
   }
 
   private static Run run(SparkSession spark, Path root, String shards, String outer, int h, int steps, int batch,
-      double outerLr) {
+      double outerLr, double outerMomentum) {
     Path out = root.resolve(outer + "-h" + h);
     PretrainConfig config = ConfigLoader.load(PretrainConfig.class, PretrainConfig.defaults(),
         Path.of("conf/pretrain/tiny-shakespeare.yaml"), List.of("out_dir=" + out, "data.shards=" + shards,
             "model.drop_rate=0", "train.strategy=parameter_averaging", "train.workers=2",
             "train.averaging_frequency=" + h, "train.micro_batch_size=" + batch, "train.outer_lr=" + outerLr,
+            "train.outer_momentum=" + outerMomentum,
             "train.global_batch_size=" + batch, "train.outer_optimizer=" + outer, "train.max_steps=" + steps,
             "train.max_seconds=0", "train.save_interval=" + steps, "train.log_interval=" + h,
             "eval.interval=" + steps, "eval.max_iters=1000", "eval.prompt=", "resume=never"), null);
@@ -100,7 +103,7 @@ public final class ConvergenceBench {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return new Run(outer + ", H=" + h + ("nesterov".equals(outer) ? ", lr " + outerLr : ""), result, roundBytes, (steps + h - 1) / h, seconds);
+    return new Run(outer + ", H=" + h + ("nesterov".equals(outer) ? ", lr " + outerLr + ", mu " + outerMomentum : ""), result, roundBytes, (steps + h - 1) / h, seconds);
   }
 
   private static void deleteRecursively(Path dir) {

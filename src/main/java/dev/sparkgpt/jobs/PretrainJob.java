@@ -117,11 +117,14 @@ public final class PretrainJob implements Callable<Integer> {
       if (spark == null) {
         throw new IllegalArgumentException("parameter_averaging needs a Spark session");
       }
-      return new ParameterAveragingEngine(JavaSparkContext.fromSparkContext(spark.sparkContext()), factory, model,
-          data.train(), config.seed(), config.data().shuffle(), t.workers(), t.averagingFrequency(),
-          t.microBatchSize(), t.accumulationSteps(), new AveragingRounds.Settings(
-              t.outerOptimizer(), t.outerLr(), t.outerMomentum(),
-              t.exchangeDtype(), recovering));
+      return ParameterAveragingEngine.builder(JavaSparkContext.fromSparkContext(spark.sparkContext()), factory,
+              model, data.train())
+          .seed(config.seed()).shuffle(config.data().shuffle())
+          .workers(t.workers()).frequency(t.averagingFrequency())
+          .microBatch(t.microBatchSize()).accumulation(t.accumulationSteps())
+          .exchange(new AveragingRounds.Settings(t.outerOptimizer(), t.outerLr(), t.outerMomentum(),
+              t.exchangeDtype(), recovering))
+          .build();
     }
     return new LocalEngine(model, data.train(), config.seed(), config.data().shuffle(), t.microBatchSize(),
         t.accumulationSteps());

@@ -41,29 +41,108 @@ public final class ParameterAveragingEngine implements TrainingEngine {
   private long round;
   private String warning;
 
-  public ParameterAveragingEngine(JavaSparkContext jsc, ModelFactory factory, StepModel driverModel,
-      WindowSource train, long seed, boolean shuffle, int workers, int frequency, int microBatch,
-      int accumulation, AveragingRounds.Settings exchange) {
-    this(jsc, factory, driverModel, train, seed, shuffle, workers, frequency, microBatch, accumulation, exchange,
-        Exchange.MAX_CHUNK_BYTES / Float.BYTES);
+  /**
+   * The engine over {@code train} for {@code driverModel}, whose workers {@code factory} builds: set at least
+   * workers, frequency and micro_batch on the builder (seed 0, shuffle on, accumulation 1, plain averaging in f32
+   * otherwise).
+   */
+  public static Builder builder(JavaSparkContext jsc, ModelFactory factory, StepModel driverModel,
+      WindowSource train) {
+    return new Builder(jsc, factory, driverModel, train);
   }
 
-  /** As above with exchange chunks of at most {@code chunkElements} values (tests). */
-  ParameterAveragingEngine(JavaSparkContext jsc, ModelFactory factory, StepModel driverModel,
-      WindowSource train, long seed, boolean shuffle, int workers, int frequency, int microBatch,
-      int accumulation, AveragingRounds.Settings exchange, int chunkElements) {
-    if (train.windows() == 0) {
+  /** The engine's settings by name (train.* keys of the pretrain config). */
+  public static final class Builder {
+    private final JavaSparkContext jsc;
+    private final ModelFactory factory;
+    private final StepModel driverModel;
+    private final WindowSource train;
+    private long seed;
+    private boolean shuffle = true;
+    private int workers;
+    private int frequency;
+    private int microBatch;
+    private int accumulation = 1;
+    private AveragingRounds.Settings exchange = AveragingRounds.Settings.AVERAGE;
+    private int chunkElements = Exchange.MAX_CHUNK_BYTES / Float.BYTES;
+
+    private Builder(JavaSparkContext jsc, ModelFactory factory, StepModel driverModel, WindowSource train) {
+      this.jsc = jsc;
+      this.factory = factory;
+      this.driverModel = driverModel;
+      this.train = train;
+    }
+
+    /** Seeds the data order (and the shuffle). */
+    public Builder seed(long seed) {
+      this.seed = seed;
+      return this;
+    }
+
+    public Builder shuffle(boolean shuffle) {
+      this.shuffle = shuffle;
+      return this;
+    }
+
+    /** train.workers: Spark tasks per round. */
+    public Builder workers(int workers) {
+      this.workers = workers;
+      return this;
+    }
+
+    /** train.averaging_frequency: each worker's local steps per round (DiLoCo's H). */
+    public Builder frequency(int frequency) {
+      this.frequency = frequency;
+      return this;
+    }
+
+    /** train.micro_batch_size: windows per forward pass. */
+    public Builder microBatch(int microBatch) {
+      this.microBatch = microBatch;
+      return this;
+    }
+
+    /** Micro-batches per optimizer step of one worker. */
+    public Builder accumulation(int accumulation) {
+      this.accumulation = accumulation;
+      return this;
+    }
+
+    /** The outer update, exchange dtype and recovery of a round. */
+    public Builder exchange(AveragingRounds.Settings exchange) {
+      this.exchange = exchange;
+      return this;
+    }
+
+    /** Exchange chunks of at most this many values (tests cut small vectors into many chunks). */
+    Builder chunkElements(int chunkElements) {
+      this.chunkElements = chunkElements;
+      return this;
+    }
+
+    public ParameterAveragingEngine build() {
+      if (workers < 1 || frequency < 1 || microBatch < 1 || accumulation < 1) {
+        throw new IllegalArgumentException("workers, frequency, micro_batch and accumulation must be ≥ 1, got "
+            + workers + ", " + frequency + ", " + microBatch + ", " + accumulation);
+      }
+      return new ParameterAveragingEngine(this);
+    }
+  }
+
+  private ParameterAveragingEngine(Builder b) {
+    if (b.train.windows() == 0) {
       throw new ConfigException("data", "no training windows", "use more data or a shorter context");
     }
-    this.rounds = new AveragingRounds(jsc, factory, driverModel, workers, seed, exchange, chunkElements);
-    this.model = driverModel;
-    this.cursor = new GlobalCursor(train, seed, shuffle, workers);
-    this.seed = seed;
-    this.shuffle = shuffle;
-    this.workers = workers;
-    this.frequency = frequency;
-    this.microBatch = microBatch;
-    this.accumulation = accumulation;
+    this.rounds = new AveragingRounds(b.jsc, b.factory, b.driverModel, b.workers, b.seed, b.exchange,
+        b.chunkElements);
+    this.model = b.driverModel;
+    this.cursor = new GlobalCursor(b.train, b.seed, b.shuffle, b.workers);
+    this.seed = b.seed;
+    this.shuffle = b.shuffle;
+    this.workers = b.workers;
+    this.frequency = b.frequency;
+    this.microBatch = b.microBatch;
+    this.accumulation = b.accumulation;
   }
 
   /**

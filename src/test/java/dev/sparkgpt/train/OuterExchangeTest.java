@@ -67,9 +67,9 @@ class OuterExchangeTest extends SparkTestBase {
 
   private static ParameterAveragingEngine engine(BigramStepModel driver, TrainingWindows train,
       AveragingRounds.Settings settings) {
-    return new ParameterAveragingEngine(JavaSparkContext.fromSparkContext(spark.sparkContext()),
-        new ParameterAveragingEngineTest.BigramFactory(VOCAB, 11), driver, new BlockSource(train, 4), 0, false, 2, 3,
-        2, 1, settings);
+    return ParameterAveragingEngine.builder(JavaSparkContext.fromSparkContext(spark.sparkContext()),
+            new ParameterAveragingEngineTest.BigramFactory(VOCAB, 11), driver, new BlockSource(train, 4))
+        .seed(0).shuffle(false).workers(2).frequency(3).microBatch(2).accumulation(1).exchange(settings).build();
   }
 
   @Test
@@ -108,9 +108,11 @@ class OuterExchangeTest extends SparkTestBase {
     Map<String, Object> last = null;
     for (int run = 0; run < 2; run++) {
       BigramStepModel driver = new BigramStepModel(VOCAB, 11);
-      ParameterAveragingEngine e = new ParameterAveragingEngine(
-          JavaSparkContext.fromSparkContext(spark.sparkContext()), new ParameterAveragingEngineTest.BigramFactory(
-          VOCAB, 11), driver, new BlockSource(train, 4), 0, false, 2, 3, 2, 1, bf16, 7);     // 144 weights in chunks of 7
+      ParameterAveragingEngine e = ParameterAveragingEngine.builder(
+              JavaSparkContext.fromSparkContext(spark.sparkContext()),
+              new ParameterAveragingEngineTest.BigramFactory(VOCAB, 11), driver, new BlockSource(train, 4))
+          .seed(0).shuffle(false).workers(2).frequency(3).microBatch(2).accumulation(1).exchange(bf16)
+          .chunkElements(7).build();     // 144 weights in chunks of 7
       for (long step = 0; step < 12; ) {
         TrainingEngine.Advance a = e.advance(step, s -> 0.5, 0);
         step += a.steps();

@@ -60,8 +60,8 @@ class ParameterAveragingEngineTest extends SparkTestBase {
     BigramStepModel local = new BigramStepModel(VOCAB, 5);
     advance(new LocalEngine(local, train, 42, true, 4, 2), 12);
     BigramStepModel driver = new BigramStepModel(VOCAB, 5);
-    ParameterAveragingEngine pa = new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 5), driver, train,
-        42, true, 1, 1, 4, 2, AveragingRounds.Settings.AVERAGE);
+    ParameterAveragingEngine pa = ParameterAveragingEngine.builder(jsc(), new BigramFactory(VOCAB, 5), driver, train)
+        .seed(42).shuffle(true).workers(1).frequency(1).microBatch(4).accumulation(2).build();
     advance(pa, 12);
     assertEquals(local.table, driver.table);
   }
@@ -71,11 +71,11 @@ class ParameterAveragingEngineTest extends SparkTestBase {
     // one unshuffled block: worker 0 reads it in epoch 0 and worker 1 in epoch 1, in the same order
     WindowSource base = one(windows(1200, 2));
     BigramStepModel one = new BigramStepModel(VOCAB, 9);
-    advance(new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 9), one, base, 3, false, 1, 3, 2, 1,
-        AveragingRounds.Settings.AVERAGE), 9);
+    advance(ParameterAveragingEngine.builder(jsc(), new BigramFactory(VOCAB, 9), one, base)
+        .seed(3).shuffle(false).workers(1).frequency(3).microBatch(2).accumulation(1).build(), 9);
     BigramStepModel two = new BigramStepModel(VOCAB, 9);
-    advance(new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 9), two, base, 3, false, 2, 3, 2, 1,
-        AveragingRounds.Settings.AVERAGE), 9);
+    advance(ParameterAveragingEngine.builder(jsc(), new BigramFactory(VOCAB, 9), two, base)
+        .seed(3).shuffle(false).workers(2).frequency(3).microBatch(2).accumulation(1).build(), 9);
     assertArrayEquals(one.table.ravel().toFloatVector(), two.table.ravel().toFloatVector(), 1e-6f);
   }
 
@@ -83,8 +83,9 @@ class ParameterAveragingEngineTest extends SparkTestBase {
   void eachWorkerTrainsOnTheBlocksItOpensAndTheRoundAveragesThem() {
     TrainingWindows train = windows(6 * 30 + 1, 3);
     BigramStepModel driver = new BigramStepModel(VOCAB, 11);
-    ParameterAveragingEngine pa = new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 11), driver,
-        new BlockSource(train, 4), 0, false, 2, 3, 2, 1, AveragingRounds.Settings.AVERAGE);
+    ParameterAveragingEngine pa = ParameterAveragingEngine.builder(jsc(), new BigramFactory(VOCAB,
+        11), driver, new BlockSource(train, 4))
+        .seed(0).shuffle(false).workers(2).frequency(3).microBatch(2).accumulation(1).build();
     TrainingEngine.Advance a = pa.advance(0, s -> 0.5, 0);
     assertEquals(3, a.steps());
     assertEquals(2, a.metrics().get("workers"));
@@ -109,17 +110,18 @@ class ParameterAveragingEngineTest extends SparkTestBase {
 
   @Test
   void moreWorkersThanCoresIsRefused() {
-    ConfigException e = assertThrows(ConfigException.class, () -> new ParameterAveragingEngine(jsc(),
-        new BigramFactory(VOCAB, 1), new BigramStepModel(VOCAB, 1), one(windows(600, 1)), 0, true, 5, 2, 2, 1,
-        AveragingRounds.Settings.AVERAGE));
+    ConfigException e = assertThrows(ConfigException.class, () -> ParameterAveragingEngine.builder(jsc(),
+        new BigramFactory(VOCAB, 1), new BigramStepModel(VOCAB, 1), one(windows(600, 1)))
+        .seed(0).shuffle(true).workers(5).frequency(2).microBatch(2).accumulation(1).build());
     assertTrue(e.getMessage().startsWith("train.workers: 5 workers but Spark offers 2 cores"), e.getMessage());
   }
 
   @Test
   void moreWorkersThanWindowsReadLaterEpochs() {
     // one window, two workers: worker 1 trains on epoch 1's copy of it
-    ParameterAveragingEngine two = new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 1),
-        new BigramStepModel(VOCAB, 1), one(windows(6 + 1, 3)), 0, true, 2, 1, 1, 1, AveragingRounds.Settings.AVERAGE);
+    ParameterAveragingEngine two = ParameterAveragingEngine.builder(jsc(), new BigramFactory(VOCAB,
+        1), new BigramStepModel(VOCAB, 1), one(windows(6 + 1, 3)))
+        .seed(0).shuffle(true).workers(2).frequency(1).microBatch(1).accumulation(1).build();
     TrainingEngine.Advance a = two.advance(0, s -> 0.1, 0);
     assertEquals(1, a.steps());
     assertEquals(2 * 6, a.tokens());
@@ -130,12 +132,14 @@ class ParameterAveragingEngineTest extends SparkTestBase {
   void aResumeWithAnotherWorkerCountTrainsOnExactlyTheWindowsNotYetSeen() {
     TrainingWindows train = windows(6 * 100 + 1, 4);
     WindowSource source = new BlockSource(train, 7);
-    ParameterAveragingEngine two = new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 1),
-        new BigramStepModel(VOCAB, 1), source, 0, true, 2, 2, 5, 1, AveragingRounds.Settings.AVERAGE);
+    ParameterAveragingEngine two = ParameterAveragingEngine.builder(jsc(), new BigramFactory(VOCAB,
+        1), new BigramStepModel(VOCAB, 1), source)
+        .seed(0).shuffle(true).workers(2).frequency(2).microBatch(5).accumulation(1).build();
     advance(two, 12); // 2 workers × 12 steps × 5 windows = 120 windows
     var saved = (com.fasterxml.jackson.databind.JsonNode) dev.sparkgpt.io.JsonFiles.MAPPER.valueToTree(two.cursor());
-    ParameterAveragingEngine one = new ParameterAveragingEngine(jsc(), new BigramFactory(VOCAB, 1),
-        new BigramStepModel(VOCAB, 1), source, 0, true, 1, 2, 5, 1, AveragingRounds.Settings.AVERAGE);
+    ParameterAveragingEngine one = ParameterAveragingEngine.builder(jsc(), new BigramFactory(VOCAB,
+        1), new BigramStepModel(VOCAB, 1), source)
+        .seed(0).shuffle(true).workers(1).frequency(2).microBatch(5).accumulation(1).build();
     one.restoreCursor(saved);
     assertEquals(null, one.cursorWarning());
     assertEquals(6, ((Number) one.cursor().get("round")).intValue());
