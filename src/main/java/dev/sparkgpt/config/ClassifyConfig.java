@@ -67,7 +67,7 @@ public record ClassifyConfig(
    * @param averagingFrequency parameter_averaging: optimizer steps each worker takes between averagings
    */
   public record Train(int epochs, int batchSize, String trainable, double maxNorm, int logInterval, int evalBatches,
-      Strategy strategy, int workers, int averagingFrequency, int patience) {}
+      Strategy strategy, int workers, int averagingFrequency, int patience) implements EpochTraining {}
 
   public ClassifyConfig {
     model = model == null ? Map.of() : new LinkedHashMap<>(model);

@@ -72,7 +72,7 @@ public record InstructConfig(
    * @param averagingFrequency parameter_averaging: optimizer steps each worker takes between averagings
    */
   public record Train(int epochs, int batchSize, double maxNorm, int logInterval, Strategy strategy, int workers,
-      int averagingFrequency, int patience) {}
+      int averagingFrequency, int patience) implements EpochTraining {}
 
   /**
    * Responses for the test split.

@@ -113,9 +113,8 @@ public final class ClassifyFinetune {
       return Map.of("val_loss", last[1].loss(), "train_acc", last[0].accuracy(), "val_acc", last[1].accuracy(),
           "test_loss", testScore[0].loss(), "test_acc", testScore[0].accuracy());
     };
-    Finetuning.Outcome done = Finetuning.run(new Finetuning.Settings(config.outDir(), t.epochs(), t.batchSize(),
-        config.optimizer().lr(), t.maxNorm(), t.logInterval(), config.seed(), "finetune classify", t.workers(),
-        t.averagingFrequency(), t.patience()), step, rounds, train.size(),
+    Finetuning.Outcome done = Finetuning.run(Finetuning.Settings.of(config.outDir(), t, config.optimizer().lr(),
+        config.seed(), "finetune classify"), step, rounds, train.size(),
         rows -> batch(train, rows, tok.eotId()), end, state, epochs -> {
           if (testScore[0] == null) { // a finished run continued: no epoch ran here
             testScore[0] = score(model, test, labels.size(), 0, t.batchSize(), tok.eotId());

@@ -1,5 +1,7 @@
 package dev.sparkgpt.finetune;
 
+import dev.sparkgpt.config.EpochTraining;
+
 import dev.sparkgpt.checkpoint.CheckpointState;
 import dev.sparkgpt.checkpoint.Fingerprints;
 import dev.sparkgpt.checkpoint.RunWriter;
@@ -34,7 +36,14 @@ public final class Finetuning {
    * {@link EpochEngine}); {@code patience} 0 = train every epoch.
    */
   public record Settings(String outDir, int epochs, int batchSize, double lr, double maxNorm, int logInterval,
-      long seed, String name, int workers, int frequency, int patience) {}
+      long seed, String name, int workers, int frequency, int patience) {
+
+    /** A finetune's settings from its config's train section, learning rate and seed; {@code name} heads its lines. */
+    public static Settings of(String outDir, EpochTraining train, double lr, long seed, String name) {
+      return new Settings(outDir, train.epochs(), train.batchSize(), lr, train.maxNorm(), train.logInterval(), seed,
+          name, train.workers(), train.averagingFrequency(), train.patience());
+    }
+  }
 
   /** The batch of the given example indices. */
   public interface Examples {

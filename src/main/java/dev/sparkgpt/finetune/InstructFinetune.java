@@ -93,9 +93,8 @@ public final class InstructFinetune {
           trainLoss, lastVal[0], rate);
       return Map.of("val_loss", lastVal[0]);
     };
-    long steps = Finetuning.run(new Finetuning.Settings(config.outDir(), t.epochs(), t.batchSize(),
-        config.optimizer().lr(), t.maxNorm(), t.logInterval(), config.seed(), "finetune instruct", t.workers(),
-        t.averagingFrequency(), t.patience()), step, rounds, train.size(),
+    long steps = Finetuning.run(Finetuning.Settings.of(config.outDir(), t, config.optimizer().lr(),
+        config.seed(), "finetune instruct"), step, rounds, train.size(),
         rows -> InstructionExamples.collate(pick(train, rows), pad, mask), end, state, null, conf, console).steps();
     if (Double.isNaN(lastVal[0])) {
       lastVal[0] = loss(model, val, t.batchSize(), pad, mask);
