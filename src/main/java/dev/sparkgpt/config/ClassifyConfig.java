@@ -32,7 +32,6 @@ public record ClassifyConfig(
     long seed) {
 
   public static final Set<String> FORMATS = Set.of("tsv", "csv", "jsonl");
-  public static final Set<String> TRAINABLE = Set.of("all", "last_block_and_head", "head");
 
   /**
    * The labelled examples.
@@ -66,7 +65,7 @@ public record ClassifyConfig(
    * @param workers parameter_averaging: Spark tasks training side by side on their share of each round's batches
    * @param averagingFrequency parameter_averaging: optimizer steps each worker takes between averagings
    */
-  public record Train(int epochs, int batchSize, String trainable, double maxNorm, int logInterval, int evalBatches,
+  public record Train(int epochs, int batchSize, Trainable trainable, double maxNorm, int logInterval, int evalBatches,
       Strategy strategy, int workers, int averagingFrequency, int patience) implements EpochTraining {}
 
   public ClassifyConfig {
@@ -77,7 +76,7 @@ public record ClassifyConfig(
   public static ClassifyConfig defaults() {
     return new ClassifyConfig("runs/classify", "random", "gpt2-tiny", Map.of(),
         new Data(null, "tsv", "text", "label", List.of("ham", "spam"), true, 0.7, 0.1, 0, "gpt2"),
-        new Train(5, 8, "last_block_and_head", 1.0, 10, 0, Strategy.LOCAL, 2, 1, 0),
+        new Train(5, 8, Trainable.LAST_BLOCK_AND_HEAD, 1.0, 10, 0, Strategy.LOCAL, 2, 1, 0),
         new PretrainConfig.Optimizer(5e-5, 5e-5, 0.1, 0.9, 0.999, 1e-8),
         LoraConfig.defaults(),
         123);
@@ -106,8 +105,8 @@ public record ClassifyConfig(
       p.add("train.epochs / batch_size / log_interval: must be ≥ 1; train.eval_batches ≥ 0; train.patience ≥ 0"
           + " (0 = never stop early)");
     }
-    if (!TRAINABLE.contains(train.trainable())) {
-      p.add("train.trainable: '" + train.trainable() + "' is not one of " + TRAINABLE);
+    if (train.trainable() == null) {
+      p.add("train.trainable: must be one of " + java.util.Arrays.toString(Trainable.values()));
     }
     if (train.maxNorm() < 0) {
       p.add("train.max_norm: must be ≥ 0 (0 = no clipping)");

@@ -26,9 +26,6 @@ import java.util.Set;
 public record PipelineConfig(String outDir, List<String> input, Stage trainTokenizer, Stage tokenize, Stage pretrain, Finetune finetune,
     Stage eval, boolean report) {
 
-  /** Finetune kinds: none (no finetune stage), classify, instruct. */
-  public static final Set<String> FINETUNE_KINDS = Set.of("none", "classify", "instruct");
-
   /**
    * One stage: its job's YAML (null = the job's defaults) and inline overrides, applied after the YAML.
    *
@@ -66,7 +63,7 @@ public record PipelineConfig(String outDir, List<String> input, Stage trainToken
    * @param config a YAML of that finetune (conf/finetune/spam.yaml, alpaca.yaml)
    * @param set overrides, as in {@link Stage}
    */
-  public record Finetune(String kind, String config, Map<String, Object> set) {
+  public record Finetune(FinetuneKind kind, String config, Map<String, Object> set) {
     public Finetune {
       set = set == null ? Map.of() : new LinkedHashMap<>(set);
     }
@@ -77,7 +74,7 @@ public record PipelineConfig(String outDir, List<String> input, Stage trainToken
     }
 
     public boolean enabled() {
-      return !"none".equals(kind);
+      return kind != FinetuneKind.NONE;
     }
   }
 
@@ -92,7 +89,7 @@ public record PipelineConfig(String outDir, List<String> input, Stage trainToken
   /** Defaults: every stage with its job's defaults, no finetune, a report. */
   public static PipelineConfig defaults() {
     return new PipelineConfig(null, List.of(), null, new Stage(null, Map.of()), new Stage(null, Map.of()),
-        new Finetune("none", null, Map.of()), new Stage(null, Map.of()), true);
+        new Finetune(FinetuneKind.NONE, null, Map.of()), new Stage(null, Map.of()), true);
   }
 
   public PipelineConfig {
@@ -110,8 +107,8 @@ public record PipelineConfig(String outDir, List<String> input, Stage trainToken
           + " (e.g. 'eval: {config: conf/eval/smoke.yaml}') or leave it out");
       return problems;
     }
-    if (!FINETUNE_KINDS.contains(finetune.kind())) {
-      problems.add("finetune.kind: '" + finetune.kind() + "' is not one of " + FINETUNE_KINDS);
+    if (finetune.kind() == null) {
+      problems.add("finetune.kind: must be one of " + java.util.Arrays.toString(FinetuneKind.values()));
     }
     if (finetune.enabled() && finetune.config() == null) {
       problems.add("finetune.config: a finetune needs its YAML. Fix: e.g. 'config: conf/finetune/spam.yaml'");

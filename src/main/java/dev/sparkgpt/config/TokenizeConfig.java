@@ -43,7 +43,7 @@ public record TokenizeConfig(
     int minChars,
     boolean dedup,
     double valFraction,
-    String split,
+    SplitBy split,
     long seed,
     int numShards,
     int chunkChars,
@@ -52,7 +52,6 @@ public record TokenizeConfig(
     int zstdLevel) {
 
   public static final Set<String> FORMATS = Set.of("auto", "txt", "jsonl", "parquet");
-  public static final Set<String> SPLITS = Set.of("documents", "tokens");
 
   public TokenizeConfig {
     input = input == null ? List.of() : List.copyOf(input);
@@ -61,7 +60,7 @@ public record TokenizeConfig(
   /** Defaults: every key present, as in conf/tokenize/*.yaml. */
   public static TokenizeConfig defaults() {
     return new TokenizeConfig(List.of(), null, false, "gpt2", 256, "auto", "text", null, true, 1, true, 0.1,
-        "documents", 1337L, 0, 1 << 16, 10_000_000, 32, 1);
+        SplitBy.DOCUMENTS, 1337L, 0, 1 << 16, 10_000_000, 32, 1);
   }
 
   /** Every problem of this config at once (LitGPT's validate_args); empty when usable. */
@@ -79,8 +78,8 @@ public record TokenizeConfig(
     if (!FORMATS.contains(format)) {
       problems.add("format: '" + format + "' is not one of " + FORMATS);
     }
-    if (!SPLITS.contains(split)) {
-      problems.add("split: '" + split + "' is not one of " + SPLITS);
+    if (split == null) {
+      problems.add("split: must be one of " + java.util.Arrays.toString(SplitBy.values()));
     }
     if (!(valFraction >= 0 && valFraction < 1)) {
       problems.add("val_fraction: must be in [0, 1), got " + valFraction);

@@ -4,6 +4,7 @@ import dev.sparkgpt.config.ClassifyConfig;
 import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.config.ModelConfigs;
+import dev.sparkgpt.config.Trainable;
 import dev.sparkgpt.data.TokenizerSpec;
 import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.io.JsonFiles;
@@ -137,14 +138,14 @@ public final class ClassifyFinetune {
   }
 
   /** Parameters left unchanged: all but the head (head), all but the last block, final norm and head (the book). */
-  static Set<String> frozen(ModelConfig mc, String trainable) {
+  static Set<String> frozen(ModelConfig mc, Trainable trainable) {
     Set<String> frozen = new TreeSet<>();
-    if ("all".equals(trainable)) {
+    if (trainable == Trainable.ALL) {
       return frozen;
     }
     String lastBlock = ParamNames.block(mc.numLayers() - 1, "");
     for (String name : ParamNames.shapes(mc).keySet()) {
-      boolean train = name.equals(ParamNames.OUT_HEAD) || ("last_block_and_head".equals(trainable)
+      boolean train = name.equals(ParamNames.OUT_HEAD) || (trainable == Trainable.LAST_BLOCK_AND_HEAD
           && (name.startsWith(lastBlock) || name.equals(ParamNames.FINAL_NORM_SCALE)
           || name.equals(ParamNames.FINAL_NORM_SHIFT)));
       if (!train) {

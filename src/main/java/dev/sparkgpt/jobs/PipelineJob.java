@@ -3,6 +3,7 @@ package dev.sparkgpt.jobs;
 import dev.sparkgpt.config.ClassifyConfig;
 import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.EvalConfig;
+import dev.sparkgpt.config.FinetuneKind;
 import dev.sparkgpt.config.InstructConfig;
 import dev.sparkgpt.config.PipelineConfig;
 import dev.sparkgpt.config.PretrainConfig;
@@ -144,7 +145,7 @@ public final class PipelineJob implements Callable<Integer> {
     Object finetune = null;
     if (config.finetune().enabled()) {
       Map<String, Object> wiring = Map.of("out_dir", layout.finetune(), "base_checkpoint", layout.pretrain());
-      finetune = "classify".equals(config.finetune().kind())
+      finetune = config.finetune().kind() == FinetuneKind.CLASSIFY
           ? load(ClassifyConfig.class, ClassifyConfig.defaults(), config.finetune().stage(), List.of(), wiring).validate()
           : load(InstructConfig.class, InstructConfig.defaults(), config.finetune().stage(), List.of(), wiring)
               .validate();

@@ -1,6 +1,7 @@
 package dev.sparkgpt.jobs;
 
 import dev.sparkgpt.io.Progress;
+import dev.sparkgpt.config.SplitBy;
 import dev.sparkgpt.config.TokenizeConfig;
 import dev.sparkgpt.data.BlockLayout;
 import dev.sparkgpt.data.DocumentSources;
@@ -115,7 +116,7 @@ public final class TokenizeJob implements Callable<Integer> {
     JavaRDD<EncodedBlock> blocks = null;
     try {
       long start = System.nanoTime();
-      boolean byTokens = "tokens".equals(config.split());
+      boolean byTokens = config.split() == SplitBy.TOKENS;
       int parallelism = Math.max(2, spark.sparkContext().defaultParallelism());
       LongAccumulator read = spark.sparkContext().longAccumulator("tokenize_bytes_read"); // progress only
       blocks = encode(spark, config, spec, files, inputBytes, parallelism, read);
@@ -167,7 +168,7 @@ public final class TokenizeJob implements Callable<Integer> {
   /** Read → clean → encode, one task per input split, no shuffle; the blocks are cached for the later passes. */
   private static JavaRDD<EncodedBlock> encode(SparkSession spark, TokenizeConfig config, TokenizerSpec spec,
       List<SourceFile> files, long inputBytes, int parallelism, LongAccumulator read) {
-    boolean byTokens = "tokens".equals(config.split());
+    boolean byTokens = config.split() == SplitBy.TOKENS;
     long splitBytes = config.numShards() > 0 ? Math.max(1L << 12, (inputBytes + config.numShards() - 1)
         / config.numShards()) : InputSplit.splitBytes(inputBytes, parallelism, ((long) config.splitMb()) << 20);
     TokenBlocks.Settings settings = new TokenBlocks.Settings(new SplitReader.Options(config.textField(),
@@ -228,7 +229,7 @@ public final class TokenizeJob implements Callable<Integer> {
     long sniffed = files.stream().filter(SourceFile::sniffed).count();
     return new Manifest(dev.sparkgpt.data.ShardSchema.FORMAT, dev.sparkgpt.data.ShardSchema.FORMAT_VERSION,
         "sparkgpt " + Version.VERSION, new Manifest.TokenizerInfo(tok.name(), tok.hash(), tok.vocabSize(), tok.eotId()),
-        config.seqLen(), config.seqLen() + 1, config.seqLen(), tok.eotId(), config.split(), splits,
+        config.seqLen(), config.seqLen() + 1, config.seqLen(), tok.eotId(), config.split().key(), splits,
         tokens[0] + tokens[1], files.size(), inputBytes, totals.documents, totals.duplicates, totals.droppedShort,
         totals.invalidFiles.size(), configMap, totals.replacedBytes, (long) totals.bomFiles.size(), totals.truncated,
         totals.skippedLong, sniffed);

@@ -24,7 +24,7 @@ class ConfigLoaderTest {
     assertEquals("flag-out", c.output());
     assertEquals(128, c.seqLen());
     assertEquals(0.2, c.valFraction());
-    assertEquals("tokens", c.split());
+    assertEquals(SplitBy.TOKENS, c.split());
     assertEquals("gpt2", c.tokenizer()); // default kept
     assertEquals(List.of("override seq_len = 128", "override split = tokens"), echoed);
   }

@@ -7,6 +7,7 @@ import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.config.LoraConfig;
 import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.config.PretrainConfig;
+import dev.sparkgpt.config.Trainable;
 import dev.sparkgpt.model.GptModel;
 import dev.sparkgpt.model.OneThread;
 import dev.sparkgpt.tokenizer.Tokenizer;
@@ -52,7 +53,7 @@ class BaseModelsTest {
         trainableLine(new LoraConfig(2, 4, 0.1, List.of("attn_q", "attn_k", "attn_v")), Set.of()));
     ModelConfig mc = new ModelConfig(100, 16, 8, 2, 2, 0, false, false);
     assertEquals("test: trainable parameters 800 of 3,440\n", trainableLine(LoraConfig.defaults(),
-        ClassifyFinetune.frozen(mc, "head")), "the 100 × 8 head alone");
+        ClassifyFinetune.frozen(mc, Trainable.HEAD)), "the 100 × 8 head alone");
     assertEquals("test: trainable parameters 3,440 of 3,440\n", trainableLine(LoraConfig.defaults(), Set.of()));
   }
 

@@ -10,6 +10,7 @@ import dev.sparkgpt.config.ClassifyConfig;
 import dev.sparkgpt.config.ConfigException;
 import dev.sparkgpt.config.ConfigLoader;
 import dev.sparkgpt.config.ModelConfig;
+import dev.sparkgpt.config.Trainable;
 import dev.sparkgpt.io.InputException;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.model.GptModel;
@@ -171,12 +172,12 @@ class ClassifyFinetuneTest {
   @Test
   void frozenParametersStayBitIdentical(@TempDir Path dir) throws Exception {
     ModelConfig mc = new ModelConfig(50257, 64, 32, 2, 2, 0, false, false, 2);
-    Set<String> frozen = ClassifyFinetune.frozen(mc, "last_block_and_head");
+    Set<String> frozen = ClassifyFinetune.frozen(mc, Trainable.LAST_BLOCK_AND_HEAD);
     assertTrue(frozen.contains(ParamNames.TOKEN_EMBEDDING) && frozen.contains(ParamNames.block(0,
         ParamNames.QKV_WEIGHT)), frozen.toString());
     assertTrue(!frozen.contains(ParamNames.OUT_HEAD) && !frozen.contains(ParamNames.block(1, ParamNames.QKV_WEIGHT))
         && !frozen.contains(ParamNames.FINAL_NORM_SCALE), frozen.toString());
-    assertEquals(ParamNames.shapes(mc).size() - 1, ClassifyFinetune.frozen(mc, "head").size());
+    assertEquals(ParamNames.shapes(mc).size() - 1, ClassifyFinetune.frozen(mc, Trainable.HEAD).size());
 
     Path base = dir.resolve("base");
     ClassifyFinetune.run(config(base, "train.epochs=1", "model.n_layers=2"), QUIET);
