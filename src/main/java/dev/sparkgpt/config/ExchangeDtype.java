@@ -1,10 +1,7 @@
 package dev.sparkgpt.config;
 
-import com.fasterxml.jackson.annotation.JsonValue;
-import java.util.Locale;
-
 /** What parameter-averaging workers send back ({@code train.exchange_dtype}); sums are f32 either way. */
-public enum ExchangeDtype {
+public enum ExchangeDtype implements YamlEnum {
   F32(4),
   /** bfloat16 pseudo-gradients: half the bytes. */
   BF16(2);
@@ -18,12 +15,6 @@ public enum ExchangeDtype {
   /** Bytes per element on the wire. */
   public int bytes() {
     return bytes;
-  }
-
-  /** The YAML spelling: f32, bf16. */
-  @JsonValue
-  public String key() {
-    return name().toLowerCase(Locale.ROOT);
   }
 
   @Override
