@@ -27,6 +27,9 @@ public final class BlockLayout implements Serializable {
   public record Decisions(Set<Long> dropped, Map<Long, Byte> leadSplit, long[] continued) implements Serializable {
     /** The stream of entry i of block b (split for documents, 0 for tokens), or -1 when dropped. */
     public int streamOf(EncodedBlock b, int i, boolean tokensMode) {
+      if (tokensMode && dropped.isEmpty()) {
+        return 0; // one stream, nothing dropped: no lookup needed
+      }
       long lead = i == 0 && b.firstContinues ? continued[b.order] : b.key[i];
       if (dropped.contains(lead)) {
         return -1;
@@ -103,8 +106,7 @@ public final class BlockLayout implements Serializable {
     if (!tokensMode && b.firstContinues) {
       return null;
     }
-    long[] continued = new long[b.order + 1];
-    Arrays.fill(continued, -1);
+    long[] continued = new long[0]; // never read: by tokens nothing is looked up, by documents b continues nothing
     Map<Long, Byte> leadSplit = new HashMap<>();
     if (!tokensMode && b.lastGoesOn && b.docs > 0) {
       leadSplit.put(b.key[b.docs - 1], (byte) Pieces.splitOf(b.hashHi[b.docs - 1], seed, valFraction));
