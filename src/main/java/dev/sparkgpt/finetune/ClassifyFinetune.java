@@ -114,15 +114,20 @@ public final class ClassifyFinetune {
       return Map.of("val_loss", last[1].loss(), "train_acc", last[0].accuracy(), "val_acc", last[1].accuracy(),
           "test_loss", testScore[0].loss(), "test_acc", testScore[0].accuracy());
     };
-    Finetuning.Outcome done = Finetuning.run(Finetuning.Settings.of(config.outDir(), t, config.optimizer().lr(),
-        config.seed(), "finetune classify"), step, rounds, train.size(),
-        rows -> batch(train, rows, tok.eotId()), end, state, epochs -> {
+    Finetuning.Outcome done = Finetuning.job(Finetuning.Settings.of(config.outDir(), t, config.optimizer().lr(),
+        config.seed(), "finetune classify"), step)
+        .examples(train.size(), rows -> batch(train, rows, tok.eotId()))
+        .rounds(rounds)
+        .onEpochEnd(end)
+        .state(state)
+        .finalLine(epochs -> {
           if (testScore[0] == null) { // a finished run continued: no epoch ran here
             testScore[0] = score(model, test, labels.size(), 0, t.batchSize(), tok.eotId());
           }
           return Map.of("epoch", epochs, "test_loss", testScore[0].loss(), "test_acc", testScore[0].accuracy(),
               Finetuning.FINAL_KEY, true);
-        }, conf, console);
+        })
+        .run(conf, console);
     if (last[0] == null) {
       last[0] = score(model, train, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());
       last[1] = score(model, val, labels.size(), t.evalBatches(), t.batchSize(), tok.eotId());

@@ -45,17 +45,16 @@ final class EpochEngine implements TrainingEngine {
   private double epochLoss;
   private double epochRate;
 
-  /** {@code rounds} null: the local strategy. */
-  EpochEngine(GptStepModel model, AveragingRounds rounds, int examples, Finetuning.Examples batches, int batchSize, long seed,
-      int workers, int frequency) {
-    this.model = model;
-    this.rounds = rounds;
-    this.examples = examples;
-    this.batches = batches;
-    this.batchSize = batchSize;
-    this.seed = seed;
-    this.workers = rounds == null ? 1 : workers;
-    this.frequency = rounds == null ? 1 : frequency;
+  /** The job's examples, batch size and seed; its rounds null: the local strategy. */
+  EpochEngine(Finetuning.Job job) {
+    this.model = job.step;
+    this.rounds = job.rounds;
+    this.examples = job.examples;
+    this.batches = job.batches;
+    this.batchSize = job.settings.batchSize();
+    this.seed = job.settings.seed();
+    this.workers = rounds == null ? 1 : job.settings.workers();
+    this.frequency = rounds == null ? 1 : job.settings.frequency();
   }
 
   @Override

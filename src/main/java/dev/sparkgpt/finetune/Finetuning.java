@@ -67,16 +67,77 @@ public final class Finetuning {
   private Finetuning() {}
 
   /**
-   * Runs the epochs not yet done. {@code state} goes into every checkpoint's state.json (model description, labels
-   * …); {@code lastLine} (may be null) gives a final metrics line from the number of epochs finished. With
-   * {@code rounds} (null = local) the steps run on Spark workers and their states are averaged into {@code step}.
+   * A finetune to run: its settings and step model, then its examples ({@link Job#examples}), optionally Spark
+   * rounds ({@link Job#rounds}), what an epoch's end reports, what goes into state.json and a final line.
    */
-  public static Outcome run(Settings s, GptStepModel step, AveragingRounds rounds, int examples,
-      Examples batches, EpochEnd end, Map<String, Object> state,
-      IntFunction<Map<String, Object>> lastLine, Configuration conf, PrintStream console) {
+  public static Job job(Settings settings, GptStepModel step) {
+    return new Job(settings, step);
+  }
+
+  /** A finetune being described; {@link #run} trains the epochs not yet done. */
+  public static final class Job {
+    final Settings settings;
+    final GptStepModel step;
+    AveragingRounds rounds;
+    int examples = -1;
+    Examples batches;
+    private EpochEnd end = (epoch, trainLoss, rate) -> Map.of();
+    private Map<String, Object> state = Map.of();
+    private IntFunction<Map<String, Object>> finalLine;
+
+    private Job(Settings settings, GptStepModel step) {
+      this.settings = settings;
+      this.step = step;
+    }
+
+    /** The training examples: how many, and the batch of given example indices. */
+    public Job examples(int count, Examples batchesOf) {
+      this.examples = count;
+      this.batches = batchesOf;
+      return this;
+    }
+
+    /** Run the steps on Spark workers and average their states into the step model (null, the default: local). */
+    public Job rounds(AveragingRounds averagingRounds) {
+      this.rounds = averagingRounds;
+      return this;
+    }
+
+    /** What each epoch's end adds to its metrics line (validation loss, accuracies …). */
+    public Job onEpochEnd(EpochEnd epochEnd) {
+      this.end = epochEnd;
+      return this;
+    }
+
+    /** What goes into every checkpoint's state.json (model description, labels, tokenizer …). */
+    public Job state(Map<String, Object> checkpointState) {
+      this.state = checkpointState;
+      return this;
+    }
+
+    /** A final metrics line from the number of epochs finished (e.g. the test accuracy); none by default. */
+    public Job finalLine(IntFunction<Map<String, Object>> line) {
+      this.finalLine = line;
+      return this;
+    }
+
+    /** Trains the epochs not yet done under the settings' out_dir, continuing a run found there. */
+    public Outcome run(Configuration conf, PrintStream console) {
+      if (batches == null) {
+        throw new IllegalStateException("Finetuning.job(...).examples(count, batches) was not given");
+      }
+      return Finetuning.run(this, conf, console);
+    }
+  }
+
+  private static Outcome run(Job job, Configuration conf, PrintStream console) {
+    Settings s = job.settings;
+    Map<String, Object> state = job.state;
+    EpochEnd end = job.end;
+    IntFunction<Map<String, Object>> lastLine = job.finalLine;
+    int examples = job.examples;
     try (RunWriter store = RunWriter.open(s.outDir(), 2, conf, console)) {
-      EpochEngine engine = new EpochEngine(step, rounds, examples, batches, s.batchSize(), s.seed(), s.workers(),
-          s.frequency());
+      EpochEngine engine = new EpochEngine(job);
       EarlyStop earlyStop = new EarlyStop("val_loss", s.patience(), console);
       TrainingLoop.State start = new TrainingLoop.State(0, 0);
       Optional<CheckpointState> resumed = store.resume("auto");

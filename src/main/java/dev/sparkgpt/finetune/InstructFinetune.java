@@ -93,9 +93,13 @@ public final class InstructFinetune {
           trainLoss, lastVal[0], rate);
       return Map.of("val_loss", lastVal[0]);
     };
-    long steps = Finetuning.run(Finetuning.Settings.of(config.outDir(), t, config.optimizer().lr(),
-        config.seed(), "finetune instruct"), step, rounds, train.size(),
-        rows -> InstructionExamples.collate(pick(train, rows), pad, mask), end, state, null, conf, console).steps();
+    long steps = Finetuning.job(Finetuning.Settings.of(config.outDir(), t, config.optimizer().lr(),
+        config.seed(), "finetune instruct"), step)
+        .examples(train.size(), rows -> InstructionExamples.collate(pick(train, rows), pad, mask))
+        .rounds(rounds)
+        .onEpochEnd(end)
+        .state(state)
+        .run(conf, console).steps();
     if (Double.isNaN(lastVal[0])) {
       lastVal[0] = loss(model, val, t.batchSize(), pad, mask);
     }

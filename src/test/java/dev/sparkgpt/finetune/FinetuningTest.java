@@ -61,10 +61,11 @@ class FinetuningTest {
       ended.add(epoch);
       return Map.of("val_loss", vals[epoch - 1]);
     };
-    return Finetuning.run(s, model(), null, 12, batches, end, Map.of("kind", "test"), epochsDone -> {
-      finalLines.add(epochsDone);
-      return Map.of("epoch", epochsDone, Finetuning.FINAL_KEY, true);
-    }, HadoopConf.create(), QUIET);
+    return Finetuning.job(s, model()).examples(12, batches).onEpochEnd(end).state(Map.of("kind", "test"))
+        .finalLine(epochsDone -> {
+          finalLines.add(epochsDone);
+          return Map.of("epoch", epochsDone, Finetuning.FINAL_KEY, true);
+        }).run(HadoopConf.create(), QUIET);
   }
 
   @Test
