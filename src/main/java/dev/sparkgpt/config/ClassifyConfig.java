@@ -64,9 +64,11 @@ public record ClassifyConfig(
    * @param strategy "local" (this process) or "parameter_averaging" (Spark workers, as pretraining)
    * @param workers parameter_averaging: Spark tasks training side by side on their share of each round's batches
    * @param averagingFrequency parameter_averaging: optimizer steps each worker takes between averagings
+   * @param tensorboard also write the metrics as TensorBoard event files under out_dir/tensorboard
    */
   public record Train(int epochs, int batchSize, Trainable trainable, double maxNorm, int logInterval, int evalBatches,
-      Strategy strategy, int workers, int averagingFrequency, int patience) implements EpochTraining {}
+      Strategy strategy, int workers, int averagingFrequency, int patience, boolean tensorboard)
+      implements EpochTraining {}
 
   public ClassifyConfig {
     model = model == null ? Map.of() : new LinkedHashMap<>(model);
@@ -76,7 +78,7 @@ public record ClassifyConfig(
   public static ClassifyConfig defaults() {
     return new ClassifyConfig("runs/classify", "random", "gpt2-tiny", Map.of(),
         new Data(null, "tsv", "text", "label", List.of("ham", "spam"), true, 0.7, 0.1, 0, "gpt2"),
-        new Train(5, 8, Trainable.LAST_BLOCK_AND_HEAD, 1.0, 10, 0, Strategy.LOCAL, 2, 1, 0),
+        new Train(5, 8, Trainable.LAST_BLOCK_AND_HEAD, 1.0, 10, 0, Strategy.LOCAL, 2, 1, 0, false),
         new PretrainConfig.Optimizer(5e-5, 5e-5, 0.1, 0.9, 0.999, 1e-8),
         LoraConfig.defaults(),
         123);

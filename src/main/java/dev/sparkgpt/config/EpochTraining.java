@@ -26,4 +26,7 @@ public interface EpochTraining {
 
   /** Epochs without a better validation loss before stopping; 0 = off. */
   int patience();
+
+  /** Also write the metrics as TensorBoard event files under out_dir/tensorboard. */
+  boolean tensorboard();
 }

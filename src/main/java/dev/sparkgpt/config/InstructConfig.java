@@ -70,9 +70,10 @@ public record InstructConfig(
    * @param strategy "local" (this process) or "parameter_averaging" (Spark workers, as pretraining)
    * @param workers parameter_averaging: Spark tasks training side by side on their share of each round's batches
    * @param averagingFrequency parameter_averaging: optimizer steps each worker takes between averagings
+   * @param tensorboard also write the metrics as TensorBoard event files under out_dir/tensorboard
    */
   public record Train(int epochs, int batchSize, double maxNorm, int logInterval, Strategy strategy, int workers,
-      int averagingFrequency, int patience) implements EpochTraining {}
+      int averagingFrequency, int patience, boolean tensorboard) implements EpochTraining {}
 
   /**
    * Responses for the test split.
@@ -91,7 +92,7 @@ public record InstructConfig(
     return new InstructConfig("runs/instruct", "random", "gpt2-tiny", Map.of(),
         new Data(null, 0.85, 0.05, 0, false, "gpt2", "alpaca", new Template("", "### Instruction:\n",
             "### Input:\n", "### Response:\n", "\n\n", "\n### ")),
-        new Train(2, 8, 1.0, 10, Strategy.LOCAL, 2, 1, 0),
+        new Train(2, 8, 1.0, 10, Strategy.LOCAL, 2, 1, 0, false),
         new PretrainConfig.Optimizer(5e-5, 5e-5, 0.1, 0.9, 0.999, 1e-8),
         new Generate(256, 0),
         LoraConfig.defaults(),

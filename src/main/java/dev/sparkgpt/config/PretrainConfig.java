@@ -69,11 +69,12 @@ public record PretrainConfig(
    * @param outerMomentum nesterov: outer momentum (DiLoCo: 0.9)
    * @param exchangeDtype parameter_averaging: f32 or bf16 for what workers send back (accumulated in f32)
    * @param allowDataChange resume onto shards other than the run trained on (its cursor position is kept)
+   * @param tensorboard also write the metrics as TensorBoard event files under out_dir/tensorboard
    */
   public record Train(Strategy strategy, int microBatchSize, int globalBatchSize, long maxSteps, long maxTokens,
       double maxSeconds, int lrWarmupSteps, double maxNorm, int logInterval, int saveInterval, int keepLast,
       int workers, int averagingFrequency, OuterUpdate outerOptimizer, double outerLr, double outerMomentum,
-      ExchangeDtype exchangeDtype, boolean allowDataChange) {
+      ExchangeDtype exchangeDtype, boolean allowDataChange, boolean tensorboard) {
 
     /** Micro-batches per optimizer step of one worker. */
     public int accumulationSteps() {
@@ -109,7 +110,8 @@ public record PretrainConfig(
   public static PretrainConfig defaults() {
     return new PretrainConfig("runs/pretrain", "gpt2-tiny", Map.of(),
         new Data(null, null, "gpt2", 0.1, 0, true, 4096),
-        new Train(Strategy.LOCAL, 8, 8, 1000, 0, 0, 50, 1.0, 10, 200, 3, 2, 4, OuterUpdate.AVERAGE, 0.7, 0.9, ExchangeDtype.F32, false),
+        new Train(Strategy.LOCAL, 8, 8, 1000, 0, 0, 50, 1.0, 10, 200, 3, 2, 4, OuterUpdate.AVERAGE, 0.7, 0.9, ExchangeDtype.F32, false,
+            false),
         new Optimizer(6e-4, 6e-5, 0.1, 0.9, 0.95, 1e-8),
         new Eval(100, 10, "Every effort moves you", 30, 0.8, 40, 0),
         1337, "auto", null);

@@ -36,12 +36,12 @@ public final class Finetuning {
    * {@link EpochEngine}); {@code patience} 0 = train every epoch.
    */
   public record Settings(String outDir, int epochs, int batchSize, double lr, double maxNorm, int logInterval,
-      long seed, String name, int workers, int frequency, int patience) {
+      long seed, String name, int workers, int frequency, int patience, boolean tensorboard) {
 
     /** A finetune's settings from its config's train section, learning rate and seed; {@code name} heads its lines. */
     public static Settings of(String outDir, EpochTraining train, double lr, long seed, String name) {
       return new Settings(outDir, train.epochs(), train.batchSize(), lr, train.maxNorm(), train.logInterval(), seed,
-          name, train.workers(), train.averagingFrequency(), train.patience());
+          name, train.workers(), train.averagingFrequency(), train.patience(), train.tensorboard());
     }
   }
 
@@ -158,7 +158,8 @@ public final class Finetuning {
       // the past of a resumed run: its step lines and finished epochs, not the final (test) line of an earlier end
       try (MetricsLog metrics = MetricsLog.open(s.outDir(), line -> line.has("step")
           ? line.get("step").asLong() <= keptSteps
-          : line.path("epoch").asLong(Long.MAX_VALUE) <= keptEpochs && !line.has(FINAL_KEY), conf);
+          : line.path("epoch").asLong(Long.MAX_VALUE) <= keptEpochs && !line.has(FINAL_KEY), conf)
+              .withTensorBoard(s.tensorboard(), resumed.isPresent() ? keptSteps + 1 : 0);
           Progress bar = Progress.start(new Progress.Spec(s.name(), () -> (long) s.epochs() * examples, "examples",
               1, engine::examplesDone, status::get, true))) {
         TrainingLoop.Listener lines = new TrainingLoop.Listener() {
@@ -177,7 +178,7 @@ public final class Finetuning {
               Map<String, Object> scores = end.finish(epoch, engine.epochLoss(), engine.epochRate());
               line.putAll(scores);
               line.put("examples_per_sec", engine.epochRate());
-              metrics.write(line);
+              metrics.write(line, st.step(), "epoch/");
               if (scores.get("val_loss") instanceof Number v) {
                 st.evaluated("val_loss", v.doubleValue());
               }
@@ -187,7 +188,7 @@ public final class Finetuning {
           @Override
           public void end(TrainingLoop.State st) {
             if (lastLine != null) {
-              metrics.write(lastLine.apply((int) engine.epoch()));
+              metrics.write(lastLine.apply((int) engine.epoch()), st.step(), "final/");
             }
           }
         };

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparkgpt.io.InputException;
 import dev.sparkgpt.io.JsonFiles;
+import dev.sparkgpt.io.TensorBoardEvents;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -12,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
@@ -19,14 +21,33 @@ import org.apache.hadoop.fs.Path;
 
 /**
  * {@code metrics.jsonl} of a run (docs/metrics-format.md): one JSON object per line, flushed as written. On resume
- * the lines past the checkpoint's step are dropped, so the file never shows a step twice.
+ * the lines past the checkpoint's step are dropped, so the file never shows a step twice. With
+ * {@link #withTensorBoard} every line's numbers also go to a TensorBoard event file ({@link TensorBoardEvents}).
  */
 public final class MetricsLog implements AutoCloseable {
   public static final String FILE = "metrics.jsonl";
+  /** Keys that are a line's coordinates, not scalars of their own. */
+  private static final Set<String> COORDINATES = Set.of("step", "epoch");
   private final FSDataOutputStream out;
+  private final String outDir;
+  private final Configuration conf;
+  private TensorBoardEvents events;
 
-  private MetricsLog(FSDataOutputStream out) {
+  private MetricsLog(FSDataOutputStream out, String outDir, Configuration conf) {
     this.out = out;
+    this.outDir = outDir;
+    this.conf = conf;
+  }
+
+  /**
+   * When {@code on} (train.tensorboard), also writes the lines to a new event file in {@code out_dir/tensorboard/},
+   * which supersedes earlier files' points from {@code firstStep} (the first step this run trains) on.
+   */
+  public MetricsLog withTensorBoard(boolean on, long firstStep) {
+    if (on && events == null) {
+      events = TensorBoardEvents.open(outDir, firstStep, conf);
+    }
+    return this;
   }
 
   /** Opens {@code outDir/metrics.jsonl}, keeping only lines with {@code step ≤ keepUpToStep} (-1 = start afresh). */
@@ -64,7 +85,7 @@ public final class MetricsLog implements AutoCloseable {
         out.write(past.toString().getBytes(StandardCharsets.UTF_8));
       }
       out.hflush();
-      return new MetricsLog(out);
+      return new MetricsLog(out, outDir, conf);
     } catch (IOException e) {
       throw new InputException(file + ": cannot open metrics log: " + e.getMessage(), e);
     }
@@ -78,8 +99,27 @@ public final class MetricsLog implements AutoCloseable {
     }
   }
 
-  /** Appends one line (keys as given; values JSON-serialisable) and flushes it. */
+  /**
+   * Appends one line (keys as given; values JSON-serialisable) and flushes it; its numbers go to TensorBoard (if on)
+   * at the line's {@code step}, under their own names. A line without a step (a finetune's epoch line) goes to
+   * TensorBoard through {@link #write(Map, long, String)} only.
+   */
   public void write(Map<String, Object> line) {
+    if (events != null && line.get("step") instanceof Number step) {
+      events.scalars(step.longValue(), "", line, COORDINATES);
+    }
+    append(line);
+  }
+
+  /** Appends one line as {@link #write(Map)} does; its numbers go to TensorBoard at {@code step} as {@code prefix + key}. */
+  public void write(Map<String, Object> line, long step, String prefix) {
+    if (events != null) {
+      events.scalars(step, prefix, line, COORDINATES);
+    }
+    append(line);
+  }
+
+  private void append(Map<String, Object> line) {
     try {
       out.write(JsonFiles.line(line).getBytes(StandardCharsets.UTF_8));
       out.hflush();
@@ -90,6 +130,9 @@ public final class MetricsLog implements AutoCloseable {
 
   @Override
   public void close() {
+    if (events != null) {
+      events.close();
+    }
     try {
       out.close();
     } catch (IOException ignored) {

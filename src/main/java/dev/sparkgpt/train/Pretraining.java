@@ -104,7 +104,8 @@ public final class Pretraining {
     AtomicLong stepNow = new AtomicLong(start.step());
     AtomicReference<String> status = new AtomicReference<>("");
     TrainingLoop.State end;
-    try (MetricsLog metrics = MetricsLog.open(config.outDir(), resumed.isPresent() ? start.step() : -1, conf);
+    try (MetricsLog metrics = MetricsLog.open(config.outDir(), resumed.isPresent() ? start.step() : -1, conf)
+            .withTensorBoard(t.tensorboard(), resumed.isPresent() ? start.step() + 1 : 0);
         Progress bar = Progress.start(new Progress.Spec("pretrain", () -> totalSteps, "steps", 1, stepNow::get,
             status::get, true))) {
       TrainingLoop.Listener log = new LogLines(metrics, totalSteps, stepNow, status);

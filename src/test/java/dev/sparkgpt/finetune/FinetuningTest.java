@@ -8,6 +8,7 @@ import dev.sparkgpt.checkpoint.CheckpointStore;
 import dev.sparkgpt.config.ModelConfig;
 import dev.sparkgpt.config.PretrainConfig;
 import dev.sparkgpt.io.HadoopConf;
+import dev.sparkgpt.io.TensorBoardFiles;
 import dev.sparkgpt.io.JsonFiles;
 import dev.sparkgpt.model.GptModel;
 import dev.sparkgpt.model.OneThread;
@@ -45,7 +46,7 @@ class FinetuningTest {
   private static Finetuning.Outcome run(Path out, double[] vals, int epochs, int patience, List<Integer> ended,
       List<Integer> finalLines) {
     Finetuning.Settings s = new Finetuning.Settings(out.toString(), epochs, 4, 1e-3, 1.0, 1, 5, "finetune test", 1,
-        1, patience);
+        1, patience, true);
     Finetuning.Examples batches = rows -> {
       int[][] in = new int[rows.size()][8];
       int[][] tg = new int[rows.size()][8];
@@ -103,5 +104,15 @@ class FinetuningTest {
     Finetuning.Outcome more = run(dir, vals, 6, 3, ended, finals);
     assertEquals(new Finetuning.Outcome(18, 6, Finetuning.EPOCHS), more);
     assertEquals(List.of(5, 6), ended);
+
+    // train.tensorboard: one event file per run; epoch lines at the step their epoch ended, as epoch/<key>
+    List<Path> files = TensorBoardFiles.files(dir);
+    assertEquals(3, files.size(), files.toString());
+    var first = TensorBoardFiles.events(files.get(0));
+    var third = TensorBoardFiles.events(files.get(2));
+    assertEquals(Map.of(3L, 3.0f, 6L, 2.0f, 9L, 2.5f, 12L, 2.2f), TensorBoardFiles.scalars(first, "epoch/val_loss"));
+    assertEquals(Map.of(15L, 1.0f, 18L, 0.5f), TensorBoardFiles.scalars(third, "epoch/val_loss"));
+    assertEquals(13, third.get(1).getStep(), "the continued run's START marker: its first step");
+    assertEquals(12, TensorBoardFiles.scalars(first, "train_loss").size(), "a step line per step");
   }
 }

@@ -117,7 +117,7 @@ class HdfsPipelineTest extends SparkTestBase {
         Map.of("input", List.of(root + "/in/verdict.txt"), "output", root + "/shards/v32"), null), QUIET);
     String[] averaging = {"data.text=null", "data.shards=" + root + "/shards/v32", "model.drop_rate=0",
         "train.strategy=parameter_averaging", "train.workers=2", "train.averaging_frequency=2",
-        "train.save_interval=10", "eval.interval=10"};
+        "train.save_interval=10", "eval.interval=10", "train.tensorboard=true"};
     TrainingLoop.Result straight = PretrainJob.run(spark, hdfsRun("/runs/straight", averaging), QUIET);
     assertEquals(20, straight.step());
     String[] stopped = java.util.Arrays.copyOf(averaging, averaging.length + 1);
@@ -143,6 +143,16 @@ class HdfsPipelineTest extends SparkTestBase {
         "the resumed run logs the straight run's steps: none lost or repeated across the resume");
     for (int i = 1; i < straightSteps.size(); i++) {
       assertTrue(straightSteps.get(i) > straightSteps.get(i - 1), "steps increase: " + straightSteps);
+    }
+    // TensorBoard event files on HDFS: one per run, the resumed one's second starting at step 11
+    org.apache.hadoop.fs.FileStatus[] events = fs.listStatus(new org.apache.hadoop.fs.Path("/runs/resumed/tensorboard"));
+    java.util.Arrays.sort(events);
+    assertEquals(2, events.length);
+    try (var in = fs.open(events[1].getPath())) {
+      List<org.tensorflow.proto.Event> second = dev.sparkgpt.io.TensorBoardFiles.events(in);
+      assertEquals(11, second.get(1).getStep());
+      assertEquals(straightSteps.stream().filter(s -> s > 10).toList(),
+          List.copyOf(dev.sparkgpt.io.TensorBoardFiles.scalars(second, "train_loss").keySet()));
     }
   }
 

@@ -10,6 +10,7 @@ import dev.sparkgpt.data.TrainingWindows;
 import dev.sparkgpt.data.WindowSource;
 import dev.sparkgpt.io.CheckpointException;
 import dev.sparkgpt.io.HadoopConf;
+import dev.sparkgpt.io.TensorBoardFiles;
 import dev.sparkgpt.tokenizer.Tokenizer;
 import dev.sparkgpt.tokenizer.Tokenizers;
 import java.io.OutputStream;
@@ -227,5 +228,68 @@ class PretrainingTest {
     TrainingLoop.Result again = once.get();
     assertEquals(EarlyStop.REASON, again.stopReason());
     assertEquals(stopAt, again.step(), "a re-run of an early-stopped run trains no further");
+  }
+
+  @Test
+  void tensorboardEventsHoldTheMetricsAndAResumeSupersedesTheStepsItRedoes(@TempDir Path dir) throws Exception {
+    // killed inside step 13, after the step-10 checkpoint: the first event file holds steps 1..12, the resumed run
+    // redoes 11 and 12 in a second file that starts with a START marker at step 11
+    BigramStepModel first = new BigramStepModel(VOCAB, 7) {
+      int steps;
+
+      @Override
+      public StepResult step(int[][][] inputs, int[][][] targets, double lr, double maxNorm) {
+        if (++steps == 13) {
+          throw new IllegalStateException("killed");
+        }
+        return super.step(inputs, targets, lr, maxNorm);
+      }
+    };
+    assertThrows(IllegalStateException.class, () -> run(config(dir, "train.tensorboard=true"), first));
+    run(config(dir, "train.tensorboard=true"), new BigramStepModel(VOCAB, 99));
+
+    Map<Long, Double> logged = new java.util.TreeMap<>();
+    Map<Long, Double> lr = new java.util.TreeMap<>();
+    for (String line : Files.readAllLines(dir.resolve("metrics.jsonl"))) {
+      com.fasterxml.jackson.databind.JsonNode n = dev.sparkgpt.io.JsonFiles.MAPPER.readTree(line);
+      logged.put(n.get("step").asLong(), n.get("train_loss").asDouble());
+      lr.put(n.get("step").asLong(), n.get("lr").asDouble());
+    }
+    List<Path> files = TensorBoardFiles.files(dir);
+    assertEquals(2, files.size(), files.toString());
+    List<org.tensorflow.proto.Event> a = TensorBoardFiles.events(files.get(0));
+    List<org.tensorflow.proto.Event> b = TensorBoardFiles.events(files.get(1));
+    assertEquals("brain.Event:2", a.get(0).getFileVersion());
+    assertEquals(org.tensorflow.proto.SessionLog.SessionStatus.START, a.get(1).getSessionLog().getStatus());
+    assertEquals(0, a.get(1).getStep());
+    assertEquals(org.tensorflow.proto.SessionLog.SessionStatus.START, b.get(1).getSessionLog().getStatus());
+    assertEquals(11, b.get(1).getStep(), "the resumed run's first step");
+    Map<Long, Float> firstRun = TensorBoardFiles.scalars(a, "train_loss");
+    Map<Long, Float> resumed = TensorBoardFiles.scalars(b, "train_loss");
+    assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L), List.copyOf(firstRun.keySet()));
+    assertEquals(10, resumed.size());
+    for (long step = 1; step <= 20; step++) {
+      float expected = (float) (double) logged.get(step);
+      assertEquals(expected, step <= 10 ? firstRun.get(step) : resumed.get(step), "train_loss at step " + step);
+      assertEquals((float) (double) lr.get(step), TensorBoardFiles.scalars(step <= 10 ? a : b, "lr").get(step), "lr at " + step);
+    }
+    assertTrue(TensorBoardFiles.scalars(b, "val_loss").containsKey(15L), "eval steps carry val_loss");
+
+    // TensorBoard itself, where it is installed: one point per step, the resumed run's for 11 and 12
+    String python = System.getenv().getOrDefault("TENSORBOARD_PYTHON", dev.sparkgpt.PythonProcess.python());
+    dev.sparkgpt.PythonProcess.Result probe = dev.sparkgpt.PythonProcess.run(List.of(python, "-c",
+        "import tensorboard.backend.event_processing.event_accumulator"), dir, Map.of());
+    org.junit.jupiter.api.Assumptions.assumeTrue(probe.exitCode() == 0,
+        python + " cannot import tensorboard (pip install tensorboard; TENSORBOARD_PYTHON names the interpreter)");
+    dev.sparkgpt.PythonProcess.Result tb = dev.sparkgpt.PythonProcess.run(List.of(python,
+        "src/test/resources/tensorboard_scalars.py", dir.resolve("tensorboard").toString()), dir, Map.of());
+    assertEquals(0, tb.exitCode(), tb.output());
+    String json = tb.output().lines().filter(l -> l.startsWith("{")).reduce((x, y) -> y).orElseThrow();
+    com.fasterxml.jackson.databind.JsonNode points = dev.sparkgpt.io.JsonFiles.MAPPER.readTree(json).get("train_loss");
+    assertEquals(20, points.size(), json);
+    for (int i = 0; i < 20; i++) {
+      assertEquals(i + 1, points.get(i).get(0).asLong());
+      assertEquals((float) (double) logged.get(i + 1L), (float) points.get(i).get(1).asDouble(), "step " + (i + 1));
+    }
   }
 }
