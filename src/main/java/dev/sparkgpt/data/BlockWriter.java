@@ -143,8 +143,7 @@ final class BlockWriter {
         }
       }
       out.commit();
-      files.add(new Written(split, name, out.rows(), file.getFileSystem(conf).getFileStatus(file).getLen(),
-          ShardWriter.sha256(file, conf)));
+      files.add(new Written(split, name, out.rows(), out.bytes(), out.sha256()));
     }
   }
 }

@@ -38,7 +38,8 @@ import org.apache.parquet.schema.Types;
  * list, 1 continues it) and definition levels (all 1) written as RLE runs of the RLE/bit-packing hybrid encoding
  * ({@link LevelRuns}: two runs per row instead of Parquet's level writers' call per value, which cost 60% of the
  * write pass, measured), its min/max statistics computed in the same loop. The file is written under a temporary name and renamed when
- * complete, so a retried task replaces a killed attempt's file with identical bytes; {@link #sha256} hashes it.
+ * complete, so a retried task replaces a killed attempt's file with identical bytes; {@link #sha256()} is its
+ * checksum, computed as the bytes are written (readers check files with {@link #sha256(Path, Configuration)}).
  */
 public final class ShardWriter implements AutoCloseable {
   /** The Parquet form of {@link ShardSchema#SCHEMA}, as Spark writes it. */
@@ -101,6 +102,8 @@ public final class ShardWriter implements AutoCloseable {
   private long rows;
   private boolean closed;
   private final long rowGroupBytes;
+  private final HashingOutputFile output;
+  private String sha256;
 
   /** Opens {@code target} for writing (under a temporary sibling name unique to {@code attempt}). */
   public ShardWriter(Path target, String attempt, Configuration conf) throws IOException {
@@ -114,7 +117,8 @@ public final class ShardWriter implements AutoCloseable {
     this.conf = conf;
     this.temp = new Path(target.getParent(), "." + target.getName() + "." + attempt + ".tmp");
     this.zstd = new ZstdPages(conf.getInt(ZSTD_LEVEL_KEY, DEFAULT_ZSTD_LEVEL));
-    this.file = new ParquetFileWriter(HadoopOutputFile.fromPath(temp, conf), PARQUET_SCHEMA,
+    this.output = new HashingOutputFile(HadoopOutputFile.fromPath(temp, conf));
+    this.file = new ParquetFileWriter(output, PARQUET_SCHEMA,
         ParquetFileWriter.Mode.OVERWRITE, rowGroupBytes, 0);
     file.start();
     startGroup();
@@ -234,6 +238,7 @@ public final class ShardWriter implements AutoCloseable {
     Map<String, String> meta = new HashMap<>();
     meta.put("org.apache.spark.sql.parquet.row.metadata", ShardSchema.SCHEMA.json());
     file.end(meta);
+    sha256 = output.sha256();
     FileSystem fs = target.getFileSystem(conf);
     if (fs.exists(target)) {
       fs.delete(target, false);
@@ -241,6 +246,19 @@ public final class ShardWriter implements AutoCloseable {
     if (!fs.rename(temp, target)) {
       throw new IOException("cannot rename " + temp + " to " + target);
     }
+  }
+
+  /** SHA-256 in hex of the committed file, computed while it was written (what the manifest records). */
+  public String sha256() {
+    if (sha256 == null) {
+      throw new IllegalStateException("sha256() before commit()");
+    }
+    return sha256;
+  }
+
+  /** Bytes of the committed file. */
+  public long bytes() {
+    return output.length();
   }
 
   /** Without {@link #commit}: abandons the temporary file (a failed or killed attempt leaves nothing). */

@@ -75,6 +75,9 @@ class ShardWriterTest extends SparkTestBase {
         out.write(w.ids[r], length, w.docIds[r], w.offsets[r]);
       }
       out.commit();
+      // the checksum and size computed while writing are those of the committed file, read back
+      assertEquals(ShardWriter.sha256(file, conf), out.sha256());
+      assertEquals(file.getFileSystem(conf).getFileStatus(file).getLen(), out.bytes());
     }
     return w;
   }
