@@ -134,6 +134,11 @@ public final class TokenizerSpec implements Serializable {
     }
   }
 
+  /** Whether this is a bundled tokenizer (gpt2, cl100k_base …) rather than files of a directory. */
+  public boolean builtIn() {
+    return kind == Kind.BUILT_IN;
+  }
+
   /** The tokenizer.json these files came from, as read (for exports); null for the other kinds. */
   public byte[] originalTokenizerJson() {
     return kind == Kind.HF_JSON ? first.clone() : null;

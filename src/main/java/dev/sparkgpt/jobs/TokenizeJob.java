@@ -108,9 +108,11 @@ public final class TokenizeJob implements Callable<Integer> {
           String.join(", ", sniffed.subList(0, Math.min(3, sniffed.size()))), sniffed.size() > 3 ? ", ..." : "",
           InputFiles.SNIFF_RULE);
     }
-    console.printf("tokenize: %d files, %.1f MB -> %s (tokenizer %s, seq_len %d, split by %s, val %.3f)%n",
-        files.size(), inputBytes / 1e6, config.output(), tok.name(), config.seqLen(), config.split(),
-        config.valFraction());
+    // a tokenizer directory is named by its path, as the user gave it (its own name is the directory's last part)
+    String tokenizerName = spec.builtIn() ? tok.name() : config.tokenizer();
+    console.printf("tokenize: %d files, %.1f MB -> %s (tokenizer %s, %,d ids, seq_len %d, split by %s, val %.3f)%n",
+        files.size(), inputBytes / 1e6, config.output(), tokenizerName, tok.vocabSize(), config.seqLen(),
+        config.split(), config.valFraction());
 
     OutputDir out = OutputDir.create(config.output(), Manifest.FILE, hadoop);
     JavaRDD<EncodedBlock> blocks = null;
