@@ -67,20 +67,29 @@ final class SseStream {
         return "interrupted";
       }
       if (next == END) {
+        // the worker may have seen the deadline first (between two tokens) and stopped without an event: the
+        // client must still be told its answer was cut off, not see a clean end
+        if ("deadline".equals(cancellation.reason())) {
+          return timedOut(out, watchdog);
+        }
         return null;
       }
       if (next == null) {
         if (cancellation.remainingMillis() <= 0) {
           cancellation.cancel("deadline");
-          write(out, watchdog, ("data: " + JsonFiles.line(ApiError.timeout().body()) + "\n").getBytes(
-              StandardCharsets.UTF_8));
-          write(out, watchdog, "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-          return "deadline";
+          return timedOut(out, watchdog);
         }
         continue;
       }
       write(out, watchdog, next);
     }
+  }
+
+  private String timedOut(OutputStream out, WriteWatchdog watchdog) throws IOException {
+    write(out, watchdog, ("data: " + JsonFiles.line(ApiError.timeout().body()) + "\n").getBytes(
+        StandardCharsets.UTF_8));
+    write(out, watchdog, "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+    return "deadline";
   }
 
   private void write(OutputStream out, WriteWatchdog watchdog, byte[] bytes) throws IOException {

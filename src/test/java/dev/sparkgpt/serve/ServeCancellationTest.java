@@ -169,6 +169,25 @@ class ServeCancellationTest {
   }
 
   @Test
+  void aStreamWhoseWorkerSawTheDeadlineFirstStillEndsWithTheTimeoutEvent() throws Exception {
+    // the worker checks the deadline between tokens and may stop (ending its stream) before the connection thread
+    // notices the deadline itself: the client must still get the error event, not a clean [DONE]
+    Cancellation cancel = new Cancellation(30_000);
+    SseStream sse = new SseStream(cancel, 300);
+    sse.send(java.util.Map.of("text", "a"));
+    cancel.cancel("deadline");
+    sse.end();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (WriteWatchdog watchdog = new WriteWatchdog(300)) {
+      assertEquals("deadline", sse.drain(out, watchdog));
+    }
+    List<String> data = out.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("data: ")).toList();
+    assertEquals(3, data.size(), data.toString());
+    assertTrue(data.get(1).contains("\"code\":\"request_timeout\""), data.toString());
+    assertEquals("data: [DONE]", data.get(2));
+  }
+
+  @Test
   void theKernelsTableTellsAnOpenConnectionFromAClosedOne() throws Exception {
     assumeTrue(java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.LITTLE_ENDIAN, "the fixtures are x86/ARM's");
     assertEquals(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 8080),
