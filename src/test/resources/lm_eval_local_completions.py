@@ -3,6 +3,9 @@ running `sparkgpt serve` on one multiple-choice task file of ours, and prints th
 log-likelihood as JSON. Used by LmEvalParityTest; also handy by hand:
 
   python lm_eval_local_completions.py BASE_URL MODEL TOKENIZER_DIR MAX_LENGTH TASK.jsonl OUT.json
+
+With BASE_URL "hf", the harness's own `hf` model scores TOKENIZER_DIR (a Hugging Face directory, e.g. what
+`sparkgpt convert sparkgpt-to-hf` wrote) with transformers on the CPU instead, in float32.
 """
 import json
 import os
@@ -37,10 +40,14 @@ metric_list:
     aggregation: mean
     higher_is_better: true
 """)
+if base_url == "hf":
+    kind, args = "hf", f"pretrained={tokenizer},dtype=float32,device=cpu,max_length={max_length}"
+else:
+    kind, args = "local-completions", (f"model={model},base_url={base_url},tokenizer_backend=huggingface,"
+                                       f"tokenizer={tokenizer},max_length={max_length},num_concurrent=1,max_retries=1")
 results = lm_eval.simple_evaluate(
-    model="local-completions",
-    model_args=f"model={model},base_url={base_url},tokenizer_backend=huggingface,tokenizer={tokenizer},"
-    f"max_length={max_length},num_concurrent=1,max_retries=1",
+    model=kind,
+    model_args=args,
     tasks=["sparkgpt_parity"], task_manager=TaskManager(include_path=tasks), batch_size=8, log_samples=True)
 scores = results["results"]["sparkgpt_parity"]
 requests = []

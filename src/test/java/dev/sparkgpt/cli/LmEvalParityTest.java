@@ -26,8 +26,10 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code sparkgpt serve} gives what {@code sparkgpt eval} gives on the same checkpoint and rows: the same acc and
  * acc_norm, and every request's log-likelihood and greedy flag. The checkpoint is what a user would hand the
  * harness: the GPT-2 fixture converted to SparkGPT and exported back to a Hugging Face directory, whose tokenizer
- * files the harness loads with transformers' AutoTokenizer. Runs where lm_eval, transformers and datasets import
- * ({@code LM_EVAL_PYTHON}, else {@code PYTHON}, else python3; .ci/run installs them best effort), skips otherwise.
+ * files the harness loads with transformers' AutoTokenizer; where torch is installed too, the harness's {@code hf}
+ * model (transformers itself) scores that directory and must agree as well. Runs where lm_eval, transformers and
+ * datasets import ({@code LM_EVAL_PYTHON}, else {@code PYTHON}, else python3; .ci/run installs them best effort),
+ * skips otherwise.
  */
 class LmEvalParityTest {
   private static final String FIXTURE = "../shared/fixtures/gpt2-hf-tiny";
@@ -101,15 +103,30 @@ class LmEvalParityTest {
       server.stop(1);
     }
     assertEquals(0, harness.exitCode(), harness.output());
-    JsonNode theirs = JsonFiles.MAPPER.readTree(dir.resolve("lm_eval.json").toFile());
-    assertEquals(items.size() * 4, theirs.get("requests").size());
-    assertEquals(report.get("acc").asDouble(), theirs.get("acc").asDouble(), 1e-12, "acc");
-    assertEquals(report.get("acc_norm").asDouble(), theirs.get("acc_norm").asDouble(), 1e-12, "acc_norm");
+    assertSameScores(report, ours, JsonFiles.MAPPER.readTree(dir.resolve("lm_eval.json").toFile()), items.size(),
+        "local-completions");
+
+    // the harness's own hf model (transformers on the CPU) on the exported directory, where torch is here
+    if (PythonProcess.run(List.of(python, "-c", "import torch, accelerate"), dir, Map.of()).exitCode() == 0) {
+      PythonProcess.Result hfRun = PythonProcess.run(List.of(python, "src/test/resources/lm_eval_local_completions.py",
+          "hf", "-", hf.toString(), String.valueOf(context), task.toString(), dir.resolve("lm_eval_hf.json").toString()),
+          dir, Map.of());
+      assertEquals(0, hfRun.exitCode(), hfRun.output());
+      assertSameScores(report, ours, JsonFiles.MAPPER.readTree(dir.resolve("lm_eval_hf.json").toFile()), items.size(),
+          "hf");
+    }
+  }
+
+  private static void assertSameScores(JsonNode report, Map<String, double[]> ours, JsonNode theirs, int items,
+      String model) {
+    assertEquals(items * 4, theirs.get("requests").size(), model);
+    assertEquals(report.get("acc").asDouble(), theirs.get("acc").asDouble(), 1e-12, model + " acc");
+    assertEquals(report.get("acc_norm").asDouble(), theirs.get("acc_norm").asDouble(), 1e-12, model + " acc_norm");
     for (JsonNode r : theirs.get("requests")) {
       String key = r.get("doc_id").asInt() + "/" + r.get("choice").asInt();
       double[] mine = ours.get(key);
-      assertEquals(mine[0], r.get("loglikelihood").asDouble(), 1e-4, "log-likelihood of request " + key);
-      assertEquals(mine[1] == 1, r.get("is_greedy").asBoolean(), "is_greedy of request " + key);
+      assertEquals(mine[0], r.get("loglikelihood").asDouble(), 1e-4, model + ": log-likelihood of request " + key);
+      assertEquals(mine[1] == 1, r.get("is_greedy").asBoolean(), model + ": is_greedy of request " + key);
     }
   }
 }
