@@ -57,6 +57,21 @@ class PretrainingTest {
     return new Pretraining(c, engine, val, tok, Map.of("vocab_size", VOCAB), HadoopConf.create(), QUIET).run();
   }
 
+  /** The model of a run that dies inside optimizer step {@code step} (as a killed process would). */
+  private static BigramStepModel killedInStep(int step) {
+    return new BigramStepModel(VOCAB, 7) {
+      int steps;
+
+      @Override
+      public StepResult step(int[][][] inputs, int[][][] targets, double lr, double maxNorm) {
+        if (++steps == step) {
+          throw new IllegalStateException("killed");
+        }
+        return super.step(inputs, targets, lr, maxNorm);
+      }
+    };
+  }
+
   @Test
   void resumedRunIsBitIdenticalToAStraightRun(@TempDir Path dir) throws Exception {
     BigramStepModel straight = new BigramStepModel(VOCAB, 7);
@@ -65,17 +80,7 @@ class PretrainingTest {
     assertTrue(a.trainLoss() < Math.log(VOCAB) - 0.5, "the model learned: " + a.trainLoss());
 
     // the same run, killed after its step-10 checkpoint (the model dies inside step 11)
-    BigramStepModel first = new BigramStepModel(VOCAB, 7) {
-      int steps;
-
-      @Override
-      public StepResult step(int[][][] inputs, int[][][] targets, double lr, double maxNorm) {
-        if (++steps == 11) {
-          throw new IllegalStateException("killed");
-        }
-        return super.step(inputs, targets, lr, maxNorm);
-      }
-    };
+    BigramStepModel first = killedInStep(11);
     assertThrows(IllegalStateException.class, () -> run(config(dir.resolve("b")), first));
     BigramStepModel second = new BigramStepModel(VOCAB, 99); // fresh process: different init, restored from disk
     TrainingLoop.Result b = run(config(dir.resolve("b")), second);
@@ -234,17 +239,7 @@ class PretrainingTest {
   void tensorboardEventsHoldTheMetricsAndAResumeSupersedesTheStepsItRedoes(@TempDir Path dir) throws Exception {
     // killed inside step 13, after the step-10 checkpoint: the first event file holds steps 1..12, the resumed run
     // redoes 11 and 12 in a second file that starts with a START marker at step 11
-    BigramStepModel first = new BigramStepModel(VOCAB, 7) {
-      int steps;
-
-      @Override
-      public StepResult step(int[][][] inputs, int[][][] targets, double lr, double maxNorm) {
-        if (++steps == 13) {
-          throw new IllegalStateException("killed");
-        }
-        return super.step(inputs, targets, lr, maxNorm);
-      }
-    };
+    BigramStepModel first = killedInStep(13);
     assertThrows(IllegalStateException.class, () -> run(config(dir, "train.tensorboard=true"), first));
     run(config(dir, "train.tensorboard=true"), new BigramStepModel(VOCAB, 99));
 
