@@ -24,7 +24,7 @@ public abstract class SparkTestBase {
           .config("spark.ui.enabled", "false")
           .config("spark.sql.shuffle.partitions", "4")
           .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
-          .config(dev.sparkgpt.io.HadoopConf.SPARK_RAW_LOCAL, org.apache.hadoop.fs.RawLocalFileSystem.class.getName())
+          .config(dev.sparkgpt.io.HadoopConf.SPARK_RAW_LOCAL, dev.sparkgpt.io.LocalFilesWithoutCrc.class.getName())
         .config(dev.sparkgpt.io.HadoopConf.SPARK_RAW_LOCAL + ".disable.cache", "true")
         .config(dev.sparkgpt.io.KryoSetup.CONF_KEY, dev.sparkgpt.io.KryoSetup.class.getName())
           .config("spark.driver.host", "127.0.0.1")

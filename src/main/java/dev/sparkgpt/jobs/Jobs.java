@@ -140,7 +140,7 @@ public final class Jobs {
     }
     return builder
         .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
-        .config(dev.sparkgpt.io.HadoopConf.SPARK_RAW_LOCAL, org.apache.hadoop.fs.RawLocalFileSystem.class.getName())
+        .config(dev.sparkgpt.io.HadoopConf.SPARK_RAW_LOCAL, dev.sparkgpt.io.LocalFilesWithoutCrc.class.getName())
         .config(dev.sparkgpt.io.HadoopConf.SPARK_RAW_LOCAL + ".disable.cache", "true")
         .config(dev.sparkgpt.io.KryoSetup.CONF_KEY, dev.sparkgpt.io.KryoSetup.class.getName())
         .config("spark.sql.parquet.compression.codec", "zstd")
