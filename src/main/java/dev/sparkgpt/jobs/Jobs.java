@@ -138,15 +138,25 @@ public final class Jobs {
     if (!conf.contains("spark.master")) {
       builder.master("local[*]").config("spark.ui.enabled", "false");
     }
-    return builder
+    String local = dev.sparkgpt.io.LocalFilesWithoutCrc.class.getName();
+    if (conf.get("spark.master", "local").startsWith("local")) {
+      // one JVM: its executor writes local files without .crc side files too, as outside Spark; on a cluster the
+      // executors keep Hadoop's own local file system (a spark.hadoop.* class of ours would have to load before
+      // the application jar does)
+      builder.config(dev.sparkgpt.io.HadoopConf.SPARK_RAW_LOCAL, local)
+          .config(dev.sparkgpt.io.HadoopConf.SPARK_RAW_LOCAL + ".disable.cache", "true");
+    }
+    SparkSession session = builder
         .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
-        .config(dev.sparkgpt.io.HadoopConf.SPARK_RAW_LOCAL, dev.sparkgpt.io.LocalFilesWithoutCrc.class.getName())
-        .config(dev.sparkgpt.io.HadoopConf.SPARK_RAW_LOCAL + ".disable.cache", "true")
         .config(dev.sparkgpt.io.KryoSetup.CONF_KEY, dev.sparkgpt.io.KryoSetup.class.getName())
         .config("spark.sql.parquet.compression.codec", "zstd")
         .config("spark.sql.sources.commitProtocolClass",
             "org.apache.spark.sql.execution.datasources.SQLHadoopMapReduceCommitProtocol")
         .getOrCreate();
+    // the driver's own writes (metrics, checkpoints, manifests on local paths): as outside Spark
+    session.sparkContext().hadoopConfiguration().set("fs.file.impl", local);
+    session.sparkContext().hadoopConfiguration().setBoolean("fs.file.impl.disable.cache", true);
+    return session;
   }
 
   /**
