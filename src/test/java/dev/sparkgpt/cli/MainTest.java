@@ -117,12 +117,18 @@ class MainTest {
   @Test
   void aPathWithoutItsFileSystemConnectorSaysWhichPackageToAdd(@TempDir Path dir) throws Exception {
     Files.writeString(dir.resolve("corpus.txt"), "I had always thought Jack Gisburn rather a cheap genius.\n");
-    String[] s3a = run("", "tokenize", "--input", "s3a://bucket/corpus.txt", "--output", dir.resolve("o").toString(),
-        "--dry-run");
-    assertEquals("2", s3a[0], s3a[2]);
-    assertEquals("error: s3a:// paths need hadoop-aws, which Spark distributions leave out. Fix: spark-submit "
+    // hadoop-aws is on the test classpath (S3StoragePipelineTest), so an s3a:// path resolves here; a connector
+    // that is missing, as hadoop-aws is from Spark distributions, is hadoop-azure's
+    String[] abfs = run("", "tokenize", "--input", "abfs://c@account.dfs.core.windows.net/corpus.txt", "--output",
+        dir.resolve("o").toString(), "--dry-run");
+    assertEquals("2", abfs[0], abfs[2]);
+    assertEquals("error: abfs:// paths need hadoop-azure. Fix: spark-submit --packages "
+        + "org.apache.hadoop:hadoop-azure:3.3.4", abfs[2].trim());
+    // the message for Hadoop's own words when hadoop-aws is missing
+    assertEquals("s3a:// paths need hadoop-aws, which Spark distributions leave out. Fix: spark-submit "
         + "--packages org.apache.hadoop:hadoop-aws:3.3.4 (jobs/*.sh: SPARKGPT_S3A=1; the Docker image has it)",
-        s3a[2].trim());
+        dev.sparkgpt.io.MissingFileSystem.find(new RuntimeException(new ClassNotFoundException(
+            "Class org.apache.hadoop.fs.s3a.S3AFileSystem not found"))).getMessage());
     String[] gs = run("", "tokenize", "--input", dir.resolve("corpus.txt").toString(), "--output",
         "gs://bucket/shards", "--dry-run");
     assertEquals("2", gs[0], gs[2]);
