@@ -1,5 +1,6 @@
 package dev.sparkgpt;
 
+import dev.sparkgpt.io.HadoopConf;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.BeforeAll;
 
@@ -18,15 +19,15 @@ public abstract class SparkTestBase {
   /** The JVM-wide local[2] session. */
   public static synchronized SparkSession shared() {
     if (spark == null || spark.sparkContext().isStopped()) {
-      spark = SparkSession.builder()
+      SparkSession.Builder builder = SparkSession.builder();
+      HadoopConf.LOCAL_FILES.forEach((key, value) -> builder.config(HadoopConf.SPARK_PREFIX + key, value));
+      spark = builder
           .appName("sparkgpt-tests")
           .master("local[2]")
           .config("spark.ui.enabled", "false")
           .config("spark.sql.shuffle.partitions", "4")
           .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
-          .config(dev.sparkgpt.io.HadoopConf.SPARK_RAW_LOCAL, dev.sparkgpt.io.LocalFilesWithoutCrc.class.getName())
-        .config(dev.sparkgpt.io.HadoopConf.SPARK_RAW_LOCAL + ".disable.cache", "true")
-        .config(dev.sparkgpt.io.KryoSetup.CONF_KEY, dev.sparkgpt.io.KryoSetup.class.getName())
+          .config(dev.sparkgpt.io.KryoSetup.CONF_KEY, dev.sparkgpt.io.KryoSetup.class.getName())
           .config("spark.driver.host", "127.0.0.1")
           .config("spark.sql.sources.commitProtocolClass",
               "org.apache.spark.sql.execution.datasources.SQLHadoopMapReduceCommitProtocol")

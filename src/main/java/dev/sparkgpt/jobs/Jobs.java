@@ -1,5 +1,6 @@
 package dev.sparkgpt.jobs;
 
+import dev.sparkgpt.io.HadoopConf;
 import dev.sparkgpt.io.Progress;
 import dev.sparkgpt.SparkGptException;
 import java.io.PrintWriter;
@@ -138,13 +139,11 @@ public final class Jobs {
     if (!conf.contains("spark.master")) {
       builder.master("local[*]").config("spark.ui.enabled", "false");
     }
-    String local = dev.sparkgpt.io.LocalFilesWithoutCrc.class.getName();
     if (conf.get("spark.master", "local").startsWith("local")) {
       // one JVM: its executor writes local files without .crc side files too, as outside Spark; on a cluster the
       // executors keep Hadoop's own local file system (a spark.hadoop.* class of ours would have to load before
       // the application jar does)
-      builder.config(dev.sparkgpt.io.HadoopConf.SPARK_RAW_LOCAL, local)
-          .config(dev.sparkgpt.io.HadoopConf.SPARK_RAW_LOCAL + ".disable.cache", "true");
+      HadoopConf.LOCAL_FILES.forEach((key, value) -> builder.config(HadoopConf.SPARK_PREFIX + key, value));
     }
     SparkSession session = builder
         .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
@@ -154,8 +153,7 @@ public final class Jobs {
             "org.apache.spark.sql.execution.datasources.SQLHadoopMapReduceCommitProtocol")
         .getOrCreate();
     // the driver's own writes (metrics, checkpoints, manifests on local paths): as outside Spark
-    session.sparkContext().hadoopConfiguration().set("fs.file.impl", local);
-    session.sparkContext().hadoopConfiguration().setBoolean("fs.file.impl.disable.cache", true);
+    HadoopConf.useLocalFilesWithoutCrc(session.sparkContext().hadoopConfiguration());
     return session;
   }
 
