@@ -45,7 +45,12 @@ public final class MetricsLog implements AutoCloseable {
    */
   public MetricsLog withTensorBoard(boolean on, long firstStep) {
     if (on && events == null) {
-      events = TensorBoardEvents.open(outDir, firstStep, conf);
+      try {
+        events = TensorBoardEvents.open(outDir, firstStep, conf);
+      } catch (RuntimeException e) {
+        close(); // called inside a try-with-resources header, which would not close this log on a throw
+        throw e;
+      }
     }
     return this;
   }
