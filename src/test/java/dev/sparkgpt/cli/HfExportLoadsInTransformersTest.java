@@ -41,13 +41,7 @@ class HfExportLoadsInTransformersTest {
     for (String name : List.of("gpt2-hf-tiny", "llama-hf-tiny")) {
       Path fixture = Path.of("../shared/fixtures", name);
       assumeTrue(Files.isDirectory(fixture), "no " + fixture);
-      Path run = dir.resolve(name + "-run");
-      Path hf = dir.resolve(name + "-hf");
-      String[] in = MainTest.run("", "convert", "hf-to-sparkgpt", "--from", fixture.toString(), "--to",
-          run.toString());
-      assertEquals("0", in[0], String.join("\n", in));
-      String[] out = MainTest.run("", "convert", "sparkgpt-to-hf", "--from", run.toString(), "--to", hf.toString());
-      assertEquals("0", out[0], String.join("\n", out));
+      Path hf = MainTest.exportedThroughSparkGpt(fixture, dir);
 
       Path result = dir.resolve(name + ".json");
       PythonProcess.Result r = PythonProcess.run(List.of(python, "src/test/resources/hf_export_check.py",

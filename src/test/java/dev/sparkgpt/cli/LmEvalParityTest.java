@@ -44,12 +44,7 @@ class LmEvalParityTest {
         + "lm-eval transformers datasets; LM_EVAL_PYTHON names the interpreter): " + probe.output());
     assumeTrue(Files.isDirectory(Path.of(FIXTURE)), "no " + FIXTURE);
 
-    Path run = dir.resolve("run");
-    Path hf = dir.resolve("hf");
-    String[] in = MainTest.run("", "convert", "hf-to-sparkgpt", "--from", FIXTURE, "--to", run.toString());
-    assertEquals("0", in[0], String.join("\n", in));
-    String[] out = MainTest.run("", "convert", "sparkgpt-to-hf", "--from", run.toString(), "--to", hf.toString());
-    assertEquals("0", out[0], String.join("\n", out));
+    Path hf = MainTest.exportedThroughSparkGpt(Path.of(FIXTURE), dir);
     assertTrue(Files.exists(hf.resolve("tokenizer.json")) && Files.exists(hf.resolve("tokenizer_config.json")));
 
     GenerationOptions.Loaded loaded = GenerationOptions.load(hf.toString(), "auto", true, false);

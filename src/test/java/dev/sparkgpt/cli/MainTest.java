@@ -55,6 +55,21 @@ class MainTest {
     }
   }
 
+  /**
+   * A Hugging Face checkpoint as a user would hand it to other tools: {@code hf} converted to a SparkGPT run under
+   * {@code dir} and exported back with {@code convert sparkgpt-to-hf} (tokenizer files included when the checkpoint
+   * records a tokenizer). Returns the exported directory.
+   */
+  static Path exportedThroughSparkGpt(Path hf, Path dir) {
+    Path run = dir.resolve(hf.getFileName() + "-run");
+    Path out = dir.resolve(hf.getFileName() + "-hf");
+    String[] in = run("", "convert", "hf-to-sparkgpt", "--from", hf.toString(), "--to", run.toString());
+    assertEquals("0", in[0], String.join("\n", in));
+    String[] back = run("", "convert", "sparkgpt-to-hf", "--from", run.toString(), "--to", out.toString());
+    assertEquals("0", back[0], String.join("\n", back));
+    return out;
+  }
+
   @Test
   void verbTableHelpAndReadmeAgree() throws Exception {
     Set<String> table = Main.VERBS.keySet();
