@@ -80,7 +80,8 @@ public final class Jobs {
               + "spark.executor.extraJavaOptions; or lower train.micro_batch_size / model.context_length";
         }
         return "the JVM heap is full (" + m + "). Fix: raise SPARKGPT_HEAP (bin/sparkgpt, default 4g) or "
-            + "spark.driver.memory / spark.executor.memory; or lower train.micro_batch_size";
+            + "spark.driver.memory / spark.executor.memory; or lower train.micro_batch_size (training) or split_mb "
+            + "(tokenize: the text one task encodes)";
       }
     }
     return null;

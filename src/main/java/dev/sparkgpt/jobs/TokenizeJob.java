@@ -131,6 +131,7 @@ public final class TokenizeJob implements Callable<Integer> {
         progress.finish(Math.max(1, inputBytes), "");
       }
       long encodedAt = System.nanoTime();
+      reportSpill(spark, blocks, console);
       Set<Long> dropped = config.dedup() ? DocumentSources.duplicates(blocks, heads, parallelism) : Set.of();
       BlockLayout.Decisions decisions = BlockLayout.decide(heads, dropped, !byTokens, config.seed(),
           config.valFraction());
@@ -163,6 +164,17 @@ public final class TokenizeJob implements Callable<Integer> {
     } finally {
       if (blocks != null) {
         blocks.unpersist(false);
+      }
+    }
+  }
+
+  /** Says once when the cached blocks did not fit in storage memory (Spark's own warning, per block, is off). */
+  private static void reportSpill(SparkSession spark, JavaRDD<EncodedBlock> blocks, PrintStream console) {
+    for (org.apache.spark.storage.RDDInfo info : spark.sparkContext().getRDDStorageInfo()) {
+      if (info.id() == blocks.id() && info.diskSize() > 0) {
+        console.printf("tokenize: the encoded blocks outgrew storage memory: %.1f MB cached in memory, %.1f MB spilled "
+            + "to local disk (spark.local.dir) for the write pass. Fine, only slower; more executor memory keeps them"
+            + " in memory%n", info.memSize() / 1e6, info.diskSize() / 1e6);
       }
     }
   }
